@@ -1,0 +1,70 @@
+# The README's commands. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SUFFIX ?= $(or $(ENVIRONMENT_SUFFIX),dev)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
+        run-backend run-frontend bench-backend clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
+
+synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials needed)
+	$(CDK) synth --quiet --context environmentSuffix=$(SUFFIX)
+	@echo "Wrote cdk.out/TapStack$(SUFFIX).template.json"
+
+test: test-infra test-backend test-frontend ## Every test: infrastructure, backend, frontend
+
+test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, cfn-lint, reachability)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m pytest tests/unit
+
+test-backend: ## Catalog API tests against a throwaway PostgreSQL
+	$(MAKE) -C app/backend test
+
+test-frontend: ## Web app unit and browser tests
+	$(MAKE) -C app/frontend test
+
+lint: install ## Linters only
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+deploy: install ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1)
+	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --require-approval never
+
+destroy: install ## Delete TapStack$(SUFFIX) and everything in it
+	$(CDK) destroy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --force
+
+run-backend: ## Serve the Catalog API on 127.0.0.1:8000 with a local PostgreSQL
+	$(MAKE) -C app/backend run
+
+run-frontend: ## Serve the web app locally (API proxied to 127.0.0.1:8000)
+	$(MAKE) -C app/frontend run
+
+bench-backend: ## Load-test the Catalog API on one core
+	$(MAKE) -C app/backend bench
+
+clean: ## Remove build output and installed dependencies
+	rm -rf cdk.out $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache
+	-$(MAKE) -C app/backend clean
+	-$(MAKE) -C app/frontend clean

@@ -1,0 +1,269 @@
+"""Every setting of the platform, read once and validated before anything is built.
+
+`tap.py` turns CDK context (and a few environment variables) into a
+`PlatformConfig`; constructs receive the dataclass and never read context or
+the environment themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+REGION = "ap-southeast-1"
+AVAILABILITY_ZONES = ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")
+
+# The longest name the stack builds is a target-group name (32 characters at
+# most in ELBv2): "tg-frontend-green-<suffix>".
+LONGEST_NAME_PREFIX = "tg-frontend-green-"
+NAME_LIMIT = 32
+MAX_SUFFIX_LENGTH = NAME_LIMIT - len(LONGEST_NAME_PREFIX)
+SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+SUFFIX_RULE = (
+    "environmentSuffix must start with a lowercase letter, contain only lowercase "
+    f"letters, digits and hyphens, not end with a hyphen, and be at most {MAX_SUFFIX_LENGTH} "
+    f"characters long (the longest resource name, '{LONGEST_NAME_PREFIX}<suffix>', "
+    f"must fit the {NAME_LIMIT}-character limit of load-balancer and target-group names)"
+)
+
+# Fargate CPU units and the memory sizes each allows (MiB).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+}
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DB_INSTANCE_CLASS_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
+CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:ap-southeast-1:\d{12}:certificate/[0-9a-f-]+$")
+IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the platform cannot be built with."""
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Alarm thresholds; every alarm of the observability tier reads one of these."""
+
+    alb_5xx_rate_percent: float = 1.0
+    p99_latency_seconds: float = 1.0
+    service_cpu_percent: float = 85.0
+    db_cpu_percent: float = 80.0
+    # Fraction of the instance class's max_connections that raises the alarm.
+    db_connections_fraction: float = 0.8
+    api_5xx_count: int = 5
+    replica_lag_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class ServiceSize:
+    cpu: int
+    memory_mib: int
+
+
+DEFAULT_BACKEND_SIZE = ServiceSize(512, 1024)
+DEFAULT_FRONTEND_SIZE = ServiceSize(256, 512)
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """The whole configuration of one environment of the platform."""
+
+    environment_suffix: str
+    region: str = REGION
+    account: str | None = None
+    availability_zones: tuple[str, ...] = AVAILABILITY_ZONES
+    vpc_cidr: str = "10.20.0.0/16"
+    nat_gateways: int = 3
+    backend: ServiceSize = DEFAULT_BACKEND_SIZE
+    frontend: ServiceSize = DEFAULT_FRONTEND_SIZE
+    min_tasks: int = 2
+    max_tasks: int = 10
+    db_instance_class: str = "r6g.large"
+    db_name: str = "catalog"
+    db_username: str = "catalog_admin"
+    image_tag: str | None = None
+    certificate_arn: str | None = None
+    domain_name: str | None = None
+    log_level: str = "INFO"
+    cors_allowed_origins: tuple[str, ...] = ()
+    cache_max_age_seconds: int = 30
+    seed_demo_data: bool = True
+    bake_time_minutes: int = 5
+    backend_request_scaling: bool = False
+    backend_requests_per_target: int = 1000
+    price_class: str = "PriceClass_200"
+    api_throttle_rate: int = 5000
+    api_throttle_burst: int = 2000
+    partner_quota_per_day: int = 100_000
+    per_ip_limit_per_minute: int = 1000
+    alarm_email: str | None = None
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    project: str = "media-streaming"
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def name(self, resource_type: str) -> str:
+        """`<resource-type>-<suffix>`, the naming rule of every named resource."""
+        return f"{resource_type}-{self.environment_suffix}"
+
+    @property
+    def stack_name(self) -> str:
+        return f"TapStack{self.environment_suffix}"
+
+    @property
+    def parameter_prefix(self) -> str:
+        return f"/tap/{self.environment_suffix}"
+
+    @property
+    def https_enabled(self) -> bool:
+        return self.certificate_arn is not None
+
+
+def validate_suffix(suffix: str) -> None:
+    if not SUFFIX_PATTERN.match(suffix) or suffix.endswith("-") or "--" in suffix or len(suffix) > MAX_SUFFIX_LENGTH:
+        raise ConfigError(f"Invalid environmentSuffix {suffix!r}: {SUFFIX_RULE}.")
+
+
+def validate(cfg: PlatformConfig) -> None:
+    """Raise ConfigError, naming the setting and what is allowed, on the first bad value."""
+    validate_suffix(cfg.environment_suffix)
+    if cfg.region != REGION:
+        raise ConfigError(f"region must be {REGION}, got {cfg.region!r}.")
+    if cfg.account is not None and not re.fullmatch(r"\d{12}", cfg.account):
+        raise ConfigError(f"account must be a 12-digit AWS account id, got {cfg.account!r}.")
+    if len(cfg.availability_zones) != 3:
+        raise ConfigError("availability_zones must name exactly 3 zones.")
+    if cfg.nat_gateways not in (1, 3):
+        raise ConfigError(f"natGateways must be 3 (one per AZ, production) or 1 (cheap environments), got {cfg.nat_gateways}.")
+    for label, size in (("backend", cfg.backend), ("frontend", cfg.frontend)):
+        allowed = FARGATE_SIZES.get(size.cpu)
+        if allowed is None:
+            raise ConfigError(f"{label}Cpu must be one of {sorted(FARGATE_SIZES)} (Fargate CPU units), got {size.cpu}.")
+        if size.memory_mib not in allowed:
+            raise ConfigError(
+                f"{label}Memory {size.memory_mib} MiB is not a Fargate size for {size.cpu} CPU units; "
+                f"allowed: {allowed[0]}-{allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}."
+            )
+    if not 1 <= cfg.min_tasks <= cfg.max_tasks <= 100:
+        raise ConfigError(
+            f"minTasks/maxTasks must satisfy 1 <= minTasks <= maxTasks <= 100, got {cfg.min_tasks}/{cfg.max_tasks}."
+        )
+    if not DB_INSTANCE_CLASS_PATTERN.match(cfg.db_instance_class):
+        raise ConfigError(f"dbInstanceClass must look like 'r6g.large' (no 'db.' prefix), got {cfg.db_instance_class!r}.")
+    if cfg.db_username in ("postgres", "admin", "rdsadmin"):
+        raise ConfigError(f"dbUsername must not be a reserved or well-known name, got {cfg.db_username!r}.")
+    if cfg.image_tag is not None and not IMAGE_TAG_PATTERN.match(cfg.image_tag):
+        raise ConfigError(f"imageTag must be a valid image tag ([A-Za-z0-9_.-], max 128), got {cfg.image_tag!r}.")
+    if cfg.certificate_arn is not None and not CERTIFICATE_ARN_PATTERN.match(cfg.certificate_arn):
+        raise ConfigError(f"certificateArn must be an ACM certificate ARN in {REGION}, got {cfg.certificate_arn!r}.")
+    if cfg.log_level not in LOG_LEVELS:
+        raise ConfigError(f"logLevel must be one of {LOG_LEVELS}, got {cfg.log_level!r}.")
+    for origin in cfg.cors_allowed_origins:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", origin):
+            raise ConfigError(f"corsAllowedOrigins entries must be origins like https://example.com, got {origin!r}.")
+    if not 0 <= cfg.cache_max_age_seconds <= 3600:
+        raise ConfigError(f"cacheMaxAge must be 0-3600 seconds, got {cfg.cache_max_age_seconds}.")
+    if not 1 <= cfg.bake_time_minutes <= 1440:
+        raise ConfigError(f"bakeTimeMinutes must be 1-1440, got {cfg.bake_time_minutes}.")
+    if cfg.price_class not in PRICE_CLASSES:
+        raise ConfigError(f"priceClass must be one of {PRICE_CLASSES}, got {cfg.price_class!r}.")
+    if cfg.per_ip_limit_per_minute < 10:
+        raise ConfigError(f"perIpLimit must be at least 10 (the WAF minimum), got {cfg.per_ip_limit_per_minute}.")
+    if cfg.api_throttle_rate < 1 or cfg.api_throttle_burst < 1 or cfg.partner_quota_per_day < 1:
+        raise ConfigError("apiThrottleRate, apiThrottleBurst and partnerQuotaPerDay must be positive.")
+    if cfg.alarm_email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", cfg.alarm_email):
+        raise ConfigError(f"alarmEmail must be an e-mail address, got {cfg.alarm_email!r}.")
+
+
+# --- reading raw values (CDK context values arrive as strings from the CLI) ---
+
+
+def _as_int(key: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key} must be an integer, got {value!r}.")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be an integer, got {value!r}.") from None
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"{key} must be true or false, got {value!r}.")
+
+
+def _as_list(_key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
+def _as_optional_str(_key: str, value: Any) -> str | None:
+    text = str(value).strip()
+    return text or None
+
+
+def _as_str(_key: str, value: Any) -> str:
+    return str(value).strip()
+
+
+# context key -> (dataclass field, parser)
+CONTEXT_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+    "account": ("account", _as_optional_str),
+    "natGateways": ("nat_gateways", _as_int),
+    "minTasks": ("min_tasks", _as_int),
+    "maxTasks": ("max_tasks", _as_int),
+    "dbInstanceClass": ("db_instance_class", _as_str),
+    "imageTag": ("image_tag", _as_optional_str),
+    "certificateArn": ("certificate_arn", _as_optional_str),
+    "domainName": ("domain_name", _as_optional_str),
+    "logLevel": ("log_level", _as_str),
+    "corsAllowedOrigins": ("cors_allowed_origins", _as_list),
+    "cacheMaxAge": ("cache_max_age_seconds", _as_int),
+    "seedDemoData": ("seed_demo_data", _as_bool),
+    "bakeTimeMinutes": ("bake_time_minutes", _as_int),
+    "backendRequestScaling": ("backend_request_scaling", _as_bool),
+    "backendRequestsPerTarget": ("backend_requests_per_target", _as_int),
+    "priceClass": ("price_class", _as_str),
+    "apiThrottleRate": ("api_throttle_rate", _as_int),
+    "apiThrottleBurst": ("api_throttle_burst", _as_int),
+    "partnerQuotaPerDay": ("partner_quota_per_day", _as_int),
+    "perIpLimit": ("per_ip_limit_per_minute", _as_int),
+    "alarmEmail": ("alarm_email", _as_optional_str),
+}
+
+
+def from_context(get: Callable[[str], Any], env: Mapping[str, str]) -> PlatformConfig:
+    """Build the config from a context getter (`node.try_get_context`) and the environment.
+
+    The suffix comes from context `environmentSuffix`, else the environment
+    variable `ENVIRONMENT_SUFFIX`, else `dev`.
+    """
+    suffix = get("environmentSuffix") or env.get("ENVIRONMENT_SUFFIX") or "dev"
+    validate_suffix(str(suffix))
+    kwargs: dict[str, Any] = {"environment_suffix": str(suffix)}
+    for key, (attr, parse) in CONTEXT_KEYS.items():
+        raw = get(key)
+        if raw is not None:
+            kwargs[attr] = parse(key, raw)
+    for attr, default in (("backend", DEFAULT_BACKEND_SIZE), ("frontend", DEFAULT_FRONTEND_SIZE)):
+        cpu, memory = get(f"{attr}Cpu"), get(f"{attr}Memory")
+        kwargs[attr] = ServiceSize(
+            default.cpu if cpu is None else _as_int(f"{attr}Cpu", cpu),
+            default.memory_mib if memory is None else _as_int(f"{attr}Memory", memory),
+        )
+    return PlatformConfig(**kwargs)

@@ -1,0 +1,13 @@
+"""cdk-nag acknowledgments, always on one construct and always with a reason."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge cdk-nag `rule` (e.g. "AwsSolutions-EC23") on `construct`, with `reason`."""
+    if len(reason) < 20:
+        raise ValueError(f"An acknowledgment of {rule} needs a reason a reviewer would accept, got {reason!r}.")
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The CDK app: reads context and environment once, validates, builds TapStack<suffix>."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from lib.config import ConfigError, PlatformConfig, from_context
+from lib.tap_stack import TapStack
+
+
+def build_app(app: cdk.App, config: PlatformConfig) -> TapStack:
+    """Add the stack and the policy checks to `app`; shared by this script and the tests."""
+    stack = TapStack(
+        app,
+        config.stack_name,
+        config=config,
+        env=cdk.Environment(account=config.account, region=config.region),
+        description=f"Media-streaming platform ({config.environment_suffix}): VPC, ECS Fargate, Aurora, ALB, API Gateway, CloudFront",
+    )
+    # cdk-nag 3.x: any unacknowledged finding fails synth.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+def main() -> int:
+    # The CDK CLI passes its output directory in CDK_OUTDIR; a plain
+    # `python tap.py` writes to ./cdk.out as well.
+    app = cdk.App(outdir=None if os.environ.get("CDK_OUTDIR") else "cdk.out")
+    try:
+        config = from_context(app.node.try_get_context, os.environ)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 1
+    build_app(app, config)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

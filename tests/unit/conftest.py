@@ -1,0 +1,70 @@
+"""One synthesis per configuration variant per test session, shared by every test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from lib.config import PlatformConfig
+from tap import build_app
+
+SUFFIX = "test"
+CERTIFICATE_ARN = "arn:aws:acm:ap-southeast-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
+
+
+class Synthesized:
+    """A synthesized stack: the assertions `Template` plus the raw template dict."""
+
+    def __init__(self, config: PlatformConfig) -> None:
+        app = cdk.App()
+        self.config = config
+        self.stack = build_app(app, config)
+        # Template.from_stack runs the cdk-nag validation plugin: an
+        # unacknowledged finding raises here and fails every test of the variant.
+        self.template = Template.from_stack(self.stack)
+        self.json: dict[str, Any] = self.template.to_json()
+        self.resources: dict[str, dict[str, Any]] = self.json["Resources"]
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
+
+    def one(self, resource_type: str) -> tuple[str, dict[str, Any]]:
+        found = self.of_type(resource_type)
+        assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+        return next(iter(found.items()))
+
+    def dumps(self) -> str:
+        return json.dumps(self.json)
+
+
+_cache: dict[tuple[tuple[str, Any], ...], Synthesized] = {}
+
+
+def _synth(**overrides: Any) -> Synthesized:
+    key = tuple(sorted(overrides.items()))
+    if key not in _cache:
+        _cache[key] = Synthesized(PlatformConfig(environment_suffix=SUFFIX, **overrides))
+    return _cache[key]
+
+
+@pytest.fixture(scope="session")
+def synth() -> Callable[..., Synthesized]:
+    """Synthesize a variant (config overrides as keywords), once per session."""
+    return _synth
+
+
+@pytest.fixture(scope="session")
+def stack() -> Synthesized:
+    """The default configuration, as `make synth` builds it (with the test suffix)."""
+    return _synth()
+
+
+@pytest.fixture(scope="session")
+def https_stack() -> Synthesized:
+    """A variant with an ACM certificate on the ALB."""
+    return _synth(certificate_arn=CERTIFICATE_ARN)

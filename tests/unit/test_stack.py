@@ -1,0 +1,111 @@
+"""Whole-stack properties: region, tags, naming, destroyability, cdk-nag and cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.unit.conftest import SUFFIX, Synthesized
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Properties that carry a resource's physical name.
+NAME_PROPERTIES = (
+    "Name",
+    "GroupName",
+    "LogGroupName",
+    "RoleName",
+    "ClusterName",
+    "ServiceName",
+    "Family",
+    "DBClusterIdentifier",
+    "DBInstanceIdentifier",
+    "RepositoryName",
+    "FunctionName",
+    "TopicName",
+    "DashboardName",
+    "AlarmName",
+    "SecretName",
+    "BucketName",
+    "UsagePlanName",
+    "WebACLName",
+    "DBClusterParameterGroupName",
+    "DBSubnetGroupName",
+)
+
+
+def test_stack_is_pinned_to_ap_southeast_1(stack: Synthesized) -> None:
+    assert stack.stack.region == "ap-southeast-1"
+    assert stack.stack.stack_name == f"TapStack{SUFFIX}"
+
+
+def test_every_tagged_resource_carries_suffix_project_and_managed_by(stack: Synthesized) -> None:
+    tagged = {k: v for k, v in stack.resources.items() if isinstance(v.get("Properties", {}).get("Tags"), list)}
+    assert len(tagged) > 20
+    for key, resource in tagged.items():
+        tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+        assert tags.get("Environment") == SUFFIX, key
+        assert tags.get("Project") == "media-streaming", key
+        assert tags.get("ManagedBy") == "aws-cdk", key
+
+
+def _names(resource: dict[str, Any]) -> list[str]:
+    props = resource.get("Properties", {})
+    names = [props[p] for p in NAME_PROPERTIES if isinstance(props.get(p), str)]
+    tags = props.get("Tags")
+    if isinstance(tags, list):
+        names += [t["Value"] for t in tags if t.get("Key") == "Name" and isinstance(t.get("Value"), str)]
+    return names
+
+
+def test_every_named_resource_carries_the_suffix(stack: Synthesized) -> None:
+    named = {k: _names(v) for k, v in stack.resources.items() if _names(v)}
+    assert len(named) > 10
+    for key, names in named.items():
+        for name in names:
+            assert SUFFIX in name, f"{key} is named {name!r} without the suffix"
+
+
+def test_every_resource_is_destroyable(stack: Synthesized) -> None:
+    for key, resource in stack.resources.items():
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            assert resource.get(policy, "Delete") == "Delete", f"{key} has {policy} {resource.get(policy)}"
+        props = resource.get("Properties", {})
+        assert props.get("DeletionProtection") in (None, False), f"{key} has deletion protection"
+        assert props.get("DeletionProtectionEnabled") in (None, False), f"{key} has deletion protection"
+        attributes = props.get("LoadBalancerAttributes", [])
+        assert {"Key": "deletion_protection.enabled", "Value": "true"} not in attributes, key
+
+
+def test_cdk_nag_report_has_no_unacknowledged_finding(stack: Synthesized) -> None:
+    # Template.from_stack in the fixture already raised on any error; this
+    # checks that no warning-level finding is left unacknowledged either.
+    from aws_cdk.assertions import Annotations
+
+    warnings = Annotations.from_stack(stack.stack).find_warning("*", "*AwsSolutions*")
+    assert warnings == []
+
+
+def test_cfn_lint_reports_no_error_or_warning(stack: Synthesized, tmp_path: Path) -> None:
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(stack.json))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bad_suffix_fails_synth_with_the_rule() -> None:
+    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps({"environmentSuffix": "Bad_Suffix"}), CDK_OUTDIR="/nonexistent")
+    result = subprocess.run([sys.executable, "tap.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "Invalid environmentSuffix 'Bad_Suffix'" in result.stderr
+    assert "lowercase letters, digits and hyphens" in result.stderr
