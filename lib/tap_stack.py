@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from lib.config import PlatformConfig
-from lib.network import Network
+from lib.database import Database
+from lib.network import DATABASE_PORT, Network
+from lib.parameters import Parameters
+from lib.registry import Registry
 
 
 class TapStack(Stack):
@@ -26,3 +29,39 @@ class TapStack(Stack):
             Tags.of(self).add(key, value)
 
         self.network = Network(self, "Network", config=config)
+        self.registry = Registry(self, "Registry", config=config)
+        self.database = Database(self, "Database", config=config, network=self.network)
+
+        self.parameters = Parameters(self, "Parameters", config=config)
+        put = self.parameters.put
+        put("DB_WRITER_HOST", "db/writer-endpoint", self.database.writer_endpoint, "Aurora writer endpoint")
+        put("DB_READER_HOST", "db/reader-endpoint", self.database.reader_endpoint, "Aurora reader endpoint")
+        put("DB_NAME", "db/name", config.db_name, "Catalog database name")
+        put("DB_PORT", "db/port", str(DATABASE_PORT), "Aurora port")
+        put("LOG_LEVEL", "app/log-level", config.log_level, "Backend log level")
+        put("CACHE_MAX_AGE", "app/cache-max-age", str(config.cache_max_age_seconds), "Cache-Control max-age of catalog GETs")
+        put(
+            "CORS_ALLOWED_ORIGINS",
+            "app/cors-allowed-origins",
+            ",".join(config.cors_allowed_origins) or "-",
+            "Origins allowed to call the API from a browser",
+        )
+
+        self._outputs()
+
+    def _outputs(self) -> None:
+        values = {
+            "StackName": (self.stack_name, "Stack name"),
+            "Region": (self.region, "Region"),
+            "EnvironmentSuffix": (self.config.environment_suffix, "Environment suffix"),
+            "VpcId": (self.network.vpc.vpc_id, "VPC id"),
+            "RdsEndpoint": (self.database.writer_endpoint, "Aurora writer endpoint"),
+            "RdsReaderEndpoint": (self.database.reader_endpoint, "Aurora reader endpoint"),
+            "RdsPort": (str(DATABASE_PORT), "Aurora port"),
+            "DbClusterIdentifier": (self.database.cluster_identifier, "Aurora cluster identifier"),
+            "DbSecretArn": (self.database.credentials_secret.secret_arn, "Secret with the rotated DB credentials"),
+            "FrontendRepositoryUri": (self.registry.frontend.repository_uri, "ECR repository of the web app"),
+            "BackendRepositoryUri": (self.registry.backend.repository_uri, "ECR repository of the catalog API"),
+        }
+        for key, (value, description) in values.items():
+            CfnOutput(self, key, value=value, description=description)

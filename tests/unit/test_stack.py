@@ -53,9 +53,14 @@ def test_every_tagged_resource_carries_suffix_project_and_managed_by(stack: Synt
         assert tags.get("ManagedBy") == "aws-cdk", key
 
 
+# Properties that look like names but are not, per resource type.
+NOT_NAMES = {"AWS::RDS::DBClusterParameterGroup": {"Family"}, "AWS::RDS::DBParameterGroup": {"Family"}}
+
+
 def _names(resource: dict[str, Any]) -> list[str]:
     props = resource.get("Properties", {})
-    names = [props[p] for p in NAME_PROPERTIES if isinstance(props.get(p), str)]
+    skip = NOT_NAMES.get(resource["Type"], set())
+    names = [props[p] for p in NAME_PROPERTIES if p not in skip and isinstance(props.get(p), str)]
     tags = props.get("Tags")
     if isinstance(tags, list):
         names += [t["Value"] for t in tags if t.get("Key") == "Name" and isinstance(t.get("Value"), str)]

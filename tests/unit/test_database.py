@@ -1,0 +1,182 @@
+"""Data tier: Aurora PostgreSQL, its key, backups, logs, parameter group, credentials and rotation."""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk.assertions import Match
+
+from tests.unit.conftest import SUFFIX, Synthesized
+
+# Logical ids of stateful resources. A refactor that changes one of these
+# makes CloudFormation REPLACE the resource: a new VPC or an empty database.
+PINNED_LOGICAL_IDS = {
+    "NetworkVpc7FB7348F": "AWS::EC2::VPC",
+    "DatabaseCluster5B53A178": "AWS::RDS::DBCluster",
+    "DatabaseClusterWriterD43085C6": "AWS::RDS::DBInstance",
+    "DatabaseClusterReader78FE9854": "AWS::RDS::DBInstance",
+    "DatabaseKey5E5D9547": "AWS::KMS::Key",
+    "DatabaseCredentials24F58BE6": "AWS::SecretsManager::Secret",
+}
+
+
+def cluster(stack: Synthesized) -> dict:
+    return stack.one("AWS::RDS::DBCluster")[1]["Properties"]
+
+
+def test_stateful_logical_ids_are_pinned(stack: Synthesized) -> None:
+    for logical_id, resource_type in PINNED_LOGICAL_IDS.items():
+        assert logical_id in stack.resources, f"{logical_id} ({resource_type}) would be replaced"
+        assert stack.resources[logical_id]["Type"] == resource_type
+
+
+def test_cluster_is_named_and_pinned_to_a_supported_engine_version(stack: Synthesized) -> None:
+    props = cluster(stack)
+    assert props["DBClusterIdentifier"] == f"aurora-{SUFFIX}"
+    assert props["Engine"] == "aurora-postgresql"
+    major, minor = (int(x) for x in props["EngineVersion"].split("."))
+    # cfn-lint W3690 marks 16.1-16.8 and 17.1-17.4 deprecated.
+    assert (major, minor) >= (17, 5) or (major == 16 and minor >= 9), props["EngineVersion"]
+
+
+def test_one_writer_and_one_reader_in_different_azs_reader_is_failover_target(stack: Synthesized) -> None:
+    instances = {k: v["Properties"] for k, v in stack.of_type("AWS::RDS::DBInstance").items()}
+    assert len(instances) == 2
+    writer = instances["DatabaseClusterWriterD43085C6"]
+    reader = instances["DatabaseClusterReader78FE9854"]
+    assert writer["DBInstanceIdentifier"] == f"aurora-writer-{SUFFIX}"
+    assert reader["DBInstanceIdentifier"] == f"aurora-reader-{SUFFIX}"
+    assert writer["AvailabilityZone"] != reader["AvailabilityZone"]
+    assert reader["PromotionTier"] == 0, "the reader must be in the top promotion tier"
+    for props in instances.values():
+        assert props["PubliclyAccessible"] is False
+        assert props["DBClusterIdentifier"] == {"Ref": "DatabaseCluster5B53A178"}
+
+
+def test_instance_class_comes_from_config(stack: Synthesized, synth) -> None:
+    for props in stack.of_type("AWS::RDS::DBInstance").values():
+        assert props["Properties"]["DBInstanceClass"] == "db.r6g.large"
+    small = synth(db_instance_class="t4g.medium")
+    for props in small.of_type("AWS::RDS::DBInstance").values():
+        assert props["Properties"]["DBInstanceClass"] == "db.t4g.medium"
+
+
+def test_cluster_is_in_private_subnets_behind_the_database_security_group(stack: Synthesized) -> None:
+    props = cluster(stack)
+    assert props["VpcSecurityGroupIds"] == [{"Fn::GetAtt": ["NetworkDatabaseSecurityGroup2B3F4679", "GroupId"]}]
+    subnet_group = stack.one("AWS::RDS::DBSubnetGroup")[1]["Properties"]
+    refs = sorted(ref["Ref"] for ref in subnet_group["SubnetIds"])
+    assert len(refs) == 3 and all("privateSubnet" in ref for ref in refs)
+
+
+def test_storage_encrypted_with_a_rotating_kms_key(stack: Synthesized) -> None:
+    props = cluster(stack)
+    assert props["StorageEncrypted"] is True
+    assert props["KmsKeyId"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
+    stack.template.has_resource(
+        "AWS::KMS::Key",
+        {"Properties": {"EnableKeyRotation": True}, "DeletionPolicy": "Delete"},
+    )
+
+
+def test_backups_seven_days_with_a_window_and_tags_copied(stack: Synthesized) -> None:
+    props = cluster(stack)
+    assert props["BackupRetentionPeriod"] == 7
+    assert re.fullmatch(r"\d\d:\d\d-\d\d:\d\d", props["PreferredBackupWindow"])
+    assert props["CopyTagsToSnapshot"] is True
+
+
+def test_cluster_can_be_destroyed(stack: Synthesized) -> None:
+    resource = stack.one("AWS::RDS::DBCluster")[1]
+    assert resource["Properties"]["DeletionProtection"] is False
+    assert resource["DeletionPolicy"] == "Delete" and resource["UpdateReplacePolicy"] == "Delete"
+
+
+def test_parameter_group_forces_tls_and_logs_slow_statements(stack: Synthesized) -> None:
+    stack.template.has_resource_properties(
+        "AWS::RDS::DBClusterParameterGroup",
+        {
+            "Family": "aurora-postgresql17",
+            "Parameters": Match.object_like({"rds.force_ssl": "1", "log_min_duration_statement": "500"}),
+        },
+    )
+    assert cluster(stack)["DBClusterParameterGroupName"] == {"Ref": "DatabaseClusterParametersCFB511C5"}
+
+
+def test_postgresql_logs_go_to_a_precreated_30_day_group_without_log_retention_lambda(stack: Synthesized) -> None:
+    resource = stack.one("AWS::RDS::DBCluster")[1]
+    assert resource["Properties"]["EnableCloudwatchLogsExports"] == ["postgresql"]
+    groups = {
+        k: v
+        for k, v in stack.of_type("AWS::Logs::LogGroup").items()
+        if v["Properties"].get("LogGroupName") == f"/aws/rds/cluster/aurora-{SUFFIX}/postgresql"
+    }
+    assert len(groups) == 1
+    ((key, group),) = groups.items()
+    assert group["Properties"]["RetentionInDays"] == 30
+    assert key in resource["DependsOn"], "the cluster must wait for its log group"
+    assert not stack.of_type("Custom::LogRetention")
+
+
+def test_performance_insights_and_iam_authentication(stack: Synthesized) -> None:
+    props = cluster(stack)
+    assert props["PerformanceInsightsEnabled"] is True
+    assert props["PerformanceInsightsKmsKeyId"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
+    assert props["EnableIAMDatabaseAuthentication"] is True
+
+
+def test_generated_secret_is_named_encrypted_and_not_a_well_known_user(stack: Synthesized) -> None:
+    secrets = {
+        k: v["Properties"]
+        for k, v in stack.of_type("AWS::SecretsManager::Secret").items()
+        if v["Properties"].get("Name") == f"db-credentials-{SUFFIX}"
+    }
+    assert len(secrets) == 1
+    props = next(iter(secrets.values()))
+    assert props["KmsKeyId"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
+    generate = props["GenerateSecretString"]
+    assert generate["GenerateStringKey"] == "password"
+    assert '"username": "catalog_admin"' in generate["SecretStringTemplate"]
+    for reserved in ("postgres", 'admin"'):
+        assert f'"username": "{reserved}' not in generate["SecretStringTemplate"]
+    # The cluster takes its master credentials from the secret, never a literal.
+    assert "{{resolve:secretsmanager:" in str(cluster(stack)["MasterUserPassword"])
+
+
+def test_rotation_every_30_days_in_the_private_subnets_with_its_own_security_group(stack: Synthesized) -> None:
+    _, schedule = stack.one("AWS::SecretsManager::RotationSchedule")
+    props = schedule["Properties"]
+    assert props["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
+    hosted = props["HostedRotationLambda"]
+    assert hosted["RotationType"] == "PostgreSQLSingleUser"
+    assert hosted["VpcSecurityGroupIds"] == {"Fn::GetAtt": ["NetworkRotationSecurityGroup27815DCC", "GroupId"]}
+    subnets = hosted["VpcSubnetIds"]["Fn::Join"][1]
+    assert sorted(s["Ref"] for s in subnets if isinstance(s, dict)) == sorted(
+        k for k in stack.of_type("AWS::EC2::Subnet") if "privateSubnet" in k
+    )
+    assert hosted["KmsKeyArn"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
+    assert len(hosted["RotationLambdaName"]) <= 64
+    assert SUFFIX in hosted["RotationLambdaName"]
+    # Rotates the attached secret (it carries host/port), after the cluster exists.
+    assert props["SecretId"]["Ref"].startswith("DatabaseCredentialsAttachment")
+    assert "DatabaseCluster5B53A178" in schedule["DependsOn"]
+
+
+def test_rotation_function_logs_are_kept_30_days(stack: Synthesized) -> None:
+    name = stack.one("AWS::SecretsManager::RotationSchedule")[1]["Properties"]["HostedRotationLambda"]["RotationLambdaName"]
+    stack.template.has_resource(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": 30}, "DeletionPolicy": "Delete"},
+    )
+
+
+def test_rotation_security_group_may_reach_the_database(stack: Synthesized) -> None:
+    stack.template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": {"Fn::GetAtt": ["NetworkDatabaseSecurityGroup2B3F4679", "GroupId"]},
+            "SourceSecurityGroupId": {"Fn::GetAtt": ["NetworkRotationSecurityGroup27815DCC", "GroupId"]},
+            "FromPort": 5432,
+            "ToPort": 5432,
+        },
+    )
