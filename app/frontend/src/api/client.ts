@@ -25,6 +25,11 @@ export class ApiError extends Error {
   }
 }
 
+/** True for a fetch cancelled through its AbortSignal (any realm's DOMException). */
+export function isAbortError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
@@ -33,7 +38,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
       headers: { Accept: 'application/json', ...init?.headers },
     });
   } catch (error) {
-    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    if (isAbortError(error)) throw error;
     throw new ApiError(0, 'network_error', 'The service could not be reached. Check your connection and try again.');
   }
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { listCategories } from '../../api/client';
+import { isAbortError, listCategories } from '../../api/client';
 import type { Category } from '../../api/types';
 
 /** Categories for the filter. A failure only leaves the filter with "All categories". */
@@ -10,7 +10,7 @@ export function useCategories() {
   useEffect(() => {
     const controller = new AbortController();
     listCategories(controller.signal).then(setCategories, (error: unknown) => {
-      if (!(error instanceof DOMException && error.name === 'AbortError')) setFailed(true);
+      if (!isAbortError(error)) setFailed(true);
     });
     return () => controller.abort();
   }, []);

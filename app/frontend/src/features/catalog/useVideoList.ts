@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef } from 'react';
-import { ApiError, listVideos } from '../../api/client';
+import { ApiError, isAbortError as isAbort, listVideos } from '../../api/client';
 import type { Video } from '../../api/types';
 
 export type ListStatus = 'loading' | 'success' | 'error';
@@ -63,8 +63,6 @@ function reducer(state: State, action: Action): State {
 function toApiError(error: unknown): ApiError {
   return error instanceof ApiError ? error : new ApiError(0, 'unknown_error', 'Something went wrong.');
 }
-
-const isAbort = (error: unknown) => error instanceof DOMException && error.name === 'AbortError';
 
 /** The catalog list for a query and category, with cursor-driven "load more". */
 export function useVideoList(q: string, category: string) {

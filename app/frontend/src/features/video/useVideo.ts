@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { ApiError, getVideo } from '../../api/client';
+import { ApiError, getVideo, isAbortError } from '../../api/client';
 import type { Video } from '../../api/types';
 
 type VideoState =
@@ -18,7 +18,7 @@ export function useVideo(id: number | null) {
     getVideo(id, controller.signal).then(
       (video) => setState({ key, value: { status: 'success', video } }),
       (error: unknown) => {
-        if (error instanceof DOMException && error.name === 'AbortError') return;
+        if (isAbortError(error)) return;
         const apiError = error instanceof ApiError ? error : new ApiError(0, 'unknown_error', 'Something went wrong.');
         setState({ key, value: { status: 'error', error: apiError } });
       },
