@@ -9,7 +9,7 @@
  *             which is what the browser uses (CloudFront/ALB do this in AWS).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -150,9 +150,10 @@ export async function startNginx(opts: { distDir: string; apiUpstream: string })
     chmodSync(dir, 0o755);
     chownSync(dir, 65534, 65534);
   }
-  const cmd = asRoot ? 'runuser' : 'nginx';
+  const nginx = process.env.NGINX_BIN ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx');
+  const cmd = asRoot ? 'runuser' : nginx;
   const base = ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', 'stderr'];
-  const args = asRoot ? ['-u', 'nobody', '--', 'nginx', ...base] : base;
+  const args = asRoot ? ['-u', 'nobody', '--', nginx, ...base] : base;
 
   const check = spawnSync(cmd, [...args, '-t', '-q'], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`nginx -t failed:\n${check.stderr}`);
