@@ -29,6 +29,10 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Signals the child (which cleans up after itself: run_local.py stops gunicorn and
+ * removes its PostgreSQL); kills its whole process group only if it hangs.
+ */
 function stopGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') {
   if (child.pid === undefined || child.exitCode !== null) return Promise.resolve();
   return new Promise<void>((resolve) => {
@@ -45,7 +49,7 @@ function stopGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') {
       resolve();
     });
     try {
-      process.kill(-child.pid!, signal);
+      process.kill(child.pid!, signal);
     } catch {
       clearTimeout(timer);
       resolve();
@@ -156,7 +160,10 @@ export async function startNginx(opts: { distDir: string; apiUpstream: string })
   const args = asRoot ? ['-u', 'nobody', '--', nginx, ...base] : base;
 
   const check = spawnSync(cmd, [...args, '-t', '-q'], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`nginx -t failed:\n${check.stderr}`);
+  if (check.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`nginx -t failed:\n${check.stderr}`);
+  }
 
   const child = spawn(cmd, [...args, '-g', 'daemon off;'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -171,7 +178,11 @@ export async function startNginx(opts: { distDir: string; apiUpstream: string })
     } catch {
       /* not up yet */
     }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start:\n${stderr}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stopGroup(child, 'SIGQUIT');
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`nginx did not start:\n${stderr}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -1,6 +1,9 @@
-import { screen, waitFor } from '@testing-library/react';
+import { render, screen, waitFor } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
+import { StrictMode } from 'react';
+import { MemoryRouter } from 'react-router';
 import { describe, expect, it } from 'vitest';
+import { App } from '../../App';
 import { renderApp } from '../../test/render';
 import { requests, server } from '../../test/server';
 
@@ -72,5 +75,19 @@ describe('routing', () => {
     renderApp('/nope');
     expect(screen.getByRole('link', { name: 'Skip to content' })).toHaveAttribute('href', '#main');
     expect(screen.getByRole('main')).toHaveAttribute('id', 'main');
+  });
+});
+
+describe('view recording under StrictMode', () => {
+  it('counts one view even though development mode runs effects twice', async () => {
+    render(
+      <StrictMode>
+        <MemoryRouter initialEntries={['/videos/45']}>
+          <App />
+        </MemoryRouter>
+      </StrictMode>,
+    );
+    await waitFor(() => expect(screen.getByTestId('view-count')).toHaveTextContent('146 views'));
+    expect(viewPosts()).toHaveLength(1);
   });
 });
