@@ -58,7 +58,9 @@ def test_forged_cursor(client: FlaskClient, conforms: Any, cursor: str) -> None:
     assert_400(resp, "invalid_cursor")
 
 
-@pytest.mark.parametrize("video_id", ["abc", "1.5", "-1", "0", "1e3", "9223372036854775808", "１"])
+@pytest.mark.parametrize(
+    "video_id", ["abc", "1.5", "-1", "0", "1e3", "9223372036854775808", "\uff11"]
+)
 def test_non_integer_or_out_of_range_id(client: FlaskClient, conforms: Any, video_id: str) -> None:
     assert_400(conforms(client.get(f"/api/videos/{video_id}")), "invalid_id")
     assert_400(
