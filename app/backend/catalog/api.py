@@ -225,7 +225,7 @@ def add_view(video_id: str) -> Response:
     vid = parse_id(video_id)
     if request.mimetype != "application/json":
         raise bad_request("unsupported_content_type", "Content-Type must be application/json.")
-    raw = request.get_data(cache=False)
+    raw = request.get_data()
     if raw.strip():
         try:
             body = orjson.loads(raw)

@@ -35,7 +35,7 @@ class Config:
     db_statement_timeout_ms: int = 5000
     db_pool_min_size: int = 1
     db_pool_max_size: int = 8
-    db_pool_timeout: float = 5.0
+    db_pool_timeout: float = 3.0
     db_retry_attempts: int = 3
     secret_cache_seconds: int = 300
     aws_region: str | None = None
@@ -135,7 +135,7 @@ class Config:
             db_statement_timeout_ms=integer("DB_STATEMENT_TIMEOUT_MS", 5000),
             db_pool_min_size=integer("DB_POOL_MIN_SIZE", 1),
             db_pool_max_size=integer("DB_POOL_MAX_SIZE", 8),
-            db_pool_timeout=number("DB_POOL_TIMEOUT", 5.0),
+            db_pool_timeout=number("DB_POOL_TIMEOUT", 3.0),
             db_retry_attempts=integer("DB_RETRY_ATTEMPTS", 3),
             secret_cache_seconds=integer("SECRET_CACHE_SECONDS", 300),
             aws_region=optional("AWS_REGION") or optional("AWS_DEFAULT_REGION"),

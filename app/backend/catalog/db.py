@@ -187,6 +187,10 @@ class Database:
                 if not is_transient(exc):
                     raise
                 last = exc
+                if isinstance(exc, PoolTimeout):
+                    # The pool already waited for a connection: retrying would
+                    # only hold this thread longer during an outage.
+                    break
                 log.warning(
                     "database attempt failed",
                     extra={"pool": pool.name, "attempt": attempt, "error": str(exc).strip()},
@@ -194,8 +198,7 @@ class Database:
                 if attempt == attempts:
                     break
                 # Drop dead idle connections (e.g. after a failover) before retrying.
-                if not isinstance(exc, PoolTimeout):
-                    pool.check()
+                pool.check()
                 time.sleep(delay)
                 delay *= 4
         raise DatabaseUnavailableError(str(last).strip() or last.__class__.__name__) from last
