@@ -1,0 +1,244 @@
+"""Catalog endpoints under /api, plus the liveness probe at /health."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+from flask import Blueprint, Response, current_app, request
+from psycopg import sql
+
+from .db import Database, DatabaseUnavailableError
+from .errors import ApiError, bad_request, error_body
+from .http import json_response
+
+api = Blueprint("api", __name__, url_prefix="/api")
+probes = Blueprint("probes", __name__)
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_QUERY_LENGTH = 100
+MAX_CURSOR_LENGTH = 64
+MAX_ID = 2**63 - 1
+
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+_CURSOR = re.compile(r"^(-?[0-9]{1,18})\.([0-9]{1,19})$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Cursor timestamps are limited to a sane window: years 1900..9999.
+_MIN_MICROS = -2_208_988_800_000_000
+_MAX_MICROS = 253_402_300_799_999_999
+
+_VIDEO_COLUMNS = sql.SQL(
+    "SELECT v.id, v.title, v.description, c.slug, c.name, v.duration_seconds, v.views, "
+    "v.published_at FROM videos v JOIN categories c ON c.id = v.category_id"
+)
+
+
+def _db() -> Database:
+    db: Database = current_app.extensions["catalog_db"]
+    return db
+
+
+# --- input parsing ---------------------------------------------------------
+
+
+def _arg(name: str) -> str | None:
+    value = request.args.get(name)
+    return value if value else None
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not _DIGITS.match(raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise bad_request("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}.")
+    return int(raw)
+
+
+def parse_id(raw: str) -> int:
+    if not _DIGITS.match(raw) or not 1 <= int(raw) <= MAX_ID:
+        raise bad_request("invalid_id", "Video id must be a positive integer.")
+    return int(raw)
+
+
+def encode_cursor(published_at: datetime, video_id: int) -> str:
+    micros = (published_at - _EPOCH) // timedelta(microseconds=1)
+    return base64.urlsafe_b64encode(f"{micros}.{video_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str) -> tuple[datetime, int]:
+    """Parse an opaque cursor; anything that we could not have issued is a 400."""
+    invalid = bad_request("invalid_cursor", "cursor is not a value returned by this API.")
+    if len(raw) > MAX_CURSOR_LENGTH or not re.fullmatch(r"[A-Za-z0-9_-]+", raw):
+        raise invalid
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    match = _CURSOR.match(text)
+    if not match:
+        raise invalid
+    micros, video_id = int(match[1]), int(match[2])
+    if not _MIN_MICROS <= micros <= _MAX_MICROS or not 1 <= video_id <= MAX_ID:
+        raise invalid
+    return _EPOCH + timedelta(microseconds=micros), video_id
+
+
+def parse_query(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if len(raw) > MAX_QUERY_LENGTH:
+        raise bad_request("invalid_query", f"q must be at most {MAX_QUERY_LENGTH} characters.")
+    if _CONTROL.search(raw):
+        raise bad_request("invalid_query", "q must not contain control characters.")
+    return raw.strip() or None
+
+
+def parse_category(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not _SLUG.match(raw):
+        raise bad_request(
+            "invalid_category", "category must be a slug (lowercase letters, digits, hyphens)."
+        )
+    return raw
+
+
+def like_pattern(text: str) -> str:
+    """Substring pattern for ILIKE with the LIKE metacharacters escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# --- serialisation ---------------------------------------------------------
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def video_json(row: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        "id": row[0],
+        "title": row[1],
+        "description": row[2],
+        "category": row[3],
+        "category_name": row[4],
+        "duration_seconds": row[5],
+        "views": row[6],
+        "published_at": _iso(row[7]),
+    }
+
+
+# --- endpoints -------------------------------------------------------------
+
+
+@probes.get("/health")
+def liveness() -> Response:
+    """Liveness: the process answers. Never touches the database."""
+    return json_response({"status": "ok"})
+
+
+@api.get("/health")
+def readiness() -> Response:
+    try:
+        _db().ping()
+    except DatabaseUnavailableError:
+        body: dict[str, Any] = {
+            "status": "unavailable",
+            "database": "unreachable",
+            **error_body("database_unavailable", "The catalog database does not answer."),
+        }
+        return json_response(body, 503)
+    return json_response({"status": "ok", "database": "ok"})
+
+
+@api.get("/categories")
+def list_categories() -> Response:
+    def query(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+        return conn.execute(
+            "SELECT c.slug, c.name, count(v.id) FROM categories c "
+            "LEFT JOIN videos v ON v.category_id = c.id "
+            "GROUP BY c.id ORDER BY c.name, c.slug"
+        ).fetchall()
+
+    rows = _db().run(query)
+    items = [{"slug": r[0], "name": r[1], "video_count": r[2]} for r in rows]
+    return json_response({"items": items}, cacheable=True)
+
+
+@api.get("/videos")
+def list_videos() -> Response:
+    limit = parse_limit(_arg("limit"))
+    cursor_raw = _arg("cursor")
+    cursor = decode_cursor(cursor_raw) if cursor_raw else None
+    q = parse_query(_arg("q"))
+    category = parse_category(_arg("category"))
+
+    where: list[sql.Composable] = []
+    params: list[Any] = []
+    if cursor:
+        where.append(sql.SQL("(v.published_at, v.id) < (%s, %s)"))
+        params.extend(cursor)
+    if category:
+        where.append(sql.SQL("v.category_id = (SELECT id FROM categories WHERE slug = %s)"))
+        params.append(category)
+    if q:
+        where.append(sql.SQL("v.title ILIKE %s"))
+        params.append(like_pattern(q))
+    query: sql.Composable = _VIDEO_COLUMNS
+    if where:
+        query = sql.SQL("{} WHERE {}").format(query, sql.SQL(" AND ").join(where))
+    query = sql.SQL("{} ORDER BY v.published_at DESC, v.id DESC LIMIT %s").format(query)
+    params.append(limit + 1)
+
+    rows = _db().run(lambda conn: conn.execute(query, params).fetchall())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last[7], last[0])
+    return json_response(
+        {"items": [video_json(r) for r in rows], "next_cursor": next_cursor}, cacheable=True
+    )
+
+
+@api.get("/videos/<video_id>")
+def get_video(video_id: str) -> Response:
+    vid = parse_id(video_id)
+    query = sql.SQL("{} WHERE v.id = %s").format(_VIDEO_COLUMNS)
+    row = _db().run(lambda conn: conn.execute(query, (vid,)).fetchone())
+    if row is None:
+        raise ApiError(404, "not_found", f"Video {vid} does not exist.")
+    return json_response(video_json(row), cacheable=True)
+
+
+@api.post("/videos/<video_id>/views")
+def add_view(video_id: str) -> Response:
+    vid = parse_id(video_id)
+    if request.mimetype != "application/json":
+        raise bad_request("unsupported_content_type", "Content-Type must be application/json.")
+    raw = request.get_data()
+    if raw.strip():
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise bad_request("invalid_json", "Request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise bad_request("invalid_body", "Request body must be a JSON object.")
+    row = _db().run(
+        lambda conn: conn.execute(
+            "UPDATE videos SET views = views + 1 WHERE id = %s RETURNING id, views", (vid,)
+        ).fetchone(),
+        write=True,
+    )
+    if row is None:
+        raise ApiError(404, "not_found", f"Video {vid} does not exist.")
+    return json_response({"id": row[0], "views": row[1]})

@@ -1,0 +1,153 @@
+"""Service configuration, read once from the environment.
+
+ECS injects SSM parameters and the secret ARN as environment variables. Every
+setting lives in one frozen dataclass so the rest of the code never reads
+``os.environ``. A missing required value stops startup with a message that
+names the variable; there are no default credentials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """Raised when the environment does not describe a runnable service."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    db_writer_host: str
+    db_name: str
+    db_reader_host: str = ""
+    db_port: int = 5432
+    db_user: str | None = dataclasses.field(default=None, repr=False)
+    db_password: str | None = dataclasses.field(default=None, repr=False)
+    db_secret_arn: str | None = None
+    db_sslmode: str = "require"
+    db_sslrootcert: str | None = None
+    db_connect_timeout: int = 5
+    db_statement_timeout_ms: int = 5000
+    db_pool_min_size: int = 1
+    db_pool_max_size: int = 8
+    db_pool_timeout: float = 3.0
+    db_retry_attempts: int = 3
+    secret_cache_seconds: int = 300
+    aws_region: str | None = None
+    log_level: str = "INFO"
+    access_log: bool = True
+    cors_allowed_origins: tuple[str, ...] = ()
+    cache_max_age: int = 30
+    cache_stale_while_revalidate: int = 60
+    seed_demo_data: bool = False
+    run_migrations: bool = True
+    proxy_fix_x_for: int = 1
+    proxy_fix_x_proto: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.db_reader_host:
+            object.__setattr__(self, "db_reader_host", self.db_writer_host)
+        if not self.db_secret_arn and not (self.db_user and self.db_password):
+            raise ConfigError(
+                "missing required environment variable DB_SECRET_ARN "
+                "(or DB_USER and DB_PASSWORD for local runs)"
+            )
+        if self.db_sslmode not in SSL_MODES:
+            raise ConfigError(
+                f"DB_SSLMODE must be one of {', '.join(SSL_MODES)}; got {self.db_sslmode!r}"
+            )
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {self.log_level!r}"
+            )
+        if not 1 <= self.db_pool_min_size <= self.db_pool_max_size:
+            raise ConfigError("DB_POOL_MIN_SIZE must be >= 1 and <= DB_POOL_MAX_SIZE")
+        for name in ("cache_max_age", "cache_stale_while_revalidate", "proxy_fix_x_for"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name.upper()} must not be negative")
+        if self.db_retry_attempts < 1:
+            raise ConfigError("DB_RETRY_ATTEMPTS must be at least 1")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Build the config from environment variables (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise ConfigError(f"missing required environment variable {name}")
+            return value
+
+        def optional(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def integer(name: str, default: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be an integer; got {raw!r}") from None
+
+        def number(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return float(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a number; got {raw!r}") from None
+
+        def boolean(name: str, default: bool) -> bool:
+            raw = env.get(name, "").strip().lower()
+            if not raw:
+                return default
+            if raw in ("1", "true", "yes", "on"):
+                return True
+            if raw in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"{name} must be true or false; got {raw!r}")
+
+        origins = tuple(
+            o.strip().rstrip("/")
+            for o in env.get("CORS_ALLOWED_ORIGINS", "").split(",")
+            if o.strip()
+        )
+        return cls(
+            db_writer_host=required("DB_WRITER_HOST"),
+            db_reader_host=optional("DB_READER_HOST") or "",
+            db_name=required("DB_NAME"),
+            db_port=integer("DB_PORT", 5432),
+            db_user=optional("DB_USER"),
+            db_password=env.get("DB_PASSWORD") or None,
+            db_secret_arn=optional("DB_SECRET_ARN"),
+            db_sslmode=(optional("DB_SSLMODE") or "require").lower(),
+            db_sslrootcert=optional("DB_SSLROOTCERT"),
+            db_connect_timeout=integer("DB_CONNECT_TIMEOUT", 5),
+            db_statement_timeout_ms=integer("DB_STATEMENT_TIMEOUT_MS", 5000),
+            db_pool_min_size=integer("DB_POOL_MIN_SIZE", 1),
+            db_pool_max_size=integer("DB_POOL_MAX_SIZE", 8),
+            db_pool_timeout=number("DB_POOL_TIMEOUT", 3.0),
+            db_retry_attempts=integer("DB_RETRY_ATTEMPTS", 3),
+            secret_cache_seconds=integer("SECRET_CACHE_SECONDS", 300),
+            aws_region=optional("AWS_REGION") or optional("AWS_DEFAULT_REGION"),
+            log_level=(optional("LOG_LEVEL") or "INFO").upper(),
+            access_log=boolean("ACCESS_LOG", True),
+            cors_allowed_origins=origins,
+            cache_max_age=integer("CACHE_MAX_AGE", 30),
+            cache_stale_while_revalidate=integer("CACHE_STALE_WHILE_REVALIDATE", 60),
+            seed_demo_data=boolean("SEED_DEMO_DATA", False),
+            run_migrations=boolean("RUN_MIGRATIONS", True),
+            # ALB appends one X-Forwarded-For entry; raise it when the task
+            # sits behind more proxies that the ALB forwards for.
+            proxy_fix_x_for=integer("PROXY_FIX_X_FOR", 1),
+            proxy_fix_x_proto=integer("PROXY_FIX_X_PROTO", 1),
+        )

@@ -1,0 +1,211 @@
+"""PostgreSQL access: a reader pool and a writer pool (psycopg 3 + psycopg_pool).
+
+* Credentials are resolved for every new connection, so a rotated secret is
+  used as soon as the pool reconnects.
+* A login rejected by the server triggers one re-read of the secret and one
+  retry, inside the connection factory the pools use.
+* Queries that fail on a broken connection (failover, restart) are retried
+  with backoff after the pool has dropped its dead connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from .config import Config
+from .credentials import (
+    CredentialProvider,
+    Credentials,
+    SecretsManagerCredentials,
+    StaticCredentials,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+AUTH_FAILURE_SQLSTATES = frozenset({"28P01", "28000"})
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database could not be reached after the configured retries."""
+
+
+def is_auth_failure(exc: BaseException) -> bool:
+    """True when the server rejected the login (wrong or rotated password)."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    if getattr(exc, "sqlstate", None) in AUTH_FAILURE_SQLSTATES:
+        return True
+    return "password authentication failed" in str(exc)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying on a fresh connection."""
+    return isinstance(exc, (psycopg.OperationalError, PoolTimeout)) and not isinstance(
+        exc, psycopg.errors.QueryCanceled
+    )
+
+
+def credential_provider(config: Config) -> CredentialProvider:
+    if config.db_secret_arn:
+        return SecretsManagerCredentials(
+            config.db_secret_arn,
+            region=config.aws_region,
+            cache_seconds=config.secret_cache_seconds,
+        )
+    assert config.db_user is not None
+    assert config.db_password is not None
+    return StaticCredentials(config.db_user, config.db_password)
+
+
+def _connection_class(provider: CredentialProvider) -> type[psycopg.Connection[Any]]:
+    """A Connection subclass whose ``connect`` re-reads the secret once on a login failure."""
+
+    class CatalogConnection(psycopg.Connection[Any]):
+        @classmethod
+        def connect(cls, conninfo: str = "", **kwargs: Any) -> CatalogConnection:
+            try:
+                return super().connect(conninfo, **kwargs)
+            except psycopg.OperationalError as exc:
+                if not is_auth_failure(exc):
+                    raise
+                failed = Credentials(str(kwargs.get("user")), str(kwargs.get("password")))
+                fresh = provider.refresh_after_failure(failed)
+                if fresh == failed:
+                    raise
+                kwargs.update(user=fresh.username, password=fresh.password)
+                return super().connect(conninfo, **kwargs)
+
+    return CatalogConnection
+
+
+class Database:
+    """Reader and writer connection pools plus retry logic."""
+
+    def __init__(self, config: Config, provider: CredentialProvider | None = None) -> None:
+        self.config = config
+        self.credentials = provider or credential_provider(config)
+        conn_class = _connection_class(self.credentials)
+        common: dict[str, Any] = {
+            "connection_class": conn_class,
+            "min_size": config.db_pool_min_size,
+            "max_size": config.db_pool_max_size,
+            "timeout": config.db_pool_timeout,
+            "open": False,
+            # Give up on a dead slot quickly: waiting requests grow the pool
+            # again on demand, so recovery after an outage is immediate.
+            "reconnect_timeout": 10.0,
+            "max_idle": 300.0,
+            "max_lifetime": 1800.0,
+        }
+        self.reader = ConnectionPool(
+            kwargs=lambda: self.connect_kwargs(config.db_reader_host, read_only=True),
+            name="reader",
+            **common,
+        )
+        self.writer = ConnectionPool(
+            kwargs=lambda: self.connect_kwargs(config.db_writer_host, read_only=False),
+            name="writer",
+            **common,
+        )
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def connect_kwargs(self, host: str, *, read_only: bool = False) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect``, with current credentials."""
+        creds = self.credentials.get()
+        options = f"-c statement_timeout={self.config.db_statement_timeout_ms} -c timezone=UTC"
+        if read_only:
+            options += " -c default_transaction_read_only=on"
+        kwargs: dict[str, Any] = {
+            "host": host,
+            "port": self.config.db_port,
+            "dbname": self.config.db_name,
+            "user": creds.username,
+            "password": creds.password,
+            "sslmode": self.config.db_sslmode,
+            "connect_timeout": self.config.db_connect_timeout,
+            "application_name": "catalog-api",
+            "options": options,
+            "autocommit": True,
+        }
+        if self.config.db_sslrootcert:
+            kwargs["sslrootcert"] = self.config.db_sslrootcert
+        return kwargs
+
+    def connect(
+        self, *, read_only: bool = False, autocommit: bool = True
+    ) -> psycopg.Connection[Any]:
+        """A standalone connection outside the pools (migrations, seeding)."""
+        host = self.config.db_reader_host if read_only else self.config.db_writer_host
+        kwargs = self.connect_kwargs(host, read_only=read_only)
+        kwargs["autocommit"] = autocommit
+        conn_class = _connection_class(self.credentials)
+        return conn_class.connect(**kwargs)
+
+    def open(self) -> None:
+        self.reader.open(wait=False)
+        self.writer.open(wait=False)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.reader.close(timeout=2.0)
+        self.writer.close(timeout=2.0)
+
+    def run(
+        self,
+        fn: Callable[[psycopg.Connection[Any]], T],
+        *,
+        write: bool = False,
+        timeout: float | None = None,
+        attempts: int | None = None,
+    ) -> T:
+        """Run ``fn(conn)`` on a pooled connection, retrying transient failures.
+
+        Raises :class:`DatabaseUnavailableError` when every attempt failed.
+        """
+        pool = self.writer if write else self.reader
+        attempts = attempts or self.config.db_retry_attempts
+        delay = 0.05
+        last: BaseException | None = None
+        for attempt in range(1, attempts + 1):
+            try:
+                with pool.connection(timeout=timeout) as conn:
+                    return fn(conn)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                last = exc
+                if isinstance(exc, PoolTimeout):
+                    # The pool already waited for a connection: retrying would
+                    # only hold this thread longer during an outage.
+                    break
+                log.warning(
+                    "database attempt failed",
+                    extra={"pool": pool.name, "attempt": attempt, "error": str(exc).strip()},
+                )
+                if attempt == attempts:
+                    break
+                # Drop dead idle connections (e.g. after a failover) before retrying.
+                pool.check()
+                time.sleep(delay)
+                delay *= 4
+        raise DatabaseUnavailableError(str(last).strip() or last.__class__.__name__) from last
+
+    def ping(self, timeout: float = 1.0) -> None:
+        """Readiness probe: one ``SELECT 1`` on each pool."""
+        for write in (False, True):
+            self.run(
+                lambda c: c.execute("SELECT 1").fetchone(), write=write, timeout=timeout, attempts=2
+            )

@@ -1,0 +1,1 @@
+"""Helpers for local runs, tests and benchmarks (not shipped in the image)."""

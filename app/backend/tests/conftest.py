@@ -1,0 +1,95 @@
+"""Shared fixtures: a throwaway PostgreSQL cluster and the Flask app on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_core import OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from werkzeug.test import TestResponse
+from werkzeug.wrappers import Request
+
+from catalog import create_app
+from catalog.config import Config
+from devtools.local_pg import LocalPostgres
+
+BACKEND = Path(__file__).resolve().parent.parent
+ALLOWED_ORIGIN = "https://app.example.com"
+
+
+def make_config(pg: LocalPostgres, **overrides: str) -> Config:
+    env = {
+        **pg.env(),
+        "SEED_DEMO_DATA": "true",
+        "CORS_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+        "CACHE_MAX_AGE": "30",
+        "CACHE_STALE_WHILE_REVALIDATE": "60",
+        "LOG_LEVEL": "WARNING",
+        "ACCESS_LOG": "false",
+        **overrides,
+    }
+    return Config.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[LocalPostgres]:
+    """One PostgreSQL cluster for the session, removed afterwards."""
+    cluster = LocalPostgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.cleanup()
+
+
+@pytest.fixture
+def fresh_pg() -> Iterator[LocalPostgres]:
+    """A private cluster for tests that stop it, rotate passwords or need it empty."""
+    cluster = LocalPostgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.cleanup()
+
+
+@pytest.fixture(scope="session")
+def app(pg: LocalPostgres) -> Iterator[Flask]:
+    """The app on the shared cluster, migrated and seeded with the demo catalog."""
+    application = create_app(make_config(pg))
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["catalog_db"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def openapi() -> OpenAPI:
+    return OpenAPI.from_file_path(str(BACKEND / "openapi.yaml"))
+
+
+@pytest.fixture
+def conforms(openapi: OpenAPI) -> Any:
+    """Assert that a test-client response matches the OpenAPI document."""
+
+    def check(response: TestResponse) -> TestResponse:
+        # The app consumed the request body: replay it from the start.
+        environ = dict(response.request.environ)
+        stream = environ.get("wsgi.input")
+        if stream is not None and hasattr(stream, "seek"):
+            stream.seek(0)
+        openapi.validate_response(
+            WerkzeugOpenAPIRequest(Request(environ)), WerkzeugOpenAPIResponse(response)
+        )
+        return response
+
+    return check

@@ -1,0 +1,158 @@
+"""Database outages and credential rotation must never surface as a 500."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from moto import mock_aws
+
+from catalog import create_app
+from catalog.credentials import SecretsManagerCredentials
+from devtools.local_pg import LocalPostgres
+from tests.conftest import make_config
+
+REGION = "ap-southeast-1"
+
+
+@pytest.fixture
+def outage_app(fresh_pg: LocalPostgres) -> Iterator[Flask]:
+    app = create_app(make_config(fresh_pg, DB_POOL_TIMEOUT="1", SEED_DEMO_DATA="false"))
+    yield app
+    app.extensions["catalog_db"].close()
+
+
+def wait_for(client: FlaskClient, path: str, status: int, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if client.get(path).status_code == status:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"{path} did not return {status} within {timeout} s")
+
+
+def test_db_down_then_back_without_restart(outage_app: Flask, fresh_pg: LocalPostgres) -> None:
+    client = outage_app.test_client()
+    assert client.get("/api/health").status_code == 200
+    assert client.get("/api/videos").status_code == 200
+
+    fresh_pg.stop()
+    started = time.monotonic()
+    resp = client.get("/api/health")
+    assert resp.status_code == 503
+    assert time.monotonic() - started < 5
+    body = resp.get_json()
+    assert body["status"] == "unavailable"
+    assert body["database"] == "unreachable"
+    assert body["error"]["code"] == "database_unavailable"
+    assert resp.headers["Cache-Control"] == "no-store"
+
+    live = client.get("/health")
+    assert live.status_code == 200
+    assert live.get_json() == {"status": "ok"}
+
+    for path in ("/api/videos", "/api/videos/1"):
+        resp = client.get(path)
+        assert resp.status_code == 503, path
+        assert resp.get_json()["error"]["code"] == "database_unavailable"
+        assert resp.headers["Cache-Control"] == "no-store"
+    assert client.post("/api/videos/1/views", json={}).status_code == 503
+
+    fresh_pg.start()
+    wait_for(client, "/api/health", 200, timeout=15)
+    assert client.get("/api/videos").status_code == 200
+    assert client.post("/api/videos/1/views", json={}).status_code == 404  # empty catalog
+
+
+def test_connections_dropped_by_server_are_retried(
+    outage_app: Flask, fresh_pg: LocalPostgres
+) -> None:
+    """A failover or idle-kill closes pooled connections: requests retry transparently."""
+    client = outage_app.test_client()
+    assert client.get("/api/videos").status_code == 200
+    assert fresh_pg.terminate_app_connections() >= 1
+    for _ in range(5):
+        assert client.get("/api/videos").status_code == 200
+        assert client.post("/api/videos/2/views", json={}).status_code == 404  # answered by the DB
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name=REGION)
+
+
+def secret_string(pg: LocalPostgres, password: str) -> str:
+    return json.dumps(
+        {
+            "username": pg.app_user,
+            "password": password,
+            "host": pg.host,
+            "port": pg.port,
+            "dbname": pg.dbname,
+            "engine": "postgres",
+        }
+    )
+
+
+def test_secret_rotation_keeps_requests_succeeding(fresh_pg: LocalPostgres, aws: Any) -> None:
+    arn = aws.create_secret(
+        Name="catalog-db", SecretString=secret_string(fresh_pg, fresh_pg.app_password)
+    )["ARN"]
+    config = make_config(fresh_pg, DB_SECRET_ARN=arn, AWS_REGION=REGION, DB_USER="", DB_PASSWORD="")
+    assert config.db_user is None
+    app = create_app(config)
+    try:
+        db = app.extensions["catalog_db"]
+        creds = db.credentials
+        assert isinstance(creds, SecretsManagerCredentials)
+        client = app.test_client()
+        assert client.get("/api/videos").status_code == 200
+        assert creds.fetch_count == 1
+
+        # Rotation: the password changes in the database and in the secret;
+        # the cached copy in the task is now stale.
+        new_password = "rotated-" + fresh_pg.app_password
+        fresh_pg.set_app_password(new_password)
+        aws.put_secret_value(SecretId=arn, SecretString=secret_string(fresh_pg, new_password))
+        # Force new logins, as happens when pooled connections are recycled.
+        fresh_pg.terminate_app_connections()
+
+        statuses = []
+        for i in range(10):
+            statuses.append(client.get("/api/videos?limit=5").status_code)
+            statuses.append(client.get(f"/api/videos/{i + 1}").status_code)
+            statuses.append(client.post(f"/api/videos/{i + 1}/views", json={}).status_code)
+        statuses.append(client.get("/api/health").status_code)
+        assert set(statuses) == {200}
+        assert creds.fetch_count == 2  # exactly one re-read
+    finally:
+        app.extensions["catalog_db"].close()
+
+
+def test_wrong_secret_gives_503_not_500(fresh_pg: LocalPostgres, aws: Any) -> None:
+    """A secret that does not match the database is an outage, reported as 503."""
+    arn = aws.create_secret(Name="catalog-db", SecretString=secret_string(fresh_pg, "wrong"))["ARN"]
+    config = make_config(
+        fresh_pg,
+        DB_SECRET_ARN=arn,
+        AWS_REGION=REGION,
+        DB_USER="",
+        DB_PASSWORD="",
+        RUN_MIGRATIONS="false",
+        DB_POOL_TIMEOUT="1",
+    )
+    app = create_app(config)
+    try:
+        client = app.test_client()
+        assert client.get("/api/health").status_code == 503
+        assert client.get("/api/videos").status_code == 503
+        assert client.get("/health").status_code == 200
+    finally:
+        app.extensions["catalog_db"].close()

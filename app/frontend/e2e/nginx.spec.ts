@@ -1,0 +1,67 @@
+import { expect, prodUrl, test } from './fixtures';
+
+/** The nginx config exactly as shipped (its /api block included). */
+test.describe('nginx (production config)', () => {
+  test('/health answers 200 without touching the app', async ({ request }) => {
+    const res = await request.get(`${prodUrl()}/health`);
+    expect(res.status()).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(res.headers()['cache-control']).toBe('no-store');
+  });
+
+  test('index.html is no-cache and carries the security headers', async ({ request }) => {
+    for (const path of ['/', '/index.html']) {
+      const res = await request.get(`${prodUrl()}${path}`);
+      expect(res.status()).toBe(200);
+      const h = res.headers();
+      expect(h['cache-control']).toBe('no-cache');
+      expect(h['content-type']).toContain('text/html');
+      expect(h['content-security-policy']).toContain("script-src 'self'");
+      expect(h['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(h['x-content-type-options']).toBe('nosniff');
+      expect(h['referrer-policy']).toBe('strict-origin-when-cross-origin');
+      expect(h['server']).toBe('nginx');
+    }
+  });
+
+  test('the build has no inline scripts or styles (the CSP would block them)', async ({ request }) => {
+    const html = await (await request.get(`${prodUrl()}/`)).text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/<style/);
+    expect(html).not.toMatch(/\sstyle=/);
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+
+  test('hashed assets are immutable and gzipped; a missing asset is a plain 404', async ({ request }) => {
+    const html = await (await request.get(`${prodUrl()}/`)).text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const asset of assets) {
+      expect(asset).toMatch(/^\/assets\/[\w-]+-[\w-]{8}\.(js|css)$/);
+      const res = await request.get(`${prodUrl()}${asset}`, { headers: { 'Accept-Encoding': 'gzip' } });
+      expect(res.status()).toBe(200);
+      expect(res.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(res.headers()['content-encoding']).toBe('gzip');
+      expect(res.headers()['x-content-type-options']).toBe('nosniff');
+    }
+    const missing = await request.get(`${prodUrl()}/assets/missing-00000000.js`);
+    expect(missing.status()).toBe(404);
+    expect(missing.headers()['cache-control']).toBeUndefined();
+  });
+
+  test('client routes fall back to the app shell', async ({ request }) => {
+    const res = await request.get(`${prodUrl()}/videos/12`);
+    expect(res.status()).toBe(200);
+    expect(res.headers()['cache-control']).toBe('no-cache');
+    expect(await res.text()).toContain('<div id="root"></div>');
+  });
+
+  test('/api/ is not served by the frontend in production: 404 in the API error format', async ({ request }) => {
+    for (const path of ['/api/videos', '/api', '/api/health']) {
+      const res = await request.get(`${prodUrl()}${path}`);
+      expect(res.status()).toBe(404);
+      expect(res.headers()['content-type']).toContain('application/json');
+      expect((await res.json()).error.code).toBe('not_found');
+    }
+  });
+});
