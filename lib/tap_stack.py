@@ -7,11 +7,14 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
+from lib.access_logs import AccessLogs
 from lib.config import PlatformConfig
 from lib.database import Database
+from lib.load_balancer import LoadBalancer
 from lib.network import DATABASE_PORT, Network
 from lib.parameters import Parameters
 from lib.registry import Registry
+from lib.services import Services
 
 
 class TapStack(Stack):
@@ -47,6 +50,19 @@ class TapStack(Stack):
             "Origins allowed to call the API from a browser",
         )
 
+        self.access_logs = AccessLogs(self, "AccessLogs", config=config)
+        self.load_balancer = LoadBalancer(self, "LoadBalancer", config=config, network=self.network, access_logs=self.access_logs)
+        self.services = Services(
+            self,
+            "Services",
+            config=config,
+            network=self.network,
+            registry=self.registry,
+            database=self.database,
+            parameters=self.parameters,
+            load_balancer=self.load_balancer,
+        )
+
         self._outputs()
 
     def _outputs(self) -> None:
@@ -62,6 +78,11 @@ class TapStack(Stack):
             "DbSecretArn": (self.database.credentials_secret.secret_arn, "Secret with the rotated DB credentials"),
             "FrontendRepositoryUri": (self.registry.frontend.repository_uri, "ECR repository of the web app"),
             "BackendRepositoryUri": (self.registry.backend.repository_uri, "ECR repository of the catalog API"),
+            "AlbDnsName": (self.load_balancer.alb.load_balancer_dns_name, "ALB DNS name (answers 403 without the origin header)"),
+            "AlbUrl": (self.load_balancer.url, "ALB URL"),
+            "EcsClusterName": (self.services.cluster.cluster_name, "ECS cluster"),
+            "FrontendServiceName": (self.services.frontend_service.service_name, "Web app service"),
+            "BackendServiceName": (self.services.backend_service.service_name, "Catalog API service"),
         }
         for key, (value, description) in values.items():
             CfnOutput(self, key, value=value, description=description)

@@ -1,0 +1,37 @@
+"""The bucket that receives request logs of the load balancer and the CDN."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from lib.config import PlatformConfig
+from lib.nag import acknowledge
+
+LOG_RETENTION_DAYS = 30
+
+
+class AccessLogs(Construct):
+    """S3 bucket for ALB and CloudFront request logs, kept 30 days, destroyable."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            # ALB log delivery supports only SSE-S3 on the target bucket.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            # CloudFront standard logging writes with ACLs, so object writers keep ownership.
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=Duration.days(LOG_RETENTION_DAYS))],
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+        )
+        acknowledge(
+            self.bucket,
+            "AwsSolutions-S1",
+            "This bucket is the access-log destination itself; logging its own accesses into itself would loop.",
+        )

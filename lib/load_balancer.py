@@ -1,0 +1,187 @@
+"""Application Load Balancer `alb-<suffix>`: listeners, origin-verify rules, blue/green target groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from lib.access_logs import AccessLogs
+from lib.config import PlatformConfig
+from lib.nag import acknowledge
+from lib.network import BACKEND_PORT, FRONTEND_PORT, HTTP_PORT, HTTPS_PORT, Network
+
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+# Requests that carry this header (and the origin-verify secret) reach the
+# green target group during a blue/green deployment, before production does.
+TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
+TEST_TRAFFIC_VALUE = "green"
+HEALTH_CHECK_PATH = "/health"
+DEREGISTRATION_DELAY = Duration.seconds(30)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One workload's routing on the ALB: its target groups and listener rules."""
+
+    name: str
+    port: int
+    blue: elbv2.ApplicationTargetGroup
+    green: elbv2.ApplicationTargetGroup
+    production_rule: elbv2.ApplicationListenerRule
+    test_rule: elbv2.ApplicationListenerRule
+
+
+class LoadBalancer(Construct):
+    """Serves only requests carrying the origin-verify secret; everything else gets 403."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        network: Network,
+        access_logs: AccessLogs,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+
+        # Shared secret that CloudFront and API Gateway add as a header. It
+        # reaches the template only as a CloudFormation dynamic reference.
+        self.origin_verify_secret = secretsmanager.Secret(
+            self,
+            "OriginVerify",
+            secret_name=config.name("origin-verify"),
+            description="Header value that proves a request came through CloudFront or API Gateway",
+            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=48),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.origin_verify_secret,
+            "AwsSolutions-SMG4",
+            "The origin-verify value is copied into the ALB rules, the CloudFront origin and the API Gateway "
+            "integration at deploy time; it is rotated by the documented procedure (new value, then cdk deploy), "
+            "because an unattended rotation would break those copies until the next deploy.",
+        )
+        self.origin_verify_value = self.origin_verify_secret.secret_value.unsafe_unwrap()
+
+        self.alb = elbv2.ApplicationLoadBalancer(
+            self,
+            "Alb",
+            load_balancer_name=config.name("alb"),
+            vpc=network.vpc,
+            internet_facing=True,
+            vpc_subnets=ec2.SubnetSelection(subnets=network.public_subnets),
+            security_group=network.alb_security_group,
+            drop_invalid_header_fields=True,
+            deletion_protection=False,
+            http2_enabled=True,
+            idle_timeout=Duration.seconds(60),
+        )
+        self.alb.log_access_logs(access_logs.bucket, prefix="alb")
+
+        forbidden = elbv2.ListenerAction.fixed_response(
+            403, content_type="application/json", message_body='{"error":{"code":"forbidden","message":"Forbidden"}}'
+        )
+        if config.certificate_arn:
+            self.listener = self.alb.add_listener(
+                "Https",
+                port=HTTPS_PORT,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                default_action=forbidden,
+                open=False,
+            )
+            self.alb.add_listener(
+                "HttpRedirect",
+                port=HTTP_PORT,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(HTTPS_PORT), permanent=True),
+                open=False,
+            )
+            self.origin_protocol_https = True
+        else:
+            self.listener = self.alb.add_listener(
+                "Http",
+                port=HTTP_PORT,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                default_action=forbidden,
+                open=False,
+            )
+            self.origin_protocol_https = False
+            acknowledge(
+                self.listener,
+                "AwsSolutions-ELB1",
+                "Without a certificate the ALB listens on HTTP 80 only behind CloudFront and API Gateway, which "
+                "terminate TLS for viewers; configure certificateArn for HTTPS to the origin.",
+            )
+
+        self.backend = self._route("backend", BACKEND_PORT, network, path="/api/*", priority=10)
+        self.frontend = self._route("frontend", FRONTEND_PORT, network, path="/*", priority=30)
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.origin_protocol_https else "http"
+        return f"{scheme}://{self.alb.load_balancer_dns_name}"
+
+    def _target_group(self, construct_id: str, name: str, port: int, network: Network) -> elbv2.ApplicationTargetGroup:
+        return elbv2.ApplicationTargetGroup(
+            self,
+            construct_id,
+            target_group_name=self.config.name(name),
+            vpc=network.vpc,
+            port=port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            deregistration_delay=DEREGISTRATION_DELAY,
+            health_check=elbv2.HealthCheck(
+                path=HEALTH_CHECK_PATH,
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+                healthy_http_codes="200",
+            ),
+        )
+
+    def _route(self, name: str, port: int, network: Network, *, path: str, priority: int) -> Route:
+        title = name.capitalize()
+        blue = self._target_group(f"{title}Blue", f"tg-{name}-blue", port, network)
+        green = self._target_group(f"{title}Green", f"tg-{name}-green", port, network)
+        verified = elbv2.ListenerCondition.http_header(ORIGIN_VERIFY_HEADER, [self.origin_verify_value])
+        paths = elbv2.ListenerCondition.path_patterns([path])
+        # Both rules name both target groups; ECS shifts the weights during a
+        # deployment. Production starts on blue, test traffic on green.
+        test_rule = elbv2.ApplicationListenerRule(
+            self,
+            f"{title}TestRule",
+            listener=self.listener,
+            priority=priority,
+            conditions=[paths, verified, elbv2.ListenerCondition.http_header(TEST_TRAFFIC_HEADER, [TEST_TRAFFIC_VALUE])],
+            action=elbv2.ListenerAction.weighted_forward(
+                [
+                    elbv2.WeightedTargetGroup(target_group=blue, weight=0),
+                    elbv2.WeightedTargetGroup(target_group=green, weight=100),
+                ]
+            ),
+        )
+        production_rule = elbv2.ApplicationListenerRule(
+            self,
+            f"{title}ProductionRule",
+            listener=self.listener,
+            priority=priority + 10,
+            conditions=[paths, verified],
+            action=elbv2.ListenerAction.weighted_forward(
+                [
+                    elbv2.WeightedTargetGroup(target_group=blue, weight=100),
+                    elbv2.WeightedTargetGroup(target_group=green, weight=0),
+                ]
+            ),
+        )
+        return Route(name, port, blue, green, production_rule, test_rule)

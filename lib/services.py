@@ -1,0 +1,328 @@
+"""Compute tier: the ECS cluster and the two Fargate services, with blue/green and autoscaling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from lib.config import PlatformConfig, ServiceSize
+from lib.database import Database
+from lib.load_balancer import LoadBalancer, Route
+from lib.nag import acknowledge
+from lib.network import Network
+from lib.parameters import Parameters
+from lib.registry import Registry
+
+APP_DIR = Path(__file__).resolve().parent.parent / "app"
+STOP_TIMEOUT = Duration.seconds(30)
+SCALE_OUT_CPU_PERCENT = 70
+SCALE_IN_CPU_PERCENT = 30
+# Hops that append to X-Forwarded-For on every API request: API Gateway, then the ALB.
+PROXY_HOPS = 2
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What differs between the two services."""
+
+    name: str
+    size: ServiceSize
+    user: str
+    health_command: list[str]
+    security_group: ec2.ISecurityGroup
+    route: Route
+    repository: ecr.IRepository
+
+
+class Services(Construct):
+    """Cluster `ecs-cluster-<suffix>` with services `frontend-<suffix>` and `backend-<suffix>`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        network: Network,
+        registry: Registry,
+        database: Database,
+        parameters: Parameters,
+        load_balancer: LoadBalancer,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.network = network
+
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            cluster_name=config.name("ecs-cluster"),
+            vpc=network.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENHANCED,
+            enable_fargate_capacity_providers=True,
+        )
+
+        backend = Workload(
+            name="backend",
+            size=config.backend,
+            user="10001",
+            health_command=[
+                "CMD",
+                "python",
+                "-c",
+                "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)",
+            ],
+            security_group=network.backend_security_group,
+            route=load_balancer.backend,
+            repository=registry.backend,
+        )
+        frontend = Workload(
+            name="frontend",
+            size=config.frontend,
+            user="101",  # the nginx user of the unprivileged nginx image
+            health_command=["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1"],
+            security_group=network.frontend_security_group,
+            route=load_balancer.frontend,
+            repository=registry.frontend,
+        )
+
+        # The app reads the secret itself (through the SDK, cached, re-read on an
+        # authentication failure), so a rotation never needs a task restart.
+        backend_environment = {
+            "DB_SECRET_ARN": database.credentials_secret.secret_arn,
+            "DB_SSLMODE": "require",
+            "AWS_REGION": Stack.of(self).region,
+            "SEED_DEMO_DATA": "true" if config.seed_demo_data else "false",
+            "PROXY_FIX_X_FOR": str(PROXY_HOPS),
+        }
+        backend_secrets = {env: ecs.Secret.from_ssm_parameter(param) for env, param in parameters.values.items()}
+
+        self.backend_service, self.backend_task = self._service(backend, backend_environment, backend_secrets)
+        self.frontend_service, self.frontend_task = self._service(frontend, {}, {})
+        acknowledge(
+            self.backend_task,
+            "AwsSolutions-ECS2",
+            "Only non-sensitive deployment facts are inline (the secret's ARN, TLS mode, region, seed flag, proxy "
+            "hop count); configuration is injected from SSM and the credentials are read by the app from "
+            "Secrets Manager at runtime.",
+        )
+
+        # Backend task role: the one secret, its key, and its own parameters. Nothing else.
+        task_role = self.backend_task.task_role
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadDatabaseCredentials",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[database.credentials_secret.secret_arn],
+            )
+        )
+        database.key.grant_decrypt(task_role)
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadOwnParameters",
+                actions=["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="ssm",
+                        resource="parameter",
+                        resource_name=config.parameter_prefix.lstrip("/") + "/*",
+                    )
+                ],
+            )
+        )
+        account = config.account or "<AWS::AccountId>"
+        acknowledge(
+            task_role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:{config.region}:{account}:"
+            f"parameter{config.parameter_prefix}/*]",
+            "Scoped to this environment's parameter path /tap/<suffix>/*: the backend may read each of its "
+            "own configuration parameters and no other.",
+        )
+
+    # ------------------------------------------------------------------
+    def _image(self, workload: Workload) -> ecs.ContainerImage:
+        if self.config.image_tag:
+            return ecs.ContainerImage.from_ecr_repository(workload.repository, tag=self.config.image_tag)
+        return ecs.ContainerImage.from_asset(
+            str(APP_DIR / workload.name),
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+
+    def _service(
+        self,
+        workload: Workload,
+        environment: dict[str, str],
+        secrets: dict[str, ecs.Secret],
+    ) -> tuple[ecs.FargateService, ecs.FargateTaskDefinition]:
+        config = self.config
+        title = workload.name.capitalize()
+        log_group = logs.LogGroup(
+            self,
+            f"{title}Logs",
+            log_group_name=f"/ecs/{config.name(workload.name)}",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        task = ecs.FargateTaskDefinition(
+            self,
+            f"{title}Task",
+            family=config.name(workload.name),
+            cpu=workload.size.cpu,
+            memory_limit_mib=workload.size.memory_mib,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.X86_64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+            volumes=[ecs.Volume(name="tmp")],
+        )
+        container = task.add_container(
+            workload.name,
+            container_name=workload.name,
+            image=self._image(workload),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=workload.name, log_group=log_group),
+            port_mappings=[ecs.PortMapping(container_port=workload.route.port, name=workload.name)],
+            environment=environment,
+            secrets=secrets,
+            user=workload.user,
+            readonly_root_filesystem=True,
+            stop_timeout=STOP_TIMEOUT,
+            essential=True,
+            health_check=ecs.HealthCheck(
+                command=workload.health_command,
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(30),
+            ),
+        )
+        # The root filesystem is read-only; /tmp is the one writable path
+        # (gunicorn heartbeat files, nginx pid and temp files).
+        container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
+
+        service = ecs.FargateService(
+            self,
+            f"{title}Service",
+            service_name=config.name(workload.name),
+            cluster=self.cluster,
+            task_definition=task,
+            desired_count=config.min_tasks,
+            security_groups=[workload.security_group],
+            vpc_subnets=ec2.SubnetSelection(subnets=self.network.private_subnets),
+            assign_public_ip=False,
+            deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN,
+            bake_time=Duration.minutes(config.bake_time_minutes),
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            health_check_grace_period=Duration.seconds(60),
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            enable_ecs_managed_tags=True,
+        )
+        route = workload.route
+        acknowledge(
+            task.execution_role,  # type: ignore[arg-type]
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource-level permissions (it is account-wide by design); "
+            "image layer reads are scoped to the workload's repository.",
+        )
+        service.load_balancer_target(
+            container_name=workload.name,
+            container_port=route.port,
+            alternate_target=ecs.AlternateTarget(
+                f"{title}Green",
+                alternate_target_group=route.green,
+                production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(route.production_rule),
+                test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(route.test_rule),
+                role=self._traffic_shift_role(title, route),
+            ),
+        ).attach_to_application_target_group(route.blue)
+
+        self._autoscaling(service, workload)
+        return service, task
+
+    def _traffic_shift_role(self, title: str, route: Route) -> iam.Role:
+        """The role ECS assumes to move traffic between blue and green: this route's rules and groups only.
+
+        Replaces the AWS managed AmazonECSInfrastructureRolePolicyForLoadBalancers,
+        which allows every listener, rule and target group of the account.
+        """
+        role = iam.Role(
+            self,
+            f"{title}TrafficShiftRole",
+            assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+            description=f"ECS blue/green traffic shifting for {self.config.name(route.name)}",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeLoadBalancing",
+                actions=[
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeRules",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                ],
+                resources=["*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ShiftTraffic",
+                actions=["elasticloadbalancing:ModifyRule"],
+                resources=[route.production_rule.listener_rule_arn, route.test_rule.listener_rule_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RegisterTasks",
+                actions=["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                resources=[route.blue.target_group_arn, route.green.target_group_arn],
+            )
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "elasticloadbalancing:Describe* actions do not support resource-level permissions; every "
+            "modifying action is scoped to this service's two listener rules and two target groups.",
+        )
+        return role
+
+    def _autoscaling(self, service: ecs.FargateService, workload: Workload) -> None:
+        config = self.config
+        scaling = service.auto_scale_task_count(min_capacity=config.min_tasks, max_capacity=config.max_tasks)
+        # Out: target tracking, which never scales in (that is the step policy's job).
+        scaling.scale_on_cpu_utilization(
+            "CpuScaleOut",
+            target_utilization_percent=SCALE_OUT_CPU_PERCENT,
+            disable_scale_in=True,
+            scale_out_cooldown=Duration.seconds(60),
+        )
+        # In: one task fewer when CPU stays under 30% for 3 minutes.
+        scaling.scale_on_metric(
+            "CpuScaleIn",
+            metric=service.metric_cpu_utilization(period=Duration.minutes(1)),
+            scaling_steps=[
+                appscaling.ScalingInterval(upper=SCALE_IN_CPU_PERCENT, change=-1),
+                appscaling.ScalingInterval(lower=SCALE_OUT_CPU_PERCENT, change=0),
+            ],
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=Duration.seconds(300),
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+        )
+        if workload.name == "backend" and config.backend_request_scaling:
+            scaling.scale_on_request_count(
+                "RequestScaleOut",
+                requests_per_target=config.backend_requests_per_target,
+                target_group=workload.route.blue,
+                disable_scale_in=True,
+                scale_out_cooldown=Duration.seconds(60),
+            )
