@@ -207,7 +207,9 @@ class Services(Construct):
         )
         # The root filesystem is read-only; /tmp is the one writable path
         # (gunicorn heartbeat files, nginx pid and temp files).
-        container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
+        container.add_mount_points(
+            ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)  # noqa: S108 - a task volume
+        )
 
         service = ecs.FargateService(
             self,
