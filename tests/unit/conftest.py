@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -29,6 +30,11 @@ class Synthesized:
         self.template = Template.from_stack(self.stack)
         self.json: dict[str, Any] = self.template.to_json()
         self.resources: dict[str, dict[str, Any]] = self.json["Resources"]
+        self.assembly_dir = Path(app.synth().directory)
+
+    def asset_manifest(self) -> dict[str, Any]:
+        manifest: dict[str, Any] = json.loads((self.assembly_dir / f"{self.stack.stack_name}.assets.json").read_text())
+        return manifest
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
