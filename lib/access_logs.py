@@ -24,8 +24,8 @@ class AccessLogs(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            # CloudFront standard logging writes with ACLs, so object writers keep ownership.
-            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            # CloudFront standard logging needs ACLs enabled; the bucket owner still owns the objects.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=Duration.days(LOG_RETENTION_DAYS))],
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=True,

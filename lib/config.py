@@ -164,6 +164,13 @@ def validate(cfg: PlatformConfig) -> None:
         raise ConfigError(f"imageTag must be a valid image tag ([A-Za-z0-9_.-], max 128), got {cfg.image_tag!r}.")
     if cfg.certificate_arn is not None and not CERTIFICATE_ARN_PATTERN.match(cfg.certificate_arn):
         raise ConfigError(f"certificateArn must be an ACM certificate ARN in {REGION}, got {cfg.certificate_arn!r}.")
+    if (cfg.certificate_arn is None) != (cfg.domain_name is None):
+        raise ConfigError(
+            "certificateArn and domainName go together: the certificate must cover domainName, "
+            "the DNS name (pointing at the ALB) that CloudFront and API Gateway use to reach the origin over HTTPS."
+        )
+    if cfg.domain_name is not None and not re.fullmatch(r"(?=.{4,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}", cfg.domain_name):
+        raise ConfigError(f"domainName must be a lowercase DNS name like origin.example.com, got {cfg.domain_name!r}.")
     if cfg.log_level not in LOG_LEVELS:
         raise ConfigError(f"logLevel must be one of {LOG_LEVELS}, got {cfg.log_level!r}.")
     for origin in cfg.cors_allowed_origins:

@@ -8,6 +8,8 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from lib.access_logs import AccessLogs
+from lib.api import Api
+from lib.cdn import Cdn
 from lib.config import PlatformConfig
 from lib.database import Database
 from lib.load_balancer import LoadBalancer
@@ -43,15 +45,29 @@ class TapStack(Stack):
         put("DB_PORT", "db/port", str(DATABASE_PORT), "Aurora port")
         put("LOG_LEVEL", "app/log-level", config.log_level, "Backend log level")
         put("CACHE_MAX_AGE", "app/cache-max-age", str(config.cache_max_age_seconds), "Cache-Control max-age of catalog GETs")
-        put(
-            "CORS_ALLOWED_ORIGINS",
-            "app/cors-allowed-origins",
-            ",".join(config.cors_allowed_origins) or "-",
-            "Origins allowed to call the API from a browser",
-        )
 
         self.access_logs = AccessLogs(self, "AccessLogs", config=config)
         self.load_balancer = LoadBalancer(self, "LoadBalancer", config=config, network=self.network, access_logs=self.access_logs)
+        # With a certificate, CloudFront and API Gateway reach the ALB by the
+        # domain the certificate covers; without one, by the ALB's DNS name.
+        origin_host = config.domain_name or self.load_balancer.alb.load_balancer_dns_name
+        self.api = Api(self, "Api", config=config, load_balancer=self.load_balancer, origin_host=origin_host)
+        self.cdn = Cdn(
+            self,
+            "Cdn",
+            config=config,
+            load_balancer=self.load_balancer,
+            api=self.api,
+            origin_host=origin_host,
+            access_logs=self.access_logs,
+        )
+        put(
+            "CORS_ALLOWED_ORIGINS",
+            "app/cors-allowed-origins",
+            ",".join([self.cdn.url, *config.cors_allowed_origins]),
+            "Origins allowed to call the API from a browser: the CloudFront URL plus the configured list",
+        )
+
         self.services = Services(
             self,
             "Services",
@@ -80,6 +96,15 @@ class TapStack(Stack):
             "BackendRepositoryUri": (self.registry.backend.repository_uri, "ECR repository of the catalog API"),
             "AlbDnsName": (self.load_balancer.alb.load_balancer_dns_name, "ALB DNS name (answers 403 without the origin header)"),
             "AlbUrl": (self.load_balancer.url, "ALB URL"),
+            "CloudFrontURL": (self.cdn.url, "The platform's public URL"),
+            "CloudFrontDomainName": (self.cdn.distribution.distribution_domain_name, "CloudFront domain"),
+            "CloudFrontDistributionId": (self.cdn.distribution.distribution_id, "CloudFront distribution id"),
+            "ApiGatewayEndpoint": (self.api.url, "API Gateway stage URL (x-api-key required)"),
+            "ApiGatewayRestApiId": (self.api.api.rest_api_id, "API Gateway REST API id"),
+            "WebApiKeyId": (self.api.web_key.key_id, "API key CloudFront sends for the web app"),
+            "PartnerApiKeyId": (self.api.partner_key.key_id, "API key of the partner usage plan"),
+            "WafWebAclArn": (self.api.web_acl.attr_arn, "WAF web ACL on the API stage"),
+            "ErrorPagesBucketName": (self.cdn.error_pages_bucket.bucket_name, "Bucket of the custom error pages"),
             "EcsClusterName": (self.services.cluster.cluster_name, "ECS cluster"),
             "FrontendServiceName": (self.services.frontend_service.service_name, "Web app service"),
             "BackendServiceName": (self.services.backend_service.service_name, "Catalog API service"),

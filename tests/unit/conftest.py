@@ -15,6 +15,7 @@ from lib.config import PlatformConfig
 from tap import build_app
 
 SUFFIX = "test"
+ORIGIN_DOMAIN = "origin.media.example.com"
 CERTIFICATE_ARN = "arn:aws:acm:ap-southeast-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
 
 
@@ -73,4 +74,4 @@ def stack() -> Synthesized:
 @pytest.fixture(scope="session")
 def https_stack() -> Synthesized:
     """A variant with an ACM certificate on the ALB."""
-    return _synth(certificate_arn=CERTIFICATE_ARN)
+    return _synth(certificate_arn=CERTIFICATE_ARN, domain_name=ORIGIN_DOMAIN)

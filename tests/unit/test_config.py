@@ -80,6 +80,11 @@ def test_context_strings_are_parsed() -> None:
         ({"perIpLimit": "5"}, "perIpLimit must be at least 10"),
         ({"imageTag": "bad tag"}, "imageTag must be a valid image tag"),
         ({"account": "12345"}, "account must be a 12-digit"),
+        (
+            {"certificateArn": "arn:aws:acm:ap-southeast-1:123456789012:certificate/0f1e2d3c"},
+            "certificateArn and domainName go together",
+        ),
+        ({"domainName": "origin.example.com"}, "certificateArn and domainName go together"),
     ],
 )
 def test_invalid_settings_name_the_setting_and_what_is_allowed(values: dict, fragment: str) -> None:

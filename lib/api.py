@@ -1,0 +1,310 @@
+"""API Gateway `api-<suffix>` in front of the ALB, with API keys and a per-IP WAF limit."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from lib.config import PlatformConfig
+from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
+from lib.nag import acknowledge
+
+STAGE = "prod"
+API_KEY_HEADER = "x-api-key"
+# Set by the CloudFront Function from the viewer's address; clients cannot forge it.
+VIEWER_IP_HEADER = "x-viewer-ip"
+RATE_WINDOW_SECONDS = 60
+RATE_LIMITED_BODY_KEY = "rate-limited"
+RATE_LIMITED_BODY = json.dumps(
+    {"error": {"code": "rate_limited", "message": "Too many requests from this address; retry in a minute."}}
+)
+
+
+class Api(Construct):
+    """REST API proxying every path to the ALB, keys per consumer, WAF per client IP."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        load_balancer: LoadBalancer,
+        origin_host: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        verify = load_balancer.origin_verify_value
+        scheme = "https" if config.https_enabled else "http"
+
+        self.access_log_group = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{config.name('api')}/access",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=config.name("api"),
+            description="Catalog API: proxies every path to the ALB with the origin-verify header",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Access logs need the account-level CloudWatch role. It is deleted
+            # with the stack (no Retain); see the README for what that implies.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                metrics_enabled=True,
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                # The overall ceiling; per-client limits are the WAF's and the usage plans'.
+                throttling_rate_limit=config.api_throttle_rate,
+                throttling_burst_limit=config.api_throttle_burst,
+            ),
+            default_method_options=apigw.MethodOptions(api_key_required=True),
+        )
+
+        def integration(path: str) -> apigw.HttpIntegration:
+            parameters = {f"integration.request.header.{ORIGIN_VERIFY_HEADER}": f"'{verify}'"}
+            if "{proxy}" in path:
+                parameters["integration.request.path.proxy"] = "method.request.path.proxy"
+            return apigw.HttpIntegration(
+                f"{scheme}://{origin_host}{path}",
+                http_method="ANY",
+                proxy=True,
+                options=apigw.IntegrationOptions(request_parameters=parameters, timeout=Duration.seconds(29)),
+            )
+
+        proxy_parameters = {"method.request.path.proxy": True}
+        proxy = self.api.root.add_resource("{proxy+}")
+        self.api.root.add_method("ANY", integration("/"))
+        proxy.add_method("ANY", integration("/{proxy}"), request_parameters=proxy_parameters)
+        # CORS preflight: browsers send no API key on OPTIONS, so these methods
+        # take none; the backend answers with its configured allowed origins.
+        self.api.root.add_method("OPTIONS", integration("/"), api_key_required=False)
+        proxy.add_method("OPTIONS", integration("/{proxy}"), api_key_required=False, request_parameters=proxy_parameters)
+        self.url = self.api.url
+
+        # The web key's value lives in Secrets Manager so CloudFront can send it
+        # as an origin header; both get it as a dynamic reference.
+        self.web_key_secret = secretsmanager.Secret(
+            self,
+            "WebApiKeyValue",
+            secret_name=config.name("api-key-web"),
+            description="API key that CloudFront sends for the web app",
+            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=40),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.web_key_secret,
+            "AwsSolutions-SMG4",
+            "The web API key is copied into the API key and the CloudFront origin header at deploy time; it is "
+            "rotated by the documented procedure (new value, then cdk deploy), not by an unattended rotation.",
+        )
+        self.web_key_value = self.web_key_secret.secret_value.unsafe_unwrap()
+        self.web_key = apigw.ApiKey(
+            self, "WebApiKey", api_key_name=config.name("api-key-web"), value=self.web_key_value, enabled=True
+        )
+        self.partner_key = apigw.ApiKey(self, "PartnerApiKey", api_key_name=config.name("api-key-partner"), enabled=True)
+
+        stage = self.api.deployment_stage
+        web_plan = self.api.add_usage_plan(
+            "WebUsagePlan",
+            name=config.name("usage-plan-web"),
+            description="The web app through CloudFront: the stage ceiling, no quota",
+            throttle=apigw.ThrottleSettings(rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst),
+        )
+        web_plan.add_api_stage(stage=stage)
+        web_plan.add_api_key(self.web_key)
+        partner_plan = self.api.add_usage_plan(
+            "PartnerUsagePlan",
+            name=config.name("usage-plan-partner"),
+            description="Partner integrations: per-key throttle and a daily quota",
+            throttle=apigw.ThrottleSettings(rate_limit=100, burst_limit=200),
+            quota=apigw.QuotaSettings(limit=config.partner_quota_per_day, period=apigw.Period.DAY),
+        )
+        partner_plan.add_api_stage(stage=stage)
+        partner_plan.add_api_key(self.partner_key)
+
+        self._waf(verify)
+
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG4",
+            "Callers are identified by API keys (usage plans per consumer) and limited per IP by WAF; the catalog "
+            "is public content, so there is no end-user identity to authorize.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-COG4",
+            "No Cognito user pool: the catalog is public content; access is controlled by API keys and WAF.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG2",
+            "Request validation is done by the backend, which answers malformed input with a 400 JSON body "
+            "described in its OpenAPI spec; the gateway is a pass-through proxy.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level API Gateway logging role uses the AWS policy made for it; API Gateway creates log "
+            "groups of its own names, so a hand-written policy would need the same wildcards.",
+        )
+
+    def _waf(self, verify: str) -> None:
+        config = self.config
+        limit = config.per_ip_limit_per_minute
+
+        def carries_verify_secret() -> wafv2.CfnWebACL.StatementProperty:
+            return wafv2.CfnWebACL.StatementProperty(
+                byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                    field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": ORIGIN_VERIFY_HEADER.lower()}),
+                    positional_constraint="EXACTLY",
+                    search_string=verify,
+                    text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                )
+            )
+
+        def block_429() -> wafv2.CfnWebACL.RuleActionProperty:
+            return wafv2.CfnWebACL.RuleActionProperty(
+                block=wafv2.CfnWebACL.BlockActionProperty(
+                    custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                        response_code=429, custom_response_body_key=RATE_LIMITED_BODY_KEY
+                    )
+                )
+            )
+
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+            )
+
+        def managed(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=name)
+                ),
+                visibility_config=visibility(name),
+            )
+
+        rules = [
+            managed(0, "AWSManagedRulesAmazonIpReputationList"),
+            # Direct callers (partners, scripts): counted per source IP. Requests
+            # that carry the origin-verify secret come from CloudFront, whose
+            # addresses many viewers share, so they are excluded here.
+            wafv2.CfnWebACL.RuleProperty(
+                name="per-ip-direct",
+                priority=1,
+                action=block_429(),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=limit,
+                        evaluation_window_sec=RATE_WINDOW_SECONDS,
+                        aggregate_key_type="IP",
+                        scope_down_statement=wafv2.CfnWebACL.StatementProperty(
+                            not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=carries_verify_secret())
+                        ),
+                    )
+                ),
+                visibility_config=visibility("per-ip-direct"),
+            ),
+            # Viewers through CloudFront: counted per viewer IP, which the
+            # CloudFront Function writes over anything the client sent.
+            wafv2.CfnWebACL.RuleProperty(
+                name="per-ip-via-cloudfront",
+                priority=2,
+                action=block_429(),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=limit,
+                        evaluation_window_sec=RATE_WINDOW_SECONDS,
+                        aggregate_key_type="CUSTOM_KEYS",
+                        custom_keys=[
+                            wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(
+                                header=wafv2.CfnWebACL.RateLimitHeaderProperty(
+                                    name=VIEWER_IP_HEADER,
+                                    text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                                )
+                            )
+                        ],
+                        scope_down_statement=carries_verify_secret(),
+                    )
+                ),
+                visibility_config=visibility("per-ip-via-cloudfront"),
+            ),
+            managed(3, "AWSManagedRulesCommonRuleSet"),
+            managed(4, "AWSManagedRulesKnownBadInputsRuleSet"),
+        ]
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=config.name("waf-api"),
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            custom_response_bodies={
+                RATE_LIMITED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=RATE_LIMITED_BODY
+                )
+            },
+            rules=rules,
+            visibility_config=visibility(config.name("waf-api")),
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.api.deployment_stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+
+        log_group_name = config.name("aws-waf-logs")
+        self.waf_log_group = logs.LogGroup(
+            self,
+            "WafLogs",
+            log_group_name=log_group_name,  # WAF requires the aws-waf-logs- prefix
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        logging = wafv2.CfnLoggingConfiguration(
+            self,
+            "WafLogging",
+            resource_arn=self.web_acl.attr_arn,
+            log_destination_configs=[
+                Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=log_group_name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+            # The shared secrets never reach the logs.
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": ORIGIN_VERIFY_HEADER.lower()}),
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": API_KEY_HEADER}),
+            ],
+        )
+        logging.node.add_dependency(self.waf_log_group)

@@ -1,0 +1,283 @@
+"""CloudFront in front of the ALB and API Gateway, with origin shield and custom error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
+
+from lib.access_logs import AccessLogs
+from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
+from lib.config import PlatformConfig
+from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
+from lib.nag import acknowledge
+
+ERROR_PAGES_DIR = Path(__file__).resolve().parent.parent / "app" / "error-pages"
+ERROR_CODES = (403, 404, 500, 502, 503, 504)
+ERROR_CACHING_TTL = Duration.seconds(10)
+ASSET_TTL = Duration.days(365)
+
+# Runs on every /api/* viewer request: the viewer's address, as CloudFront saw
+# the TCP connection, replaces whatever the client put in the header.
+VIEWER_IP_FUNCTION = f"""function handler(event) {{
+  var request = event.request;
+  request.headers['{VIEWER_IP_HEADER}'] = {{ value: event.viewer.ip }};
+  return request;
+}}
+"""
+
+
+class Cdn(Construct):
+    """Distribution: `/*` and `/assets/*` to the ALB, `/api/*` to API Gateway, `/errors/*` to S3."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        load_balancer: LoadBalancer,
+        api: Api,
+        origin_host: str,
+        access_logs: AccessLogs,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        name = config.name
+        shield = config.region
+        verify = load_balancer.origin_verify_value
+
+        # ----------------------------------------------------------- error pages
+        self.error_pages_bucket = s3.Bucket(
+            self,
+            "ErrorPages",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            server_access_logs_bucket=access_logs.bucket,
+            server_access_logs_prefix="error-pages/",
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+        )
+        deployment_logs = logs.LogGroup(
+            self,
+            "ErrorPagesDeploymentLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.error_pages_deployment = s3deploy.BucketDeployment(
+            self,
+            "ErrorPagesDeployment",
+            sources=[s3deploy.Source.asset(str(ERROR_PAGES_DIR))],
+            destination_bucket=self.error_pages_bucket,
+            destination_key_prefix="errors/",
+            cache_control=[s3deploy.CacheControl.from_string("public, max-age=300")],
+            prune=True,
+            retain_on_delete=False,
+            log_group=deployment_logs,
+        )
+
+        self._acknowledge_deployment_provider(config)
+
+        # ----------------------------------------------------------- origins
+        protocol = (
+            cloudfront.OriginProtocolPolicy.HTTPS_ONLY if config.https_enabled else cloudfront.OriginProtocolPolicy.HTTP_ONLY
+        )
+        alb_origin = origins.HttpOrigin(
+            origin_host,
+            protocol_policy=protocol,
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            custom_headers={ORIGIN_VERIFY_HEADER: verify},
+            origin_shield_enabled=True,
+            origin_shield_region=shield,
+            read_timeout=Duration.seconds(30),
+        )
+        api_origin = origins.RestApiOrigin(
+            api.api,
+            custom_headers={ORIGIN_VERIFY_HEADER: verify, API_KEY_HEADER: api.web_key_value},
+            origin_shield_enabled=True,
+            origin_shield_region=shield,
+        )
+        errors_origin = origins.S3BucketOrigin.with_origin_access_control(self.error_pages_bucket)
+
+        # ----------------------------------------------------------- policies
+        html_cache = cloudfront.CachePolicy(
+            self,
+            "HtmlCache",
+            cache_policy_name=name("cache-html"),
+            comment="Honours the origin's Cache-Control (index.html is no-cache)",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(0),
+            max_ttl=Duration.days(1),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        assets_cache = cloudfront.CachePolicy(
+            self,
+            "AssetsCache",
+            cache_policy_name=name("cache-assets"),
+            comment="Content-hashed assets: a year, no cookies or query strings in the key",
+            min_ttl=Duration.days(1),
+            default_ttl=ASSET_TTL,
+            max_ttl=ASSET_TTL,
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        api_cache = cloudfront.CachePolicy(
+            self,
+            "ApiCache",
+            cache_policy_name=name("cache-api"),
+            comment="Caches only what the API marks cacheable; query strings and Origin in the key",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(0),
+            max_ttl=Duration.hours(1),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
+            # CORS answers differ per Origin, so a cached one must not be shared across origins.
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Origin"),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        security_headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            response_headers_policy_name=name("security-headers"),
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.days(365), include_subdomains=True, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=False
+                ),
+                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
+            ),
+        )
+        self.viewer_ip_function = cloudfront.Function(
+            self,
+            "ViewerIp",
+            function_name=name("viewer-ip"),
+            comment="Sets x-viewer-ip from the connection, overriding the client's value",
+            code=cloudfront.FunctionCode.from_inline(VIEWER_IP_FUNCTION),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+
+        def behavior(origin: cloudfront.IOrigin, cache: cloudfront.ICachePolicy, **extra: object) -> cloudfront.BehaviorOptions:
+            return cloudfront.BehaviorOptions(
+                origin=origin,
+                cache_policy=cache,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                compress=True,
+                response_headers_policy=security_headers,
+                **extra,  # type: ignore[arg-type]
+            )
+
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment=f"Media streaming web and API ({config.environment_suffix})",
+            default_behavior=behavior(alb_origin, html_cache),
+            additional_behaviors={
+                "/assets/*": behavior(alb_origin, assets_cache),
+                "/api/*": behavior(
+                    api_origin,
+                    api_cache,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                    cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+                    origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    function_associations=[
+                        cloudfront.FunctionAssociation(
+                            function=self.viewer_ip_function,
+                            event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                        )
+                    ],
+                ),
+                "/errors/*": behavior(errors_origin, cloudfront.CachePolicy.CACHING_OPTIMIZED),
+            },
+            error_responses=[
+                cloudfront.ErrorResponse(
+                    http_status=code,
+                    response_http_status=code,
+                    response_page_path=f"/errors/{code}.html",
+                    ttl=ERROR_CACHING_TTL,
+                )
+                for code in ERROR_CODES
+            ],
+            price_class=cloudfront.PriceClass[config.price_class.replace("PriceClass_", "PRICE_CLASS_").upper()],
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            enable_ipv6=True,
+            publish_additional_metrics=True,
+            enable_logging=True,
+            log_bucket=access_logs.bucket,
+            log_file_prefix="cloudfront/",
+        )
+        self.url = f"https://{self.distribution.distribution_domain_name}"
+
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR1",
+            "The video catalog is served worldwide by design; there are no licensing regions to restrict.",
+        )
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR2",
+            "The API behind /api/* is protected by the regional WAF (per-viewer-IP limit, managed rules); the rest "
+            "is static, cached content. A CloudFront web ACL would have to live in us-east-1, outside this stack.",
+        )
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR4",
+            "The distribution uses the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes; "
+            "viewers are redirected to HTTPS. A custom domain with its own certificate is a separate decision.",
+        )
+        if not config.https_enabled:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR5",
+                "Without a certificate on the ALB the origin is reached over HTTP (HTTPS-only would answer 502); "
+                "the ALB refuses requests without the origin-verify secret. Configure certificateArn for HTTPS.",
+            )
+
+    def _acknowledge_deployment_provider(self, config: PlatformConfig) -> None:
+        """Findings on the bucket-deployment function, which aws-cdk-lib owns (one per stack)."""
+        stack = Stack.of(self)
+        # The function is a singleton at stack level, not a child of the deployment.
+        handler = next(child for child in stack.node.children if child.node.id.startswith("Custom::CDKBucketDeployment"))
+        bucket_id = stack.resolve(stack.get_logical_id(self.error_pages_bucket.node.default_child))  # type: ignore[arg-type]
+        account = config.account or "<AWS::AccountId>"
+        acknowledge(
+            handler,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "The deployment function of aws-cdk-lib's BucketDeployment; the AWS managed policy only lets it write its own logs.",
+        )
+        for finding in (
+            "Action::s3:GetObject*",
+            "Action::s3:GetBucket*",
+            "Action::s3:List*",
+            "Action::s3:DeleteObject*",
+            "Action::s3:Abort*",
+            f"Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-{account}-{config.region}/*",
+            f"Resource::<{bucket_id}.Arn>/*",
+        ):
+            acknowledge(
+                handler,
+                f"AwsSolutions-IAM5[{finding}]",
+                "BucketDeployment copies a folder of objects: it reads the staged asset objects and writes and "
+                "prunes the objects of the error-pages bucket only; object-level wildcards are inherent to that.",
+            )
+        acknowledge(
+            handler,
+            "AwsSolutions-L1",
+            "The runtime of the BucketDeployment function is chosen by aws-cdk-lib and moves with its upgrades.",
+        )
