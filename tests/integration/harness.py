@@ -190,6 +190,14 @@ def aws_collect(client: Any, operation: str, key: str, **params: Any) -> list[An
     return items
 
 
+def api_key_value(aws: AwsClients, key_id: str) -> str:
+    """The value of an API Gateway key (never put it in a message)."""
+    value = aws_call(aws("apigateway"), "get_api_key", apiKey=key_id, includeValue=True).get("value")
+    if not value:
+        raise CheckFailed(f"API key {key_id}: expected a value from apigateway.get_api_key(includeValue=True), found none")
+    return str(value)
+
+
 def production_target_groups(rule: Mapping[str, Any]) -> set[str]:
     """Target groups a listener rule sends traffic to (forward actions, weight > 0).
 

@@ -7,14 +7,7 @@ import warnings
 import pytest
 import urllib3
 
-from tests.integration.harness import AwsClients, Http, Outputs, aws_call, describe_response, join_url
-
-
-def partner_key(outputs: Outputs, aws: AwsClients) -> str:
-    key_id = outputs["PartnerApiKeyId"]
-    value = aws_call(aws("apigateway"), "get_api_key", apiKey=key_id, includeValue=True).get("value")
-    assert value, f"API key {key_id}: expected a value from get_api_key(includeValue=True), found none"
-    return str(value)
+from tests.integration.harness import AwsClients, Http, Outputs, api_key_value, describe_response, join_url
 
 
 def test_api_gateway_rejects_missing_key(outputs: Outputs, http: Http) -> None:
@@ -25,7 +18,7 @@ def test_api_gateway_rejects_missing_key(outputs: Outputs, http: Http) -> None:
 
 def test_api_gateway_accepts_partner_key(outputs: Outputs, aws: AwsClients, http: Http) -> None:
     url = join_url(outputs["ApiGatewayEndpoint"], "api/health")
-    response = http.get(url, headers={"x-api-key": partner_key(outputs, aws)})
+    response = http.get(url, headers={"x-api-key": api_key_value(aws, outputs["PartnerApiKeyId"])})
     assert response.status_code == 200, (
         f"GET {url} with the partner API key: expected status 200, found {describe_response(response)}"
     )

@@ -14,10 +14,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -633,3 +636,125 @@ def test_opted_in_rate_limit_check_runs_and_fails_fast(tmp_path: Path, closed_po
     assert list(run.failed) == [OPT_IN_CHECK]
     assert "apigateway.get_api_key" in run.failed[OPT_IN_CHECK]
     assert run.seconds < 20
+
+
+# --------------------------------------------------------------------------- the HTTP checks, against a local fake
+
+
+class _FakeHandler(BaseHTTPRequestHandler):
+    """One origin of a fake deployment; `server.role` is cloudfront, api, alb or aws; `server.good` its behaviour."""
+
+    server: _FakeServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: str, content_type: str, headers: dict[str, str] | None = None) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(body), "application/json", headers)
+
+    def do_GET(self) -> None:
+        role, good, path = self.server.role, self.server.good, self.path.split("?")[0]
+        if role == "aws" and path == "/apikeys/partnerkey123":
+            self._json(200, {"id": "partnerkey123", "value": "partner-secret", "enabled": True})
+        elif role == "alb":
+            self._send(403 if good else 200, "Forbidden", "text/plain")
+        elif role == "api" and path == "/prod/api/health":
+            authorized = self.headers.get("x-api-key") == "partner-secret" or not good
+            self._json(200, {"status": "ok"}) if authorized else self._json(403, {"message": "Forbidden"})
+        elif role == "cloudfront" and path == "/":
+            self._send(200, VITE_INDEX, "text/html; charset=utf-8", {"Cache-Control": "no-cache"})
+        elif role == "cloudfront" and path in ("/health", "/api/health"):
+            self._json(200, {"status": "ok"})
+        elif role == "cloudfront" and path == "/api/videos":
+            self._json(200, {"items": [], "next_cursor": None})
+        elif role == "cloudfront" and path.startswith("/assets/"):
+            self.server.asset_requests += 1
+            x_cache = "Hit from cloudfront" if self.server.asset_requests > 2 else "Miss from cloudfront"
+            cache_control = "public, max-age=31536000, immutable" if good else "public, max-age=60"
+            self._send(200, "export{}", "text/javascript", {"Cache-Control": cache_control, "X-Cache": x_cache})
+        elif role == "cloudfront" and path.startswith("/api/") and good:
+            self._send(
+                404, "<html><title>Page not found · TAP Stream</title></html>", "text/html", {"X-Cache": "Error from cloudfront"}
+            )
+        else:
+            self._json(404, {"error": {"code": "not_found", "message": "no route"}})
+
+    def do_OPTIONS(self) -> None:
+        origin = self.headers.get("Origin", "")
+        allow_origin = origin if self.server.good else "*"
+        self._send(
+            204, "", "text/plain", {"Access-Control-Allow-Origin": allow_origin, "Access-Control-Allow-Methods": "GET,OPTIONS"}
+        )
+
+
+class _FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, role: str, good: bool) -> None:
+        super().__init__(("127.0.0.1", 0), _FakeHandler)
+        self.role, self.good, self.asset_requests = role, good, 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def fake_deployment(good: bool) -> Iterator[dict[str, _FakeServer]]:
+    servers = {role: _FakeServer(role, good) for role in ("cloudfront", "api", "alb", "aws")}
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers.values()]
+    for thread in threads:
+        thread.start()
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.shutdown()
+            server.server_close()
+
+
+def _run_http_checks(tmp_path: Path, closed_port: int, good: bool) -> SuiteRun:
+    with fake_deployment(good) as servers:
+        outputs = unreachable_outputs(closed_port)
+        outputs.update(
+            CloudFrontURL=servers["cloudfront"].url,
+            ApiGatewayEndpoint=servers["api"].url + "/prod/",
+            AlbUrl=servers["alb"].url,
+        )
+        outputs_file = tmp_path / "flat-outputs.json"
+        outputs_file.write_text(json.dumps(outputs))
+        return run_suite(tmp_path, closed_port, outputs_file, "-k", "test_cdn or test_api", AWS_ENDPOINT_URL=servers["aws"].url)
+
+
+HTTP_CHECKS = {check for check in EXPECTED_FAILING_CHECKS if check.startswith(("test_cdn::", "test_api::"))}
+
+
+def test_http_checks_pass_against_a_deployment_that_keeps_the_contract(tmp_path: Path, closed_port: int) -> None:
+    run = _run_http_checks(tmp_path, closed_port, good=True)
+    assert run.passed == HTTP_CHECKS, f"expected every HTTP check to pass, found failures {run.failed}, errors {run.errors}"
+    assert run.returncode == 0
+
+
+def test_http_checks_report_expected_and_found_against_a_broken_deployment(tmp_path: Path, closed_port: int) -> None:
+    run = _run_http_checks(tmp_path, closed_port, good=False)
+    assert run.returncode == 1 and not run.errors
+    expected_messages = {
+        "test_api::test_api_gateway_rejects_missing_key": "without x-api-key: expected status 403, found status 200",
+        "test_api::test_alb_rejects_requests_without_origin_verify_header[/]": "without X-Origin-Verify: expected status 403, found status 200",
+        "test_api::test_cors_preflight_allows_web_origin[cloudfront]": "expected Access-Control-Allow-Origin 'http://127.0.0.1:",
+        "test_cdn::test_hashed_asset_is_immutable_and_cached": "expected Cache-Control with 'immutable', found 'public, max-age=60'",
+        "test_cdn::test_unknown_api_path_shows_custom_404_page": "expected the HTML error page /errors/404.html, found status 404, Content-Type: 'application/json'",
+    }
+    for check, text in expected_messages.items():
+        assert text in run.failed.get(check, ""), f"{check}: expected a failure saying {text!r}, found {run.failed.get(check)!r}"
+    assert "test_cdn::test_home_page_is_html" in run.passed
