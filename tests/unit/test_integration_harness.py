@@ -758,3 +758,209 @@ def test_http_checks_report_expected_and_found_against_a_broken_deployment(tmp_p
     for check, text in expected_messages.items():
         assert text in run.failed.get(check, ""), f"{check}: expected a failure saying {text!r}, found {run.failed.get(check)!r}"
     assert "test_cdn::test_home_page_is_html" in run.passed
+
+
+# --------------------------------------------------------------------------- the AWS checks, against stubbed responses
+# Stubber validates every response against the service model, so these also prove the
+# checks read fields that exist, with the shapes AWS returns.
+
+TG_BLUE = "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:targetgroup/fe-blue/1"
+TG_GREEN = "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:targetgroup/fe-green/2"
+PROD_RULE = "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:listener-rule/app/alb/1/2/3"
+
+
+class _StubbedAws:
+    """Stands in for the `aws` fixture: stubbed clients, every queued response must be consumed."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, Any] = {}
+        self.stubbers: dict[str, Stubber] = {}
+
+    def __call__(self, service: str) -> Any:
+        return self.clients[service]
+
+    def stub(self, service: str) -> Stubber:
+        if service not in self.stubbers:
+            self.clients[service] = _client(service)
+            self.stubbers[service] = Stubber(self.clients[service])
+            self.stubbers[service].activate()
+        return self.stubbers[service]
+
+    def assert_consumed(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def contract_outputs(tmp_path: Path) -> Outputs:
+    path = tmp_path / "flat-outputs.json"
+    path.write_text(json.dumps(unreachable_outputs(9)))
+    return Outputs(path)
+
+
+def _target(ip: str, state: str) -> dict[str, Any]:
+    return {"Target": {"Id": ip, "Port": 8080}, "TargetHealth": {"State": state}}
+
+
+def _stub_blue_green_service(aws: _StubbedAws, green_targets: list[dict[str, Any]]) -> None:
+    """describe_services of a blue/green service whose production rule now forwards to green.
+
+    Only the first call also queues the listener rule and target health (the other checks stop at the service).
+    """
+    aws.stub("ecs").add_response(
+        "describe_services",
+        {
+            "services": [
+                {
+                    "serviceName": "frontend-pr123",
+                    "status": "ACTIVE",
+                    "desiredCount": 2,
+                    "runningCount": 2,
+                    "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5},
+                    "loadBalancers": [
+                        {
+                            "targetGroupArn": TG_BLUE,
+                            "containerName": "web",
+                            "containerPort": 8080,
+                            "advancedConfiguration": {
+                                "alternateTargetGroupArn": TG_GREEN,
+                                "productionListenerRule": PROD_RULE,
+                                "roleArn": "arn:aws:iam::123456789012:role/ecs-infra",
+                            },
+                        }
+                    ],
+                }
+            ],
+            "failures": [],
+        },
+        {"cluster": "ecs-cluster-pr123", "services": ["frontend-pr123"]},
+    )
+    if not green_targets:
+        return
+    elbv2 = aws.stub("elbv2")
+    forward = {"TargetGroups": [{"TargetGroupArn": TG_BLUE, "Weight": 0}, {"TargetGroupArn": TG_GREEN, "Weight": 1}]}
+    elbv2.add_response(
+        "describe_rules", {"Rules": [{"RuleArn": PROD_RULE, "Actions": [{"Type": "forward", "ForwardConfig": forward}]}]}
+    )
+    elbv2.add_response("describe_target_health", {"TargetHealthDescriptions": []}, {"TargetGroupArn": TG_BLUE})
+    elbv2.add_response("describe_target_health", {"TargetHealthDescriptions": green_targets}, {"TargetGroupArn": TG_GREEN})
+
+
+def test_service_checks_pass_when_green_is_production_and_healthy(contract_outputs: Outputs) -> None:
+    from tests.integration import test_services as checks
+
+    aws = _StubbedAws()
+    _stub_blue_green_service(aws, [_target("10.0.1.5", "healthy"), _target("10.0.2.6", "healthy")])
+    checks.test_service_targets_healthy("frontend", contract_outputs, aws)
+    aws.assert_consumed()
+    _stub_blue_green_service(aws, [])
+    checks.test_service_active_at_desired_count("frontend", contract_outputs, aws)
+    _stub_blue_green_service(aws, [])
+    checks.test_service_uses_blue_green("frontend", contract_outputs, aws)
+
+
+def test_service_target_check_reports_unhealthy_production_targets(contract_outputs: Outputs) -> None:
+    from tests.integration import test_services as checks
+
+    aws = _StubbedAws()
+    _stub_blue_green_service(aws, [_target("10.0.1.5", "healthy"), _target("10.0.2.6", "unhealthy")])
+    with pytest.raises(AssertionError) as error:
+        checks.test_service_targets_healthy("frontend", contract_outputs, aws)
+    message = str(error.value)
+    assert f"expected production target group {TG_GREEN} to have >= 2 targets, all healthy" in message
+    assert "10.0.2.6:8080=unhealthy" in message
+
+
+def test_network_checks_pass_on_six_subnets_in_three_azs(contract_outputs: Outputs) -> None:
+    from tests.integration import test_network as checks
+
+    aws = _StubbedAws()
+    ec2 = aws.stub("ec2")
+    subnets = [
+        {"SubnetId": f"subnet-{i}", "AvailabilityZone": f"ap-southeast-1{'abc'[i % 3]}", "State": "available"} for i in range(6)
+    ]
+    ec2.add_response("describe_subnets", {"Subnets": subnets})
+    gateways = [{"NatGatewayId": f"nat-{i}", "State": "available"} for i in range(3)] + [
+        {"NatGatewayId": "nat-old", "State": "deleted"}
+    ]
+    ec2.add_response("describe_nat_gateways", {"NatGateways": gateways})
+    checks.test_vpc_has_six_subnets_across_three_azs(contract_outputs, aws)
+    checks.test_nat_gateways_available(contract_outputs, aws)
+    aws.assert_consumed()
+
+    ec2.add_response("describe_subnets", {"Subnets": subnets[:4]})
+    with pytest.raises(AssertionError, match=r"expected 6 subnets, found 4 subnets in 3 AZs"):
+        checks.test_vpc_has_six_subnets_across_three_azs(contract_outputs, aws)
+
+
+def test_database_checks_pass_on_an_encrypted_cluster_with_writer_reader_and_rotation(contract_outputs: Outputs) -> None:
+    from tests.integration import test_database as checks
+
+    aws = _StubbedAws()
+    cluster = {
+        "DBClusterIdentifier": "aurora-pr123",
+        "Status": "available",
+        "StorageEncrypted": True,
+        "DBClusterMembers": [
+            {"DBInstanceIdentifier": "writer", "IsClusterWriter": True},
+            {"DBInstanceIdentifier": "reader", "IsClusterWriter": False},
+        ],
+    }
+    rds = aws.stub("rds")
+    rds.add_response("describe_db_clusters", {"DBClusters": [cluster]}, {"DBClusterIdentifier": "aurora-pr123"})
+    instances = [{"DBInstanceIdentifier": n, "DBInstanceStatus": "available"} for n in ("writer", "reader")]
+    rds.add_response("describe_db_instances", {"DBInstances": instances})
+    rds.add_response("describe_db_clusters", {"DBClusters": [cluster]})
+    aws.stub("secretsmanager").add_response(
+        "describe_secret", {"RotationEnabled": True, "RotationRules": {"AutomaticallyAfterDays": 30}}
+    )
+    checks.test_aurora_available_with_writer_and_reader(contract_outputs, aws)
+    checks.test_aurora_storage_encrypted(contract_outputs, aws)
+    checks.test_db_secret_rotation_enabled(contract_outputs, aws)
+    aws.assert_consumed()
+
+    rds.add_response("describe_db_clusters", {"DBClusters": [{**cluster, "DBClusterMembers": cluster["DBClusterMembers"][:1]}]})
+    with pytest.raises(
+        AssertionError, match=r"expected one writer and at least one reader, found writers \['writer'\], readers \[\]"
+    ):
+        checks.test_aurora_available_with_writer_and_reader(contract_outputs, aws)
+
+
+def test_registry_and_observability_checks_pass_on_the_contract(contract_outputs: Outputs) -> None:
+    from tests.integration import test_observability as observability
+    from tests.integration import test_registry as registry
+
+    aws = _StubbedAws()
+    repo = {
+        "repositoryName": "frontend-pr123",
+        "imageTagMutability": "IMMUTABLE",
+        "imageScanningConfiguration": {"scanOnPush": True},
+    }
+    aws.stub("ecr").add_response("describe_repositories", {"repositories": [repo]}, {"repositoryNames": ["frontend-pr123"]})
+    summary = {"ResourceStatus": "CREATE_COMPLETE", "LastUpdatedTimestamp": "2025-01-01T00:00:00Z"}
+    resources = [
+        {
+            "LogicalResourceId": "Logs",
+            "PhysicalResourceId": "/ecs/frontend-pr123",
+            "ResourceType": "AWS::Logs::LogGroup",
+            **summary,
+        },
+        {"LogicalResourceId": "Vpc", "PhysicalResourceId": "vpc-1", "ResourceType": "AWS::EC2::VPC", **summary},
+    ]
+    aws.stub("cloudformation").add_response(
+        "list_stack_resources", {"StackResourceSummaries": resources}, {"StackName": "TapStackpr123"}
+    )
+    groups = [{"logGroupName": "/ecs/frontend-pr123", "retentionInDays": 30}, {"logGroupName": "/ecs/frontend-pr123-x"}]
+    aws.stub("logs").add_response("describe_log_groups", {"logGroups": groups}, {"logGroupNamePrefix": "/ecs/frontend-pr123"})
+    aws.stub("cloudwatch").add_response(
+        "get_dashboard", {"DashboardName": "dashboard-pr123", "DashboardBody": '{"widgets": [{}]}'}
+    )
+    registry.test_repository_scans_on_push_with_immutable_tags("frontend", contract_outputs, aws)
+    observability.test_stack_log_groups_keep_30_days(contract_outputs, aws)
+    observability.test_dashboard_exists(contract_outputs, aws)
+    aws.assert_consumed()
+
+    aws.stub("cloudformation").add_response("list_stack_resources", {"StackResourceSummaries": resources})
+    aws.stub("logs").add_response("describe_log_groups", {"logGroups": [{"logGroupName": "/ecs/frontend-pr123"}]})
+    with pytest.raises(AssertionError, match=r"expected every log group to keep 30 days, found \{'/ecs/frontend-pr123': None\}"):
+        observability.test_stack_log_groups_keep_30_days(contract_outputs, aws)
