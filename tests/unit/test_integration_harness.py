@@ -617,24 +617,17 @@ def test_without_outputs_file_every_check_skips_naming_the_file(tmp_path: Path, 
         assert str(absent) in reason and "make deploy" in reason, f"{check}: skip reason does not name the file: {reason!r}"
 
 
-def test_missing_output_key_is_a_failure_naming_the_key(tmp_path: Path, closed_port: int) -> None:
+def test_missing_output_key_fails_naming_the_key_and_opt_in_check_runs(tmp_path: Path, closed_port: int) -> None:
+    """One run for two facts: a missing key is a failure naming it; opted in, the rate check runs and fails fast."""
     outputs = unreachable_outputs(closed_port)
     del outputs["PartnerApiKeyId"]
     outputs_file = tmp_path / "flat-outputs.json"
     outputs_file.write_text(json.dumps(outputs))
-    run = run_suite(tmp_path, closed_port, outputs_file, "-k", "partner_key")
-    assert run.returncode == 1 and not run.skipped and not run.errors
-    assert list(run.failed) == ["test_api::test_api_gateway_accepts_partner_key"]
-    assert "have no key 'PartnerApiKeyId'" in run.failed["test_api::test_api_gateway_accepts_partner_key"]
-
-
-def test_opted_in_rate_limit_check_runs_and_fails_fast(tmp_path: Path, closed_port: int) -> None:
-    outputs_file = tmp_path / "flat-outputs.json"
-    outputs_file.write_text(json.dumps(unreachable_outputs(closed_port)))
-    run = run_suite(tmp_path, closed_port, outputs_file, "-k", "rate_limit", TAP_RUN_RATE_LIMIT_TEST="1")
-    assert run.returncode == 1 and not run.skipped and not run.errors
-    assert list(run.failed) == [OPT_IN_CHECK]
-    assert "apigateway.get_api_key" in run.failed[OPT_IN_CHECK]
+    run = run_suite(tmp_path, closed_port, outputs_file, "-k", "partner_key or rate_limit", TAP_RUN_RATE_LIMIT_TEST="1")
+    assert run.returncode == 1 and not run.skipped and not run.errors and not run.passed
+    assert set(run.failed) == {"test_api::test_api_gateway_accepts_partner_key", OPT_IN_CHECK}
+    for check, message in run.failed.items():
+        assert "have no key 'PartnerApiKeyId'" in message, f"{check}: {message!r}"
     assert run.seconds < 20
 
 
