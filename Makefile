@@ -49,8 +49,16 @@ lint: install ## Linters only
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-deploy: install ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1)
-	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --require-approval never
+deploy: install ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
+	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --require-approval never \
+		--outputs-file cfn-outputs/all-outputs.json
+	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
+
+outputs: $(VENV)/.installed ## Write cfn-outputs/flat-outputs.json from the deployed TapStack$(SUFFIX) (describe-stacks)
+	$(PY) scripts/flatten_outputs.py --stack-name TapStack$(SUFFIX)
+
+integration: $(VENV)/.installed ## Integration tests against the deployed stack (reads cfn-outputs/flat-outputs.json)
+	$(PY) -m pytest tests/integration
 
 destroy: install ## Delete TapStack$(SUFFIX) and everything in it
 	$(CDK) destroy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --force
