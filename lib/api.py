@@ -105,6 +105,16 @@ class Api(Construct):
         self.api.root.add_method("OPTIONS", integration("/"), api_key_required=False)
         proxy.add_method("OPTIONS", integration("/{proxy}"), api_key_required=False, request_parameters=proxy_parameters)
         self.url = self.api.url
+        # API Gateway would create its execution-log group itself, kept forever;
+        # pre-created here so it is kept 30 days and deleted with the stack.
+        self.execution_log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE}",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.api.deployment_stage.node.add_dependency(self.execution_log_group)
 
         # The web key's value lives in Secrets Manager so CloudFront can send it
         # as an origin header; both get it as a dynamic reference.

@@ -38,6 +38,21 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 }
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Memory (GiB) of the Aurora instance classes this platform is sized for. Aurora
+# PostgreSQL's max_connections is LEAST(DBInstanceClassMemory / 9531392, 5000);
+# the connections alarm is set against it.
+DB_INSTANCE_MEMORY_GIB = {
+    "t4g.medium": 4,
+    "t4g.large": 8,
+    "r6g.large": 16,
+    "r6g.xlarge": 32,
+    "r6g.2xlarge": 64,
+    "r6g.4xlarge": 128,
+    "r7g.large": 16,
+    "r7g.xlarge": 32,
+    "r7g.2xlarge": 64,
+    "r7g.4xlarge": 128,
+}
 DB_INSTANCE_CLASS_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
 CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:ap-southeast-1:\d{12}:certificate/[0-9a-f-]+$")
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -123,6 +138,12 @@ class PlatformConfig:
         return f"/tap/{self.environment_suffix}"
 
     @property
+    def db_max_connections(self) -> int:
+        """Aurora PostgreSQL's default max_connections for the configured instance class."""
+        memory_bytes = DB_INSTANCE_MEMORY_GIB[self.db_instance_class] * 1024**3
+        return min(memory_bytes // 9531392, 5000)
+
+    @property
     def https_enabled(self) -> bool:
         return self.certificate_arn is not None
 
@@ -158,6 +179,8 @@ def validate(cfg: PlatformConfig) -> None:
         )
     if not DB_INSTANCE_CLASS_PATTERN.match(cfg.db_instance_class):
         raise ConfigError(f"dbInstanceClass must look like 'r6g.large' (no 'db.' prefix), got {cfg.db_instance_class!r}.")
+    if cfg.db_instance_class not in DB_INSTANCE_MEMORY_GIB:
+        raise ConfigError(f"dbInstanceClass must be one of {sorted(DB_INSTANCE_MEMORY_GIB)}, got {cfg.db_instance_class!r}.")
     if cfg.db_username in ("postgres", "admin", "rdsadmin"):
         raise ConfigError(f"dbUsername must not be a reserved or well-known name, got {cfg.db_username!r}.")
     if cfg.image_tag is not None and not IMAGE_TAG_PATTERN.match(cfg.image_tag):

@@ -14,6 +14,7 @@ from lib.config import PlatformConfig
 from lib.database import Database
 from lib.load_balancer import LoadBalancer
 from lib.network import DATABASE_PORT, Network
+from lib.observability import Observability, give_functions_log_groups
 from lib.parameters import Parameters
 from lib.registry import Registry
 from lib.services import Services
@@ -79,6 +80,19 @@ class TapStack(Stack):
             load_balancer=self.load_balancer,
         )
 
+        self.observability = Observability(
+            self,
+            "Observability",
+            config=config,
+            load_balancer=self.load_balancer,
+            services=self.services,
+            database=self.database,
+            api=self.api,
+            cdn=self.cdn,
+        )
+        # Last, so it sees every function the constructs above created.
+        give_functions_log_groups(self)
+
         self._outputs()
 
     def _outputs(self) -> None:
@@ -105,6 +119,8 @@ class TapStack(Stack):
             "PartnerApiKeyId": (self.api.partner_key.key_id, "API key of the partner usage plan"),
             "WafWebAclArn": (self.api.web_acl.attr_arn, "WAF web ACL on the API stage"),
             "ErrorPagesBucketName": (self.cdn.error_pages_bucket.bucket_name, "Bucket of the custom error pages"),
+            "DashboardName": (self.observability.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "AlarmTopicArn": (self.observability.topic.topic_arn, "SNS topic of the alarms"),
             "EcsClusterName": (self.services.cluster.cluster_name, "ECS cluster"),
             "FrontendServiceName": (self.services.frontend_service.service_name, "Web app service"),
             "BackendServiceName": (self.services.backend_service.service_name, "Catalog API service"),

@@ -69,6 +69,7 @@ def test_context_strings_are_parsed() -> None:
         ({"frontendMemory": "4096"}, "frontendMemory 4096 MiB is not a Fargate size"),
         ({"minTasks": "5", "maxTasks": "3"}, "minTasks/maxTasks"),
         ({"dbInstanceClass": "db.r6g.large"}, "no 'db.' prefix"),
+        ({"dbInstanceClass": "x9.huge"}, "dbInstanceClass must be one of"),
         (
             {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"},
             "certificateArn must be an ACM certificate ARN in ap-southeast-1",
@@ -96,3 +97,9 @@ def test_config_is_immutable() -> None:
     cfg = PlatformConfig(environment_suffix="dev")
     with pytest.raises(AttributeError):
         cfg.nat_gateways = 1  # type: ignore[misc]
+
+
+def test_db_max_connections_follows_the_instance_memory() -> None:
+    assert PlatformConfig(environment_suffix="dev").db_max_connections == 1802  # r6g.large, 16 GiB
+    assert PlatformConfig(environment_suffix="dev", db_instance_class="t4g.medium").db_max_connections == 450
+    assert PlatformConfig(environment_suffix="dev", db_instance_class="r7g.4xlarge").db_max_connections == 5000
