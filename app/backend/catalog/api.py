@@ -50,6 +50,7 @@ def _db() -> Database:
 
 
 def _arg(name: str) -> str | None:
+    """A query parameter; an empty value counts as absent (HTML forms send them)."""
     value = request.args.get(name)
     return value if value else None
 
@@ -176,7 +177,7 @@ def list_categories() -> Response:
 
 @api.get("/videos")
 def list_videos() -> Response:
-    limit = parse_limit(_arg("limit"))
+    limit = parse_limit(request.args.get("limit"))
     cursor_raw = _arg("cursor")
     cursor = decode_cursor(cursor_raw) if cursor_raw else None
     q = parse_query(_arg("q"))

@@ -70,11 +70,14 @@ class LocalPostgres:
         self.dbname = dbname
         self.port = port or free_port()
         self.host = "127.0.0.1"
-        self.root = Path(tempfile.mkdtemp(prefix="catalog-pg-"))
+        self._as_postgres = os.geteuid() == 0
+        # As root the server runs as ``postgres``, which must be able to reach
+        # the directory: a private TMPDIR (0700) would not do, /tmp does.
+        base = os.environ.get("CATALOG_PG_TMPDIR") or ("/tmp" if self._as_postgres else None)  # noqa: S108 - mkdtemp below
+        self.root = Path(tempfile.mkdtemp(prefix="catalog-pg-", dir=base))
         self.datadir = self.root / "data"
         self.sockdir = self.root / "sock"
         self.logfile = self.root / "server.log"
-        self._as_postgres = os.geteuid() == 0
         self._initialised = False
 
     # -- process helpers ------------------------------------------------------

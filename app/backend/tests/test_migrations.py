@@ -95,7 +95,7 @@ def test_search_uses_trigram_index(pg: LocalPostgres, app: object) -> None:
     with pg.superuser_conn(pg.dbname) as conn:
         conn.execute("SET enable_seqscan = off")
         plan = "\n".join(
-            r[0]
+            str(r[0])
             for r in conn.execute(
                 "EXPLAIN SELECT id FROM videos WHERE title ILIKE '%ocean%'"
             ).fetchall()
@@ -106,7 +106,7 @@ def test_search_uses_trigram_index(pg: LocalPostgres, app: object) -> None:
 def test_keyset_page_uses_order_index(pg: LocalPostgres, app: object) -> None:
     with pg.superuser_conn(pg.dbname) as conn:
         plan = "\n".join(
-            r[0]
+            str(r[0])
             for r in conn.execute(
                 "EXPLAIN SELECT id FROM videos WHERE (published_at, id) < (now(), 500) "
                 "ORDER BY published_at DESC, id DESC LIMIT 21"

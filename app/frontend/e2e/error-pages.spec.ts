@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { axeViolations } from './support/axe';
 import { expect, test } from './fixtures';
 
 const ERROR_PAGES = path.resolve(import.meta.dirname, '..', '..', 'error-pages');
@@ -32,6 +33,7 @@ test.describe('static error pages', () => {
       // Styled by its inline CSS (the product's dark background), not the browser default.
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       expect(bg).toBe('rgb(11, 13, 23)');
+      expect(await axeViolations(page)).toEqual([]);
       expect(requests).toEqual([pathToFileURL(file).href]);
       if (code === '503') await page.screenshot({ path: path.join(SCREENSHOTS, 'error-503.png') });
 

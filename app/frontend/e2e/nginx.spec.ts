@@ -44,6 +44,11 @@ test.describe('nginx (production config)', () => {
       expect(res.headers()['content-encoding']).toBe('gzip');
       expect(res.headers()['x-content-type-options']).toBe('nosniff');
     }
+    // One build for every stage: no backend host baked into the bundle, only relative /api.
+    const js = await (await request.get(`${prodUrl()}${assets.find((a) => a.endsWith('.js'))}`)).text();
+    // (react-router itself uses "http://localhost" as a URL-parsing base, so that word is allowed.)
+    expect(js).not.toMatch(/127\.0\.0\.1|localhost:\d|amazonaws\.com|cloudfront\.net|https?:\/\/[^`'"\s]*\/api\//);
+    expect(js).toContain('/api');
     const missing = await request.get(`${prodUrl()}/assets/missing-00000000.js`);
     expect(missing.status()).toBe(404);
     expect(missing.headers()['cache-control']).toBeUndefined();

@@ -68,3 +68,12 @@ test('package.json pins exact versions and the lockfile matches it', () => {
     }
   }
 });
+
+test('the lockfile carries the musl (Alpine) native bindings the image build needs', () => {
+  // The build stage is node:20-alpine; Vite's bundler and CSS minifier ship per-platform binaries.
+  const lock = JSON.parse(read('package-lock.json'));
+  for (const arch of ['x64', 'arm64']) {
+    assert.ok(lock.packages[`node_modules/@rolldown/binding-linux-${arch}-musl`], `rolldown linux-${arch}-musl`);
+    assert.ok(lock.packages[`node_modules/lightningcss-linux-${arch}-musl`], `lightningcss linux-${arch}-musl`);
+  }
+});

@@ -116,4 +116,16 @@ describe('CatalogPage', () => {
     );
     expect(await screen.findByRole('link', { name: /Ocean Depths/ })).toBeInTheDocument();
   });
+
+  it('shows the URL\'s search again when the URL changes under the page (home link)', async () => {
+    const { user } = renderApp('/');
+    await screen.findByRole('link', { name: /Ocean Depths/ });
+    const search = screen.getByRole('searchbox', { name: 'Search titles' });
+    await user.type(search, 'ocean');
+    await waitFor(() => expect(cards()).toHaveLength(2));
+
+    await user.click(screen.getByRole('link', { name: 'TAP Stream home' }));
+    await waitFor(() => expect(cards()).toHaveLength(20));
+    expect(search).toHaveValue('');
+  });
 });

@@ -21,6 +21,14 @@ export function CatalogPage() {
   const [draft, setDraft] = useState(q);
   const debouncedDraft = useDebouncedValue(draft, SEARCH_DEBOUNCE_MS);
 
+  // The URL can change under the page (the home link, back/forward): show its query.
+  // Typing never lands here, since the URL only takes the settled draft.
+  const [urlQ, setUrlQ] = useState(q);
+  if (q !== urlQ) {
+    setUrlQ(q);
+    if (q !== draft.trim()) setDraft(q);
+  }
+
   useEffect(() => {
     const next = debouncedDraft.trim();
     if (next === q) return;

