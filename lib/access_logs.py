@@ -7,7 +7,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from lib.config import PlatformConfig
-from lib.nag import acknowledge
 
 LOG_RETENTION_DAYS = 30
 
@@ -29,9 +28,4 @@ class AccessLogs(Construct):
             lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=Duration.days(LOG_RETENTION_DAYS))],
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=True,
-        )
-        acknowledge(
-            self.bucket,
-            "AwsSolutions-S1",
-            "This bucket is the access-log destination itself; logging its own accesses into itself would loop.",
         )

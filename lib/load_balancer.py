@@ -115,12 +115,6 @@ class LoadBalancer(Construct):
                 open=False,
             )
             self.origin_protocol_https = False
-            acknowledge(
-                self.listener,
-                "AwsSolutions-ELB1",
-                "Without a certificate the ALB listens on HTTP 80 only behind CloudFront and API Gateway, which "
-                "terminate TLS for viewers; configure certificateArn for HTTPS to the origin.",
-            )
 
         self.backend = self._route("backend", BACKEND_PORT, network, path="/api/*", priority=10)
         self.frontend = self._route("frontend", FRONTEND_PORT, network, path="/*", priority=30)
