@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""Check and repair the ALB routing of the ECS blue/green services (mitigation for aws/aws-cdk#36649).
+
+Each service (`frontend-<suffix>`, `backend-<suffix>` in `ecs-cluster-<suffix>`) has a blue and a
+green target group on `alb-<suffix>` and two listener rules that name both groups with weights:
+the production rule and the test rule (`X-Blue-Green-Test: green`). The template sets production
+to blue 100 / green 0. After a blue/green deployment ECS rewrites the rules so production forwards
+to the group that holds the new tasks, then drains the other group. A later `cdk deploy` that
+touches the rules puts the template's weights back (aws/aws-cdk#36649), which can send production
+traffic to a group with no targets: an outage.
+
+    python scripts/blue_green.py status     --suffix dev    # what production serves; exit 3 on drift
+    python scripts/blue_green.py pre-deploy --suffix dev    # before `cdk deploy`: exit 3 if it would cause an outage
+    python scripts/blue_green.py restore    --suffix dev --dry-run   # show the repair
+    python scripts/blue_green.py restore    --suffix dev    # point production back at the healthy group
+
+Exit codes: 0 OK; 3 drift (or, for pre-deploy, a deploy would cause one); 4 no healthy targets in
+either group (restore cannot help); 2 bad input or resources not found; 1 any other AWS error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_REGION = "ap-southeast-1"
+SERVICES = ("frontend", "backend")
+SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+
+EXIT_OK = 0
+EXIT_AWS = 1
+EXIT_INPUT = 2
+EXIT_DRIFT = 3
+EXIT_NO_HEALTHY_TARGETS = 4
+
+OK = "OK"
+DRIFT = "DRIFT"
+NO_HEALTHY_TARGETS = "NO_HEALTHY_TARGETS"
+VERDICT_EXIT = {OK: EXIT_OK, DRIFT: EXIT_DRIFT, NO_HEALTHY_TARGETS: EXIT_NO_HEALTHY_TARGETS}
+
+
+class BlueGreenError(Exception):
+    """Bad input or a resource that is missing or not set up for blue/green. Exit code 2."""
+
+
+class AwsError(Exception):
+    """An AWS call failed (credentials, permissions, network). Exit code 1."""
+
+
+# --------------------------------------------------------------------------- decisions (pure)
+
+
+def drift(weights: Mapping[str, int], healthy: Mapping[str, int]) -> str | None:
+    """The group production should forward to instead, or None when no repair applies.
+
+    Drift: production sends traffic (weight > 0) to a group with zero healthy targets while
+    another group of the rule has healthy targets. The replacement is the group with the most
+    healthy targets. When no group has healthy targets there is nothing to move to: None
+    (see `verdict`, which reports that case as NO_HEALTHY_TARGETS).
+    """
+    sends_to_empty = any(weight > 0 and healthy.get(group, 0) == 0 for group, weight in weights.items())
+    candidates = [group for group in weights if healthy.get(group, 0) > 0]
+    if not sends_to_empty or not candidates:
+        return None
+    return max(candidates, key=lambda group: (healthy[group], group))
+
+
+def verdict(weights: Mapping[str, int], healthy: Mapping[str, int]) -> str:
+    """OK, DRIFT (restore can fix it) or NO_HEALTHY_TARGETS (neither group can serve)."""
+    if not any(healthy.get(group, 0) > 0 for group in weights):
+        return NO_HEALTHY_TARGETS
+    return DRIFT if drift(weights, healthy) is not None else OK
+
+
+def routed_weights(groups: Sequence[str], serving: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Production and test weights with production on `serving` and test traffic on the other group."""
+    production = {group: 100 if group == serving else 0 for group in groups}
+    test = {group: 0 if group == serving else 100 for group in groups}
+    return production, test
+
+
+def deploy_risk(template_weights: Mapping[str, int], healthy: Mapping[str, int]) -> str | None:
+    """Why a `cdk deploy` that resets production to the template's weights would break it, or None.
+
+    The deploy is safe when the template's weights would serve healthy targets, whatever the live
+    weights are now; e.g. production on green after a deployment is only a risk once ECS has
+    drained blue.
+    """
+    empty = [group for group, weight in template_weights.items() if weight > 0 and healthy.get(group, 0) == 0]
+    if not empty:
+        return None
+    return f"the template forwards production to {', '.join(target_group_name(g) for g in empty)}, which has no healthy targets"
+
+
+def forward_weights(actions: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Target group ARN → weight of a rule's forward action (a plain forward counts as weight 100)."""
+    for action in actions:
+        if action.get("Type") != "forward":
+            continue
+        groups = action.get("ForwardConfig", {}).get("TargetGroups")
+        if groups:
+            return {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
+        if action.get("TargetGroupArn"):
+            return {action["TargetGroupArn"]: 100}
+    return {}
+
+
+def with_weights(actions: Sequence[Mapping[str, Any]], weights: Mapping[str, int]) -> list[dict[str, Any]]:
+    """A rule's actions with the forward action's weights replaced; other actions and stickiness unchanged."""
+    updated: list[dict[str, Any]] = []
+    for action in actions:
+        new = copy.deepcopy(dict(action))
+        if new.get("Type") == "forward":
+            # A weighted forward is expressed with ForwardConfig only; the top-level
+            # TargetGroupArn is for a single group and may not be combined with several.
+            new.pop("TargetGroupArn", None)
+            forward = new.setdefault("ForwardConfig", {})
+            forward["TargetGroups"] = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
+        updated.append(new)
+    return updated
+
+
+def target_group_name(arn: str) -> str:
+    """`tg-frontend-blue-dev` from `arn:aws:elasticloadbalancing:...:targetgroup/tg-frontend-blue-dev/0123abcd`."""
+    parts = arn.split(":targetgroup/", 1)
+    return parts[1].split("/", 1)[0] if len(parts) == 2 else arn
+
+
+def format_weights(weights: Mapping[str, int]) -> str:
+    return ", ".join(f"{target_group_name(arn)} {weight}" for arn, weight in weights.items()) or "no forward action"
+
+
+# --------------------------------------------------------------------------- reading AWS
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    arn: str
+    registered: int
+    healthy: int
+
+    @property
+    def name(self) -> str:
+        return target_group_name(self.arn)
+
+
+@dataclass(frozen=True)
+class Rule:
+    arn: str
+    actions: list[dict[str, Any]]
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return forward_weights(self.actions)
+
+
+@dataclass(frozen=True)
+class ServiceRouting:
+    """What one service's production and test traffic reach right now."""
+
+    service_name: str
+    deployment: str
+    deploying: bool
+    template_production: str  # ARN of the group the template puts production on (blue)
+    groups: dict[str, TargetGroup]
+    production_rule: Rule
+    test_rule: Rule
+
+    @property
+    def healthy(self) -> dict[str, int]:
+        return {arn: group.healthy for arn, group in self.groups.items()}
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.production_weights, self.healthy)
+
+    @property
+    def production_weights(self) -> dict[str, int]:
+        # Groups the rule does not name count as weight 0, so both groups always show.
+        return {arn: self.production_rule.weights.get(arn, 0) for arn in self.groups}
+
+    @property
+    def test_weights(self) -> dict[str, int]:
+        return {arn: self.test_rule.weights.get(arn, 0) for arn in self.groups}
+
+    @property
+    def template_weights(self) -> dict[str, int]:
+        return {arn: 100 if arn == self.template_production else 0 for arn in self.groups}
+
+
+def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response: dict[str, Any] = getattr(client, operation)(**params)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in {"RuleNotFound", "TargetGroupNotFound", "ClusterNotFoundException", "ServiceNotFoundException"}:
+            raise BlueGreenError(f"{operation}: {error}") from error
+        raise AwsError(f"{operation}: {error}") from error
+    except BotoCoreError as error:
+        raise AwsError(f"{operation}: {error}") from error
+    return response
+
+
+def _deployment_state(service: Mapping[str, Any]) -> tuple[str, bool]:
+    """A one-line deployment status and whether a deployment is still running."""
+    deployments = service.get("deployments", [])
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    if primary is None:
+        return "no primary deployment", False
+    state = str(primary.get("rolloutState", "UNKNOWN"))
+    others = [d for d in deployments if d is not primary and d.get("status") == "ACTIVE"]
+    deploying = state == "IN_PROGRESS" or bool(others)
+    text = f"{state} ({primary.get('runningCount', 0)}/{primary.get('desiredCount', 0)} tasks running"
+    text += f", {len(others)} older deployment(s) still active)" if others else ")"
+    return text, deploying
+
+
+def _template_production(groups: Sequence[str], primary: str, service: str) -> str:
+    """The blue group, by name (`tg-<service>-blue-<suffix>`); the service's primary group if names differ."""
+    blue = [arn for arn in groups if target_group_name(arn).startswith(f"tg-{service}-blue-")]
+    return blue[0] if len(blue) == 1 else primary
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One service's blue/green resources as ECS names them, before the ALB is asked about them."""
+
+    service: dict[str, Any]
+    group_arns: list[str]
+    template_production: str
+    production_rule: str
+    test_rule: str
+
+
+def read_routing(ecs: Any, elbv2: Any, suffix: str, services: Sequence[str]) -> list[ServiceRouting]:
+    """Look the services, their rules and their target groups up by name and describe them."""
+    cluster = f"ecs-cluster-{suffix}"
+    names = [f"{service}-{suffix}" for service in services]
+    described = _call(ecs, "describe_services", cluster=cluster, services=names)
+    failures = described.get("failures", [])
+    if failures:
+        reasons = ", ".join(f"{f.get('arn', '?')}: {f.get('reason', '?')}" for f in failures)
+        raise BlueGreenError(f"services not found in cluster {cluster}: {reasons}")
+    by_name = {s["serviceName"]: s for s in described.get("services", [])}
+
+    plans: list[_Plan] = []
+    for service, name in zip(services, names, strict=True):
+        found = by_name.get(name)
+        if found is None or found.get("status") != "ACTIVE":
+            raise BlueGreenError(f"service {name} is not active in cluster {cluster}")
+        balancers = found.get("loadBalancers", [])
+        advanced = balancers[0].get("advancedConfiguration") if balancers else None
+        if not advanced:
+            raise BlueGreenError(f"service {name} has no blue/green load balancer configuration (advancedConfiguration)")
+        primary = balancers[0]["targetGroupArn"]
+        group_arns = [primary, advanced["alternateTargetGroupArn"]]
+        plans.append(
+            _Plan(
+                service=found,
+                group_arns=group_arns,
+                template_production=_template_production(group_arns, primary, service),
+                production_rule=advanced["productionListenerRule"],
+                test_rule=advanced["testListenerRule"],
+            )
+        )
+
+    rule_arns = [arn for plan in plans for arn in (plan.production_rule, plan.test_rule)]
+    rules = {r["RuleArn"]: r for r in _call(elbv2, "describe_rules", RuleArns=rule_arns).get("Rules", [])}
+    missing = [arn for arn in rule_arns if arn not in rules]
+    if missing:
+        raise BlueGreenError(f"listener rules not found: {', '.join(missing)}")
+
+    routings: list[ServiceRouting] = []
+    for plan in plans:
+        groups: dict[str, TargetGroup] = {}
+        for arn in plan.group_arns:
+            targets = _call(elbv2, "describe_target_health", TargetGroupArn=arn).get("TargetHealthDescriptions", [])
+            healthy = sum(1 for t in targets if t.get("TargetHealth", {}).get("State") == "healthy")
+            groups[arn] = TargetGroup(arn, len(targets), healthy)
+        deployment, deploying = _deployment_state(plan.service)
+        routings.append(
+            ServiceRouting(
+                service_name=plan.service["serviceName"],
+                deployment=deployment,
+                deploying=deploying,
+                template_production=plan.template_production,
+                groups=groups,
+                production_rule=Rule(plan.production_rule, rules[plan.production_rule]["Actions"]),
+                test_rule=Rule(plan.test_rule, rules[plan.test_rule]["Actions"]),
+            )
+        )
+    return routings
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _print_routing(routing: ServiceRouting) -> None:
+    print(f"{routing.service_name}")
+    print(f"  deployment       {routing.deployment}")
+    print(f"  production rule  {format_weights(routing.production_weights)}")
+    print(f"  test rule        {format_weights(routing.test_weights)}")
+    targets = ", ".join(f"{g.name} {g.healthy} healthy / {g.registered} registered" for g in routing.groups.values())
+    print(f"  targets          {targets}")
+
+
+def command_status(routings: Sequence[ServiceRouting], args: argparse.Namespace) -> int:
+    code = EXIT_OK
+    for routing in routings:
+        _print_routing(routing)
+        result = routing.verdict
+        detail = {
+            OK: "production serves healthy targets",
+            DRIFT: "production forwards to a group with no healthy targets while the other group has some; "
+            f"run: {_command(args, 'restore')}",
+            NO_HEALTHY_TARGETS: "neither target group has healthy targets; this is not a routing problem "
+            "(check the service's tasks and events)",
+        }[result]
+        print(f"  verdict          {result}: {detail}")
+        code = max(code, VERDICT_EXIT[result])
+    return code
+
+
+def command_restore(routings: Sequence[ServiceRouting], args: argparse.Namespace, elbv2: Any) -> int:
+    code = EXIT_OK
+    for routing in routings:
+        result = routing.verdict
+        if result == OK:
+            print(f"{routing.service_name}: OK, production serves healthy targets; nothing to change")
+            continue
+        if result == NO_HEALTHY_TARGETS:
+            print(
+                f"{routing.service_name}: ERROR no healthy targets in {' or '.join(g.name for g in routing.groups.values())}; "
+                "not changing the rules (there is nothing to move production to). Check the service's tasks and events.",
+                file=sys.stderr,
+            )
+            code = max(code, EXIT_NO_HEALTHY_TARGETS)
+            continue
+        if routing.deploying:
+            print(
+                f"{routing.service_name}: DRIFT but a deployment is in progress ({routing.deployment}); ECS owns the "
+                "rules until it finishes. Not changing them; run restore again when the deployment has completed.",
+                file=sys.stderr,
+            )
+            code = max(code, EXIT_DRIFT)
+            continue
+        serving = drift(routing.production_weights, routing.healthy)
+        assert serving is not None  # verdict DRIFT guarantees a healthy group to move to
+        production, test = routed_weights(list(routing.groups), serving)
+        verb = "would change" if args.dry_run else "changing"
+        for label, rule, weights in (("production", routing.production_rule, production), ("test", routing.test_rule, test)):
+            before = {arn: rule.weights.get(arn, 0) for arn in routing.groups}
+            if before == weights:
+                print(f"{routing.service_name}: {label} rule already {format_weights(weights)}")
+                continue
+            print(f"{routing.service_name}: {verb} {label} rule {format_weights(before)} -> {format_weights(weights)}")
+            if not args.dry_run:
+                _call(elbv2, "modify_rule", RuleArn=rule.arn, Actions=with_weights(rule.actions, weights))
+    if args.dry_run:
+        print("dry run: no rule was changed")
+    return code
+
+
+def command_pre_deploy(routings: Sequence[ServiceRouting], args: argparse.Namespace) -> int:
+    code = EXIT_OK
+    at_risk = False
+    for routing in routings:
+        _print_routing(routing)
+        template = routing.template_weights
+        risk = deploy_risk(template, routing.healthy)
+        if routing.deploying:
+            print("  BLOCK            a deployment is in progress; wait until it completes, then run pre-deploy again")
+            code = max(code, EXIT_DRIFT)
+        elif routing.verdict != OK:
+            print(f"  BLOCK            production is already {routing.verdict}; see `{_command(args, 'status')}`")
+            code = max(code, VERDICT_EXIT[routing.verdict])
+        elif routing.production_weights == template:
+            print("  safe             live production weights equal the template's; a deploy keeps them")
+        elif risk is None:
+            print(
+                f"  warning          a deploy that touches the listener rules resets production to "
+                f"{format_weights(template)}; that group has healthy targets, so traffic keeps flowing"
+            )
+        else:
+            print(f"  RISK             a deploy that touches the listener rules resets production to {format_weights(template)}:")
+            print(f"                   {risk} -> outage until restored (aws/aws-cdk#36649)")
+            code = max(code, EXIT_DRIFT)
+            at_risk = True
+    print()
+    if code == EXIT_OK:
+        print(f"OK to deploy. Afterwards, check with `{_command(args, 'status')}`.")
+    elif at_risk:
+        print("What to do: run `cdk deploy`; as soon as it has finished, run")
+        print(f"    {_command(args, 'restore')}")
+        print(f"and confirm with `{_command(args, 'status')}` (exit 0 = production serves healthy targets).")
+        print("Production is down for the affected services from the listener-rule update until restore has run.")
+        print("A deploy that does not update the listener rules keeps the live weights: `cdk diff` shows whether it")
+        print("changes any AWS::ElasticLoadBalancingV2::ListenerRule.")
+    else:
+        print("Do not deploy yet: resolve the BLOCK above first.")
+    return code
+
+
+def _command(args: argparse.Namespace, command: str) -> str:
+    region = "" if args.region == DEFAULT_REGION else f" --region {args.region}"
+    return f"python scripts/blue_green.py {command} --suffix {args.suffix}{region}"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="blue_green.py",
+        description="Check and repair ECS blue/green listener-rule weights on alb-<suffix> (aws/aws-cdk#36649).",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--suffix", required=True, help="environment suffix of the stack, e.g. dev or pr123")
+    common.add_argument("--region", default=DEFAULT_REGION, help=f"AWS region (default {DEFAULT_REGION})")
+    common.add_argument(
+        "--service", action="append", choices=SERVICES, help="only this service (repeatable; default: all of them)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", parents=[common], help="show routing and health; exit 3 on drift")
+    restore = commands.add_parser("restore", parents=[common], help="point production back at the healthy target group")
+    restore.add_argument("--dry-run", action="store_true", help="print the changes without making them")
+    commands.add_parser(
+        "pre-deploy", parents=[common], help="run before `cdk deploy`; exit 3 if the deploy would cause an outage"
+    )
+    args = parser.parse_args(argv)
+    if not SUFFIX_PATTERN.match(args.suffix):
+        parser.error(f"--suffix {args.suffix!r}: lowercase letters, digits and hyphens, starting with a letter")
+    return args
+
+
+def main(argv: Sequence[str] | None = None, *, ecs: Any = None, elbv2: Any = None) -> int:
+    """Run one command. Tests pass stubbed `ecs` and `elbv2` clients; otherwise boto3 creates them."""
+    args = parse_args(argv)
+    try:
+        if ecs is None or elbv2 is None:
+            import boto3
+
+            ecs = ecs or boto3.client("ecs", region_name=args.region)
+            elbv2 = elbv2 or boto3.client("elbv2", region_name=args.region)
+        services = [s for s in SERVICES if s in args.service] if args.service else list(SERVICES)
+        routings = read_routing(ecs, elbv2, args.suffix, services)
+        if args.command == "status":
+            return command_status(routings, args)
+        if args.command == "restore":
+            return command_restore(routings, args, elbv2)
+        return command_pre_deploy(routings, args)
+    except BlueGreenError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    except AwsError as error:
+        print(f"AWS error: {error}", file=sys.stderr)
+        return EXIT_AWS
+
+
+if __name__ == "__main__":
+    sys.exit(main())
