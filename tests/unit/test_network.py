@@ -129,6 +129,15 @@ FORBIDDEN_FLOWS = [
     ("backend", "internet", 80),
     ("database", "internet", 443),
     ("internet", "alb", 22),
+    # The ALB exposes only its listeners, never the task ports.
+    ("internet", "alb", 8080),
+    ("internet", "alb", 8000),
+    # Tiers talk only along the request path: no lateral moves between workloads.
+    ("backend", "frontend", 8080),
+    ("rotation", "backend", 8000),
+    ("internet", "rotation", 443),
+    # Outbound from tasks is HTTPS only.
+    ("frontend", "internet", 80),
 ]
 
 
