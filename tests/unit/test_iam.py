@@ -52,6 +52,11 @@ WILDCARD_RESOURCE_ALLOWED: dict[frozenset[str], Allowance] = {
         "Secrets Manager encrypting the database credentials with the Aurora key (condition kms:ViaService "
         "secretsmanager); in a key policy, Resource '*' means this key only.",
     ),
+    frozenset({"kms:Decrypt", "kms:GenerateDataKey*"}): Allowance(
+        KEY_POLICY,
+        "CloudWatch publishing alarm notifications into the KMS-encrypted alarms topic (condition "
+        "aws:SourceAccount); in a key policy, Resource '*' means this key only.",
+    ),
     frozenset({"kms:CreateGrant", "kms:DescribeKey"}): Allowance(
         KEY_POLICY,
         "Secrets Manager using the Aurora key for the database credentials (condition kms:ViaService "
@@ -199,12 +204,15 @@ def test_every_listed_wildcard_has_a_real_reason(key: frozenset[str]) -> None:
     assert len(reason) >= 60 and "todo" not in reason.lower(), reason
 
 
-def test_key_policy_grants_to_secrets_manager_only_through_the_service(stack: Synthesized) -> None:
+def test_key_policies_grant_services_only_under_a_condition(stack: Synthesized) -> None:
+    """Beyond the root statement: Secrets Manager only via the service, CloudWatch only for this account."""
     for s in statements(stack):
         if s.resource_type == "AWS::KMS::Key" and s.body["Effect"] == "Allow" and actions(s.body) != {"kms:*"}:
-            assert s.body["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.ap-southeast-1.amazonaws.com", (
-                describe(s)
-            )
+            condition = s.body["Condition"]["StringEquals"]
+            if s.body.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}:
+                assert condition == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, describe(s)
+            else:
+                assert condition["kms:ViaService"] == "secretsmanager.ap-southeast-1.amazonaws.com", describe(s)
 
 
 def test_no_role_has_administrator_or_power_user_access(variant: Synthesized) -> None:
