@@ -11,7 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from lib.config import PlatformConfig
+from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
 from tap import build_app
 
 SUFFIX = "test"
@@ -69,6 +69,34 @@ def synth() -> Callable[..., Synthesized]:
 def stack() -> Synthesized:
     """The default configuration, as `make synth` builds it (with the test suffix)."""
     return _synth()
+
+
+# One variant that moves every setting the tests check away from its default,
+# so all "comes from config" assertions share a single synthesis.
+TUNED: dict[str, Any] = {
+    "nat_gateways": 1,
+    "db_instance_class": "t4g.medium",
+    "backend": ServiceSize(1024, 2048),
+    "backend_request_scaling": True,
+    "backend_requests_per_target": 500,
+    "bake_time_minutes": 15,
+    "log_level": "DEBUG",
+    "cache_max_age_seconds": 120,
+    "image_tag": "3f2c1ab",
+    "price_class": "PriceClass_100",
+    "alarm_email": "oncall@example.com",
+    "alarms": AlarmThresholds(db_cpu_percent=70, p99_latency_seconds=0.5),
+    "api_throttle_rate": 750,
+    "api_throttle_burst": 300,
+    "partner_quota_per_day": 2500,
+    "per_ip_limit_per_minute": 200,
+}
+
+
+@pytest.fixture(scope="session")
+def tuned() -> Synthesized:
+    """Every tunable setting changed at once (see TUNED)."""
+    return _synth(**TUNED)
 
 
 @pytest.fixture(scope="session")

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.unit.conftest import ORIGIN_DOMAIN, SUFFIX, Synthesized
-
-# One variant for every API setting that comes from config (one synth, shared).
-TUNED = {"api_throttle_rate": 750, "api_throttle_burst": 300, "partner_quota_per_day": 2500, "per_ip_limit_per_minute": 200}
-
-
-@pytest.fixture(scope="module")
-def tuned(synth: Callable[..., Synthesized]) -> Synthesized:
-    return synth(**TUNED)
-
+from tests.unit.conftest import ORIGIN_DOMAIN, SUFFIX, TUNED, Synthesized
 
 # ---------------------------------------------------------------- helpers
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -295,8 +294,8 @@ def test_http2_and_3_ipv6_and_the_configured_price_class(stack: Synthesized) -> 
     assert props["PriceClass"] == "PriceClass_200"
 
 
-def test_price_class_comes_from_config(synth: Callable[..., Synthesized]) -> None:
-    assert config(synth(price_class="PriceClass_100"))["PriceClass"] == "PriceClass_100"
+def test_price_class_comes_from_config(tuned: Synthesized) -> None:
+    assert config(tuned)["PriceClass"] == "PriceClass_100"
 
 
 def test_custom_error_responses_show_the_s3_pages_with_the_original_status(stack: Synthesized) -> None:

@@ -53,10 +53,10 @@ def test_one_writer_and_one_reader_in_different_azs_reader_is_failover_target(st
         assert props["DBClusterIdentifier"] == {"Ref": "DatabaseCluster5B53A178"}
 
 
-def test_instance_class_comes_from_config(stack: Synthesized, synth) -> None:
+def test_instance_class_comes_from_config(stack: Synthesized, tuned: Synthesized) -> None:
     for props in stack.of_type("AWS::RDS::DBInstance").values():
         assert props["Properties"]["DBInstanceClass"] == "db.r6g.large"
-    small = synth(db_instance_class="t4g.medium")
+    small = tuned
     for props in small.of_type("AWS::RDS::DBInstance").values():
         assert props["Properties"]["DBInstanceClass"] == "db.t4g.medium"
 

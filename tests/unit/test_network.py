@@ -41,9 +41,9 @@ def test_private_subnets_route_to_a_nat_gateway_in_their_own_az(stack: Synthesiz
         assert network._default_route(subnet) == ("igw", next(iter(network.internet_gateways)))
 
 
-def test_three_nat_gateways_by_default_and_one_when_configured(stack: Synthesized, synth) -> None:
+def test_three_nat_gateways_by_default_and_one_when_configured(stack: Synthesized, tuned: Synthesized) -> None:
     assert len(stack.of_type("AWS::EC2::NatGateway")) == 3
-    cheap = synth(nat_gateways=1)
+    cheap = tuned
     assert len(cheap.of_type("AWS::EC2::NatGateway")) == 1
     network = Network(cheap.json)
     routes = {network._default_route(s) for s in network.subnets_of_type("Private")}

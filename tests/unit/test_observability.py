@@ -156,10 +156,9 @@ def test_alb_5xx_alarm_is_a_rate_over_one_minute_periods(stack: Synthesized) -> 
     assert periods == {60}
 
 
-def test_thresholds_come_from_config(synth) -> None:
-    from lib.config import AlarmThresholds
+def test_thresholds_come_from_config(tuned: Synthesized) -> None:
 
-    variant = synth(alarms=AlarmThresholds(db_cpu_percent=70, p99_latency_seconds=0.5), db_instance_class="t4g.medium")
+    variant = tuned
     found = alarms(variant)
     assert found[f"alarm-db-cpu-{SUFFIX}"]["Threshold"] == 70
     assert found[f"alarm-p99-latency-{SUFFIX}"]["Threshold"] == 0.5
@@ -180,9 +179,9 @@ def test_service_error_rate_alarms_roll_back_blue_green_deployments(stack: Synth
         assert names[ref["Ref"]] == f"alarm-{name}-5xx-rate-{SUFFIX}"
 
 
-def test_email_subscription_only_when_configured(stack: Synthesized, synth) -> None:
+def test_email_subscription_only_when_configured(stack: Synthesized, tuned: Synthesized) -> None:
     assert not stack.of_type("AWS::SNS::Subscription")
-    with_email = synth(alarm_email="oncall@example.com")
+    with_email = tuned
     _, subscription = with_email.one("AWS::SNS::Subscription")
     assert subscription["Properties"]["Protocol"] == "email"
     assert subscription["Properties"]["Endpoint"] == "oncall@example.com"

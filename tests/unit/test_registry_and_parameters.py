@@ -54,8 +54,8 @@ def test_parameters_are_plain_strings_under_the_environment_prefix(stack: Synthe
     assert all(name.startswith(f"/tap/{SUFFIX}/") for name in found)
 
 
-def test_parameter_values_follow_config(synth) -> None:
-    variant = synth(log_level="DEBUG", cache_max_age_seconds=120)
+def test_parameter_values_follow_config(tuned: Synthesized) -> None:
+    variant = tuned
     found = parameters(variant)
     assert found[f"/tap/{SUFFIX}/app/log-level"]["Value"] == "DEBUG"
     assert found[f"/tap/{SUFFIX}/app/cache-max-age"]["Value"] == "120"

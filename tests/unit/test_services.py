@@ -45,13 +45,12 @@ def test_cluster_is_fargate_only_with_enhanced_container_insights(stack: Synthes
 
 
 @pytest.mark.parametrize(("name", "cpu", "memory"), [("backend", "512", "1024"), ("frontend", "256", "512")])
-def test_task_sizes_come_from_config(stack: Synthesized, synth, name: str, cpu: str, memory: str) -> None:
+def test_task_sizes_come_from_config(stack: Synthesized, tuned: Synthesized, name: str, cpu: str, memory: str) -> None:
     props = task(stack, name)
     assert (props["Cpu"], props["Memory"]) == (cpu, memory)
     assert props["RequiresCompatibilities"] == ["FARGATE"] and props["NetworkMode"] == "awsvpc"
-    from lib.config import ServiceSize
 
-    bigger = synth(backend=ServiceSize(1024, 2048))
+    bigger = tuned
     assert (task(bigger, "backend")["Cpu"], task(bigger, "backend")["Memory"]) == ("1024", "2048")
 
 
@@ -89,8 +88,8 @@ def test_without_image_tag_images_are_built_from_the_app_directories_for_amd64(s
     assert len(sources) == 2 and platforms == {"linux/amd64"}
 
 
-def test_with_image_tag_images_come_from_the_project_repositories(synth) -> None:
-    tagged = synth(image_tag="3f2c1ab")
+def test_with_image_tag_images_come_from_the_project_repositories(tuned: Synthesized) -> None:
+    tagged = tuned
     for name, repo in (("backend", "RegistryBackend"), ("frontend", "RegistryFrontend")):
         image = json.dumps(container(tagged, name)["Image"])
         assert repo in image and ":3f2c1ab" in image, image
@@ -172,7 +171,7 @@ def test_execution_roles_pull_log_and_read_injected_values_only(stack: Synthesiz
 
 
 @pytest.mark.parametrize("name", ["backend", "frontend"])
-def test_services_use_native_blue_green_with_both_rules_and_bake_time(stack: Synthesized, synth, name: str) -> None:
+def test_services_use_native_blue_green_with_both_rules_and_bake_time(stack: Synthesized, tuned: Synthesized, name: str) -> None:
     _key, svc = service(stack, name)
     props = svc["Properties"]
     assert props["DeploymentConfiguration"]["Strategy"] == "BLUE_GREEN"
@@ -188,7 +187,7 @@ def test_services_use_native_blue_green_with_both_rules_and_bake_time(stack: Syn
     assert advanced["TestListenerRule"]["Ref"].startswith(f"LoadBalancer{title}TestRule")
     # Circuit breakers apply to rolling deployments only.
     assert "DeploymentCircuitBreaker" not in props["DeploymentConfiguration"]
-    slower = synth(bake_time_minutes=15)
+    slower = tuned
     assert service(slower, name)[1]["Properties"]["DeploymentConfiguration"]["BakeTimeInMinutes"] == 15
 
 
@@ -258,10 +257,10 @@ def test_autoscaling_two_to_ten_out_on_cpu_70_in_below_30(stack: Synthesized, na
     assert alarm["Period"] * alarm["EvaluationPeriods"] == 180 and alarm["DatapointsToAlarm"] == 3
 
 
-def test_request_count_scaling_for_the_backend_is_switched_by_config(stack: Synthesized, synth) -> None:
+def test_request_count_scaling_for_the_backend_is_switched_by_config(stack: Synthesized, tuned: Synthesized) -> None:
     _, policies = _scaling(stack, "backend")
     assert not [p for p in policies if "ALBRequestCountPerTarget" in json.dumps(p)]
-    spiky = synth(backend_request_scaling=True, backend_requests_per_target=500)
+    spiky = tuned
     _, policies = _scaling(spiky, "backend")
     (request,) = [p for p in policies if "ALBRequestCountPerTarget" in json.dumps(p)]
     config = request["TargetTrackingScalingPolicyConfiguration"]
