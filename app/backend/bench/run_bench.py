@@ -116,8 +116,10 @@ def main() -> int:
             }
         )
         gunicorn = subprocess.Popen(
-            ["taskset", "-c", APP_CPU, sys.executable, "-m", "gunicorn"]
-            + ["-c", str(BACKEND / "gunicorn.conf.py"), "catalog.wsgi:app"],
+            [
+                *("taskset", "-c", APP_CPU, sys.executable, "-m", "gunicorn"),
+                *("-c", str(BACKEND / "gunicorn.conf.py"), "catalog.wsgi:app"),
+            ],
             cwd=BACKEND,
             env=env,
             stdout=subprocess.DEVNULL,
