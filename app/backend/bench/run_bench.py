@@ -71,6 +71,32 @@ def wait_ready(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} not ready")
 
 
+def cpu0_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of cpu0 from /proc/stat."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{APP_CPU} "):
+            values = [int(v) for v in line.split()[1:]]
+            idle = values[3] + values[4]  # idle + iowait
+            return sum(values) - idle, sum(values)
+    raise RuntimeError("cpu0 not found in /proc/stat")
+
+
+def process_ticks(pid: int) -> int:
+    """utime + stime of a process and its children (gunicorn master + worker)."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
 def wrk(url: str, *, duration: int, connections: int, script: Path | None) -> dict[str, float]:
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{duration}s"]
     cmd += ["--latency", "--timeout", "5s"]
@@ -135,8 +161,19 @@ def main() -> int:
         results: dict[str, dict[str, float]] = {}
         for name, (url, script) in targets.items():
             wrk(url, duration=3, connections=args.connections, script=script)  # warm-up
+            busy0, total0 = cpu0_ticks()
+            app0 = process_ticks(gunicorn.pid)
             results[name] = wrk(
                 url, duration=args.duration, connections=args.connections, script=script
+            )
+            busy1, total1 = cpu0_ticks()
+            app1 = process_ticks(gunicorn.pid)
+            span = max(total1 - total0, 1)
+            # How much of core 0 the API got, and how much other processes
+            # on this machine took from it (a shared machine inflates p99).
+            results[name]["app_cpu0_share"] = round((app1 - app0) / span, 3)
+            results[name]["other_cpu0_share"] = round(
+                max((busy1 - busy0) - (app1 - app0), 0) / span, 3
             )
 
         print(
@@ -144,11 +181,14 @@ def main() -> int:
             f"wrk -c{args.connections} {args.duration}s on cpu {LOAD_CPU} (PostgreSQL there too); "
             f"access log {'off' if args.no_access_log else 'on'}"
         )
-        print(f"{'endpoint':26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        print(
+            f"{'endpoint':26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"
+            f" {'api cpu0':>9} {'other cpu0':>10}"
+        )
         for name, r in results.items():
             print(
                 f"{name:26} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-                f"{r['non_2xx']:8.0f}"
+                f"{r['non_2xx']:8.0f} {r['app_cpu0_share']:9.0%} {r['other_cpu0_share']:10.0%}"
             )
         out_dir = BENCH_DIR / "results"
         out_dir.mkdir(exist_ok=True)
