@@ -23,6 +23,7 @@ from .config import Config
 from .credentials import (
     CredentialProvider,
     Credentials,
+    CredentialsUnavailableError,
     SecretsManagerCredentials,
     StaticCredentials,
 )
@@ -49,6 +50,8 @@ def is_auth_failure(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying on a fresh connection."""
+    if isinstance(exc, CredentialsUnavailableError):
+        return True
     return isinstance(exc, (psycopg.OperationalError, PoolTimeout)) and not isinstance(
         exc, psycopg.errors.QueryCanceled
     )
