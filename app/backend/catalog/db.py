@@ -186,6 +186,10 @@ class Database:
             try:
                 with pool.connection(timeout=timeout) as conn:
                     return fn(conn)
+            except psycopg.errors.QueryCanceled as exc:
+                # statement_timeout hit: the database is overloaded; retrying
+                # would add load. Report it as unavailable (503), not a 500.
+                raise DatabaseUnavailableError("statement timeout") from exc
             except Exception as exc:
                 if not is_transient(exc):
                     raise

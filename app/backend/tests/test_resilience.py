@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from catalog import create_app
 from catalog.credentials import CredentialsUnavailableError, SecretsManagerCredentials
+from catalog.db import Database, DatabaseUnavailableError
 from devtools.local_pg import LocalPostgres
 from tests.conftest import make_config
 
@@ -213,3 +214,27 @@ def test_secret_reads_are_typed_and_forced_rereads_throttled() -> None:
     fresh = SecretsManagerCredentials("arn:x", client=client)
     with pytest.raises(CredentialsUnavailableError, match="cannot read secret arn:x"):
         fresh.get()
+
+
+def test_statement_timeout_is_503_not_500(pg: LocalPostgres) -> None:
+    db = Database(make_config(pg, DB_STATEMENT_TIMEOUT_MS="50", RUN_MIGRATIONS="false"))
+    db.open()
+    try:
+        with pytest.raises(DatabaseUnavailableError, match="statement timeout"):
+            db.run(lambda conn: conn.execute("SELECT pg_sleep(1)"))
+        assert db.run(lambda conn: conn.execute("SELECT 1").fetchone()) == (1,)
+    finally:
+        db.close()
+
+
+def test_head_and_no_seed(fresh_pg: LocalPostgres) -> None:
+    app = create_app(make_config(fresh_pg, SEED_DEMO_DATA="false"))
+    try:
+        client = app.test_client()
+        resp = client.head("/api/videos")
+        assert resp.status_code == 200
+        assert resp.headers["Cache-Control"].startswith("public")
+        assert client.get("/api/videos").get_json() == {"items": [], "next_cursor": None}
+        assert client.get("/api/categories").get_json() == {"items": []}
+    finally:
+        app.extensions["catalog_db"].close()
