@@ -48,3 +48,11 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Shorter GIL switch interval: a thread whose DB reply has arrived gets the
+    GIL sooner, which trims tail latency with several threads per worker."""
+    import sys
+
+    sys.setswitchinterval(float(os.environ.get("GIL_SWITCH_INTERVAL", "0.001")))

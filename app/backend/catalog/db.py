@@ -23,6 +23,7 @@ from .config import Config
 from .credentials import (
     CredentialProvider,
     Credentials,
+    CredentialsUnavailableError,
     SecretsManagerCredentials,
     StaticCredentials,
 )
@@ -49,6 +50,8 @@ def is_auth_failure(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying on a fresh connection."""
+    if isinstance(exc, CredentialsUnavailableError):
+        return True
     return isinstance(exc, (psycopg.OperationalError, PoolTimeout)) and not isinstance(
         exc, psycopg.errors.QueryCanceled
     )
@@ -183,6 +186,10 @@ class Database:
             try:
                 with pool.connection(timeout=timeout) as conn:
                     return fn(conn)
+            except psycopg.errors.QueryCanceled as exc:
+                # statement_timeout hit: the database is overloaded; retrying
+                # would add load. Report it as unavailable (503), not a 500.
+                raise DatabaseUnavailableError("statement timeout") from exc
             except Exception as exc:
                 if not is_transient(exc):
                     raise

@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # Arbitrary constant shared by every task of this service ("catalog" in hex-ish).
 MIGRATION_LOCK_KEY = 0x0CA7A109
+MIGRATION_TIMEOUT: Final = "15min"
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -50,6 +51,9 @@ def migrate(conn: psycopg.Connection[Any], migrations: list[Migration] | None = 
     migrations = load_migrations() if migrations is None else migrations
     applied_now: list[int] = []
     with conn.transaction():
+        # The request statement_timeout must not cut short a long migration,
+        # nor the wait of the other tasks for the lock.
+        conn.execute(f"SET LOCAL statement_timeout = '{MIGRATION_TIMEOUT}'")
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
         conn.execute(
             """

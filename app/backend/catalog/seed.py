@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from .migrate import MIGRATION_LOCK_KEY
+from .migrate import MIGRATION_LOCK_KEY, MIGRATION_TIMEOUT
 
 DEMO_VIDEO_COUNT = 1000
 
@@ -109,6 +109,7 @@ def demo_videos(count: int = DEMO_VIDEO_COUNT) -> list[tuple[Any, ...]]:
 def seed_demo_catalog(conn: psycopg.Connection[Any], count: int = DEMO_VIDEO_COUNT) -> int:
     """Insert the demo categories and videos that are missing; return videos inserted."""
     with conn.transaction():
+        conn.execute(f"SET LOCAL statement_timeout = '{MIGRATION_TIMEOUT}'")
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
         with conn.cursor() as cur:
             cur.executemany(

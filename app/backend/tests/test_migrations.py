@@ -114,3 +114,30 @@ def test_keyset_page_uses_order_index(pg: LocalPostgres, app: object) -> None:
         )
     assert "videos_published_id_idx" in plan
     assert "Sort" not in plan
+
+
+def test_lock_wait_and_slow_migration_ignore_request_statement_timeout(
+    fresh_pg: LocalPostgres,
+) -> None:
+    """Tasks waiting for the lock must not hit the 100 ms request statement timeout."""
+    db = Database(make_config(fresh_pg, DB_STATEMENT_TIMEOUT_MS="100"))
+    slow = [Migration(1, "slow", "SELECT pg_sleep(0.5); CREATE TABLE slow_t (id int)")]
+    errors: list[BaseException] = []
+    applied: list[list[int]] = []
+    barrier = threading.Barrier(3)
+
+    def start() -> None:
+        try:
+            with db.connect() as conn:
+                barrier.wait(timeout=10)
+                applied.append(migrate(conn, slow))
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert sorted(applied) == [[], [], [1]]

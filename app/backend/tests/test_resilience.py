@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from moto import mock_aws
 
 from catalog import create_app
-from catalog.credentials import SecretsManagerCredentials
+from catalog.credentials import CredentialsUnavailableError, SecretsManagerCredentials
+from catalog.db import Database, DatabaseUnavailableError
 from devtools.local_pg import LocalPostgres
 from tests.conftest import make_config
 
@@ -154,5 +155,86 @@ def test_wrong_secret_gives_503_not_500(fresh_pg: LocalPostgres, aws: Any) -> No
         assert client.get("/api/health").status_code == 503
         assert client.get("/api/videos").status_code == 503
         assert client.get("/health").status_code == 200
+    finally:
+        app.extensions["catalog_db"].close()
+
+
+def test_rotation_window_uses_pending_version(fresh_pg: LocalPostgres, aws: Any) -> None:
+    """The DB already has the AWSPENDING password while AWSCURRENT is still old."""
+    arn = aws.create_secret(
+        Name="catalog-db", SecretString=secret_string(fresh_pg, fresh_pg.app_password)
+    )["ARN"]
+    app = create_app(
+        make_config(fresh_pg, DB_SECRET_ARN=arn, AWS_REGION=REGION, DB_USER="", DB_PASSWORD="")
+    )
+    try:
+        client = app.test_client()
+        assert client.get("/api/videos?limit=1").status_code == 200
+        new_password = "pending-" + fresh_pg.app_password
+        aws.put_secret_value(
+            SecretId=arn,
+            SecretString=secret_string(fresh_pg, new_password),
+            VersionStages=["AWSPENDING"],
+        )
+        fresh_pg.set_app_password(new_password)
+        fresh_pg.terminate_app_connections()
+        statuses = {client.get(f"/api/videos/{i}").status_code for i in range(1, 11)}
+        assert statuses == {200}
+    finally:
+        app.extensions["catalog_db"].close()
+
+
+def test_secret_reads_are_typed_and_forced_rereads_throttled() -> None:
+    calls: list[str] = []
+    secret = json.dumps({"username": "app", "password": "old"})
+
+    class FakeSecretsManager:
+        fail = False
+
+        def get_secret_value(self, **kwargs: Any) -> Any:
+            calls.append(kwargs["VersionStage"])
+            if self.fail:
+                raise RuntimeError("throttled")
+            if kwargs["VersionStage"] == "AWSPENDING":
+                error = RuntimeError("no pending version")
+                error.response = {"Error": {"Code": "ResourceNotFoundException"}}  # type: ignore[attr-defined]
+                raise error
+            return {"SecretString": secret}
+
+    client = FakeSecretsManager()
+    provider = SecretsManagerCredentials("arn:x", client=client, min_refresh_interval=60)
+    old = provider.get()
+    assert calls == ["AWSCURRENT"]
+    # The password really is wrong: one re-read (current + pending), then throttled.
+    assert provider.refresh_after_failure(old) == old
+    assert provider.refresh_after_failure(old) == old
+    assert calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
+
+    client.fail = True
+    fresh = SecretsManagerCredentials("arn:x", client=client)
+    with pytest.raises(CredentialsUnavailableError, match="cannot read secret arn:x"):
+        fresh.get()
+
+
+def test_statement_timeout_is_503_not_500(pg: LocalPostgres) -> None:
+    db = Database(make_config(pg, DB_STATEMENT_TIMEOUT_MS="50", RUN_MIGRATIONS="false"))
+    db.open()
+    try:
+        with pytest.raises(DatabaseUnavailableError, match="statement timeout"):
+            db.run(lambda conn: conn.execute("SELECT pg_sleep(1)"))
+        assert db.run(lambda conn: conn.execute("SELECT 1").fetchone()) == (1,)
+    finally:
+        db.close()
+
+
+def test_head_and_no_seed(fresh_pg: LocalPostgres) -> None:
+    app = create_app(make_config(fresh_pg, SEED_DEMO_DATA="false"))
+    try:
+        client = app.test_client()
+        resp = client.head("/api/videos")
+        assert resp.status_code == 200
+        assert resp.headers["Cache-Control"].startswith("public")
+        assert client.get("/api/videos").get_json() == {"items": [], "next_cursor": None}
+        assert client.get("/api/categories").get_json() == {"items": []}
     finally:
         app.extensions["catalog_db"].close()
