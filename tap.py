@@ -3,14 +3,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from lib.config import ConfigError, PlatformConfig, from_context
 from lib.tap_stack import TapStack
+
+
+def feature_flags() -> dict[str, object]:
+    """The context of cdk.json (feature flags), which the CDK CLI passes but a plain App does not read."""
+    context: dict[str, object] = json.loads((Path(__file__).parent / "cdk.json").read_text())["context"]
+    return context
 
 
 def build_app(app: cdk.App, config: PlatformConfig) -> TapStack:
@@ -30,7 +38,7 @@ def build_app(app: cdk.App, config: PlatformConfig) -> TapStack:
 def main() -> int:
     # The CDK CLI passes its output directory in CDK_OUTDIR; a plain
     # `python tap.py` writes to ./cdk.out as well.
-    app = cdk.App(outdir=None if os.environ.get("CDK_OUTDIR") else "cdk.out")
+    app = cdk.App(outdir=None if os.environ.get("CDK_OUTDIR") else "cdk.out", context=feature_flags())
     try:
         config = from_context(app.node.try_get_context, os.environ)
     except ConfigError as error:

@@ -16,7 +16,7 @@ from lib.access_logs import AccessLogs
 from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
 from lib.config import PlatformConfig
 from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
-from lib.nag import acknowledge
+from lib.nag import acknowledge, partition
 
 ERROR_PAGES_DIR = Path(__file__).resolve().parent.parent / "app" / "error-pages"
 ERROR_CODES = (403, 404, 500, 502, 503, 504)
@@ -267,7 +267,7 @@ class Cdn(Construct):
             "Action::s3:List*",
             "Action::s3:DeleteObject*",
             "Action::s3:Abort*",
-            f"Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-{account}-{config.region}/*",
+            f"Resource::arn:{partition(self)}:s3:::cdk-hnb659fds-assets-{account}-{config.region}/*",
             f"Resource::<{bucket_id}.Arn>/*",
         ):
             acknowledge(

@@ -91,22 +91,9 @@ class Database(Construct):
             engine=engine,
             credentials=rds.Credentials.from_secret(self.credentials_secret),
             default_database_name=config.db_name,
-            writer=rds.ClusterInstance.provisioned(
-                "Writer",
-                instance_type=instance_type,
-                instance_identifier=config.name("aurora-writer"),
-                availability_zone=zones[0],
-            ),
-            readers=[
-                # Tier 0: the reader is the first failover target.
-                rds.ClusterInstance.provisioned(
-                    "Reader",
-                    instance_type=instance_type,
-                    instance_identifier=config.name("aurora-reader"),
-                    availability_zone=zones[1],
-                    promotion_tier=0,
-                ),
-            ],
+            writer=self._instance("Writer", config.name("aurora-writer"), instance_type, zones[0]),
+            # Tier 0: the reader is the first failover target.
+            readers=[self._instance("Reader", config.name("aurora-reader"), instance_type, zones[1], promotion_tier=0)],
             vpc=network.vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=network.private_subnets),
             security_groups=[network.database_security_group],
@@ -160,6 +147,20 @@ class Database(Construct):
             "AwsSolutions-RDS10",
             "Deletion protection is off by requirement: every environment, production included, must be "
             "destroyable by `cdk destroy`; automated backups (7 days) remain the recovery path.",
+        )
+
+    def _instance(
+        self, construct_id: str, identifier: str, instance_type: ec2.InstanceType, zone: str, promotion_tier: int | None = None
+    ) -> rds.IClusterInstance:
+        return rds.ClusterInstance.provisioned(
+            construct_id,
+            instance_type=instance_type,
+            instance_identifier=identifier,
+            availability_zone=zone,
+            promotion_tier=promotion_tier,
+            enable_performance_insights=True,
+            performance_insight_encryption_key=self.key,
+            performance_insight_retention=rds.PerformanceInsightRetention.DEFAULT,
         )
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -18,7 +18,7 @@ from constructs import Construct
 from lib.config import PlatformConfig, ServiceSize
 from lib.database import Database
 from lib.load_balancer import LoadBalancer, Route
-from lib.nag import acknowledge
+from lib.nag import acknowledge, partition
 from lib.network import Network
 from lib.parameters import Parameters
 from lib.registry import Registry
@@ -143,7 +143,7 @@ class Services(Construct):
         account = config.account or "<AWS::AccountId>"
         acknowledge(
             task_role,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:{config.region}:{account}:"
+            f"AwsSolutions-IAM5[Resource::arn:{partition(self)}:ssm:{config.region}:{account}:"
             f"parameter{config.parameter_prefix}/*]",
             "Scoped to this environment's parameter path /tap/<suffix>/*: the backend may read each of its "
             "own configuration parameters and no other.",
@@ -228,6 +228,11 @@ class Services(Construct):
             health_check_grace_period=Duration.seconds(60),
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
+        )
+        Annotations.of(service).acknowledge_warning(
+            "@aws-cdk/aws-ecs:shouldUseCircuitBreaker",
+            "The circuit breaker applies to rolling deployments only; these services deploy blue/green and roll "
+            "back on their 5xx-rate alarm.",
         )
         route = workload.route
         acknowledge(

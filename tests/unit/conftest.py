@@ -12,7 +12,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
-from tap import build_app
+from tap import build_app, feature_flags
 
 SUFFIX = "test"
 ORIGIN_DOMAIN = "origin.media.example.com"
@@ -23,7 +23,8 @@ class Synthesized:
     """A synthesized stack: the assertions `Template` plus the raw template dict."""
 
     def __init__(self, config: PlatformConfig) -> None:
-        app = cdk.App()
+        # The same feature flags as `cdk synth`: they change the template.
+        app = cdk.App(context=feature_flags())
         self.config = config
         self.stack = build_app(app, config)
         # Template.from_stack runs the cdk-nag validation plugin: an

@@ -232,7 +232,10 @@ def test_stage_prod_belongs_to_the_api(stack: Synthesized) -> None:
 
 def test_stage_writes_json_access_logs_to_a_30_day_log_group(stack: Synthesized) -> None:
     setting = stage_props(stack)["AccessLogSetting"]
-    group = setting["DestinationArn"]["Fn::GetAtt"][0]
+    # arn:aws:logs:<region>:<account>:log-group:<name>, without the ":*" suffix.
+    parts = setting["DestinationArn"]["Fn::Join"][1]
+    assert parts[0] == "arn:aws:logs:ap-southeast-1:" and parts[2] == ":log-group:"
+    group = parts[3]["Ref"]
     log_group = stack.resources[group]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
     assert log_group["Properties"]["LogGroupName"] == f"/aws/apigateway/api-{SUFFIX}/access"
@@ -304,9 +307,7 @@ def test_web_acl_is_associated_with_the_prod_stage(stack: Synthesized) -> None:
         "Fn::Join": [
             "",
             [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":apigateway:ap-southeast-1::/restapis/",
+                "arn:aws:apigateway:ap-southeast-1::/restapis/",
                 {"Ref": rest_api(stack)},
                 "/stages/",
                 {"Ref": stage(stack)},

@@ -47,19 +47,16 @@ WILDCARD_RESOURCE_ALLOWED: dict[frozenset[str], Allowance] = {
         "The default key policy: the account root may administer the key, so IAM policies can grant its use and "
         "the key never becomes unmanageable. In a key policy, Resource '*' means this key only.",
     ),
-    frozenset({"kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}): Allowance(
-        KEY_POLICY,
-        "Secrets Manager encrypting the database credentials with the Aurora key (condition kms:ViaService "
-        "secretsmanager); in a key policy, Resource '*' means this key only.",
-    ),
     frozenset({"kms:Decrypt", "kms:GenerateDataKey*"}): Allowance(
         KEY_POLICY,
         "CloudWatch publishing alarm notifications into the KMS-encrypted alarms topic (condition "
         "aws:SourceAccount); in a key policy, Resource '*' means this key only.",
     ),
-    frozenset({"kms:CreateGrant", "kms:DescribeKey"}): Allowance(
+    frozenset(
+        {"kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
+    ): Allowance(
         KEY_POLICY,
-        "Secrets Manager using the Aurora key for the database credentials (condition kms:ViaService "
+        "Secrets Manager encrypting the database credentials with the Aurora key (condition kms:ViaService "
         "secretsmanager); in a key policy, Resource '*' means this key only.",
     ),
 }
