@@ -6,13 +6,13 @@ import json
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from lib.config import PlatformConfig
 from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
+from lib.log_groups import log_group
 from lib.nag import acknowledge
 
 STAGE = "prod"
@@ -43,13 +43,7 @@ class Api(Construct):
         verify = load_balancer.origin_verify_value
         scheme = "https" if config.https_enabled else "http"
 
-        self.access_log_group = logs.LogGroup(
-            self,
-            "AccessLogs",
-            log_group_name=f"/aws/apigateway/{config.name('api')}/access",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.access_log_group = log_group(self, "AccessLogs", f"/aws/apigateway/{config.name('api')}/access")
         self.api = apigw.RestApi(
             self,
             "RestApi",
@@ -107,13 +101,7 @@ class Api(Construct):
         self.url = self.api.url
         # API Gateway would create its execution-log group itself, kept forever;
         # pre-created here so it is kept 30 days and deleted with the stack.
-        self.execution_log_group = logs.LogGroup(
-            self,
-            "ExecutionLogs",
-            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE}",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.execution_log_group = log_group(self, "ExecutionLogs", f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE}")
         self.api.deployment_stage.node.add_dependency(self.execution_log_group)
 
         # The web key's value lives in Secrets Manager so CloudFront can send it
@@ -292,13 +280,7 @@ class Api(Construct):
         )
 
         log_group_name = config.name("aws-waf-logs")
-        self.waf_log_group = logs.LogGroup(
-            self,
-            "WafLogs",
-            log_group_name=log_group_name,  # WAF requires the aws-waf-logs- prefix
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.waf_log_group = log_group(self, "WafLogs", log_group_name)  # WAF requires the aws-waf-logs- prefix
         logging = wafv2.CfnLoggingConfiguration(
             self,
             "WafLogging",

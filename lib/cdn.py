@@ -7,7 +7,6 @@ from pathlib import Path
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
@@ -16,6 +15,7 @@ from lib.access_logs import AccessLogs
 from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
 from lib.config import PlatformConfig
 from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
+from lib.log_groups import log_group
 from lib.nag import acknowledge, partition
 
 ERROR_PAGES_DIR = Path(__file__).resolve().parent.parent / "app" / "error-pages"
@@ -64,12 +64,7 @@ class Cdn(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=True,
         )
-        deployment_logs = logs.LogGroup(
-            self,
-            "ErrorPagesDeploymentLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        deployment_logs = log_group(self, "ErrorPagesDeploymentLogs")
         self.error_pages_deployment = s3deploy.BucketDeployment(
             self,
             "ErrorPagesDeployment",

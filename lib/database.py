@@ -5,12 +5,12 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lib.config import PlatformConfig
+from lib.log_groups import log_group
 from lib.nag import acknowledge
 from lib.network import DATABASE_PORT, Network
 
@@ -74,13 +74,7 @@ class Database(Construct):
         )
 
         # Pre-created so retention is 30 days without a LogRetention function.
-        self.log_group = logs.LogGroup(
-            self,
-            "PostgresLogs",
-            log_group_name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = log_group(self, "PostgresLogs", f"/aws/rds/cluster/{self.cluster_identifier}/postgresql")
 
         instance_type = ec2.InstanceType(config.db_instance_class)
         zones = config.availability_zones
@@ -118,13 +112,7 @@ class Database(Construct):
         # security group (allowed into the database group by the network tier)
         # and HTTPS out to Secrets Manager through NAT.
         self.rotation_function_name = config.name("db-rotation")
-        self.rotation_log_group = logs.LogGroup(
-            self,
-            "RotationLogs",
-            log_group_name=f"/aws/lambda/{self.rotation_function_name}",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.rotation_log_group = log_group(self, "RotationLogs", f"/aws/lambda/{self.rotation_function_name}")
         # Rotation is scheduled on the cluster's attached secret, so it starts only
         # once the secret holds the cluster's host and port.
         attached = self.cluster.secret

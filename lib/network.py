@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from lib.config import PlatformConfig
+from lib.log_groups import log_group
 from lib.nag import acknowledge
 
 ANYWHERE = "0.0.0.0/0"
@@ -49,13 +48,7 @@ class Network(Construct):
         self.public_subnets = self.vpc.public_subnets
         self.private_subnets = self.vpc.private_subnets
 
-        self.flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogGroup",
-            log_group_name=f"/vpc/{config.name('flow-logs')}",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.flow_log_group = log_group(self, "FlowLogGroup", f"/vpc/{config.name('flow-logs')}")
         flow_log_role = iam.Role(
             self,
             "FlowLogRole",

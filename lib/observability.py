@@ -21,6 +21,7 @@ from lib.cdn import Cdn
 from lib.config import PlatformConfig
 from lib.database import Database
 from lib.load_balancer import LoadBalancer, Route
+from lib.log_groups import log_group
 from lib.services import Services
 
 PERIOD = Duration.minutes(1)
@@ -429,12 +430,7 @@ def give_functions_log_groups(scope: Construct) -> list[logs.LogGroup]:
         function = node  # a CfnResource of type AWS::Lambda::Function
         parent = function.node.scope
         assert isinstance(parent, Construct)
-        group = logs.LogGroup(
-            parent,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        group = log_group(parent, "Logs")
         assert isinstance(function, CfnResource)
         function.add_property_override("LoggingConfig.LogGroup", group.log_group_name)
         created.append(group)

@@ -5,19 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from lib.config import PlatformConfig, ServiceSize
 from lib.database import Database
 from lib.load_balancer import LoadBalancer, Route
+from lib.log_groups import log_group
 from lib.nag import acknowledge, partition
 from lib.network import Network
 from lib.parameters import Parameters
@@ -166,13 +166,7 @@ class Services(Construct):
     ) -> tuple[ecs.FargateService, ecs.FargateTaskDefinition]:
         config = self.config
         title = workload.name.capitalize()
-        log_group = logs.LogGroup(
-            self,
-            f"{title}Logs",
-            log_group_name=f"/ecs/{config.name(workload.name)}",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        group = log_group(self, f"{title}Logs", f"/ecs/{config.name(workload.name)}")
         task = ecs.FargateTaskDefinition(
             self,
             f"{title}Task",
@@ -189,7 +183,7 @@ class Services(Construct):
             workload.name,
             container_name=workload.name,
             image=self._image(workload),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=workload.name, log_group=log_group),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=workload.name, log_group=group),
             port_mappings=[ecs.PortMapping(container_port=workload.route.port, name=workload.name)],
             environment=environment,
             secrets=secrets,
