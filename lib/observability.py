@@ -280,8 +280,13 @@ class Observability(Construct):
                 description=f"{workload.name}: more than {limits.alb_5xx_rate_percent}% 5xx; rolls back a deployment",
             )
             add(f"{workload.name}-5xx-rate", error_rate)
-            # A blue/green deployment that raises this alarm during its bake time rolls back.
-            workload.service.enable_deployment_alarms([error_rate.alarm_name], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM)
+            # A blue/green deployment that raises this alarm during its bake time rolls
+            # back. The name is given as a literal, with an explicit dependency, so the
+            # service never takes a token that could close a dependency cycle.
+            workload.service.enable_deployment_alarms(
+                [self.config.name(f"alarm-{workload.name}-5xx-rate")], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
+            )
+            workload.service.node.add_dependency(error_rate)
         add(
             "db-cpu",
             self._alarm(

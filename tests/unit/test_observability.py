@@ -166,17 +166,19 @@ def test_thresholds_come_from_config(tuned: Synthesized) -> None:
 
 
 def test_service_error_rate_alarms_roll_back_blue_green_deployments(stack: Synthesized) -> None:
-    names = {
-        k: v["Properties"]["AlarmName"]
+    keys = {
+        v["Properties"]["AlarmName"]: k
         for k, v in stack.of_type("AWS::CloudWatch::Alarm").items()
         if "AlarmName" in v["Properties"]
     }
     for service in stack.of_type("AWS::ECS::Service").values():
         config = service["Properties"]["DeploymentConfiguration"]["Alarms"]
         assert config["Enable"] is True and config["Rollback"] is True
-        (ref,) = config["AlarmNames"]
+        (alarm_name,) = config["AlarmNames"]
         name = service["Properties"]["ServiceName"].split("-")[0]
-        assert names[ref["Ref"]] == f"alarm-{name}-5xx-rate-{SUFFIX}"
+        assert alarm_name == f"alarm-{name}-5xx-rate-{SUFFIX}"
+        # The alarm exists before the service that names it.
+        assert keys[alarm_name] in service["DependsOn"]
 
 
 def test_email_subscription_only_when_configured(stack: Synthesized, tuned: Synthesized) -> None:
