@@ -6,7 +6,6 @@ import json
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -14,6 +13,7 @@ from lib.config import PlatformConfig
 from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
 from lib.log_groups import log_group
 from lib.nag import acknowledge
+from lib.shared_secrets import deploy_time_secret
 
 STAGE = "prod"
 API_KEY_HEADER = "x-api-key"
@@ -106,21 +106,14 @@ class Api(Construct):
 
         # The web key's value lives in Secrets Manager so CloudFront can send it
         # as an origin header; both get it as a dynamic reference.
-        self.web_key_secret = secretsmanager.Secret(
+        self.web_key_secret, self.web_key_value = deploy_time_secret(
             self,
             "WebApiKeyValue",
-            secret_name=config.name("api-key-web"),
+            name=config.name("api-key-web"),
             description="API key that CloudFront sends for the web app",
-            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=40),
-            removal_policy=RemovalPolicy.DESTROY,
+            length=40,
+            copied_into="the API Gateway key and the CloudFront origin header",
         )
-        acknowledge(
-            self.web_key_secret,
-            "AwsSolutions-SMG4",
-            "The web API key is copied into the API key and the CloudFront origin header at deploy time; it is "
-            "rotated by the documented procedure (new value, then cdk deploy), not by an unattended rotation.",
-        )
-        self.web_key_value = self.web_key_secret.secret_value.unsafe_unwrap()
         self.web_key = apigw.ApiKey(
             self, "WebApiKey", api_key_name=config.name("api-key-web"), value=self.web_key_value, enabled=True
         )

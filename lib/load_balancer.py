@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lib.access_logs import AccessLogs
 from lib.config import PlatformConfig
-from lib.nag import acknowledge
 from lib.network import BACKEND_PORT, FRONTEND_PORT, HTTP_PORT, HTTPS_PORT, Network
+from lib.shared_secrets import deploy_time_secret
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 # Requests that carry this header (and the origin-verify secret) reach the
@@ -53,22 +52,14 @@ class LoadBalancer(Construct):
 
         # Shared secret that CloudFront and API Gateway add as a header. It
         # reaches the template only as a CloudFormation dynamic reference.
-        self.origin_verify_secret = secretsmanager.Secret(
+        self.origin_verify_secret, self.origin_verify_value = deploy_time_secret(
             self,
             "OriginVerify",
-            secret_name=config.name("origin-verify"),
+            name=config.name("origin-verify"),
             description="Header value that proves a request came through CloudFront or API Gateway",
-            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=48),
-            removal_policy=RemovalPolicy.DESTROY,
+            length=48,
+            copied_into="the ALB rules, the CloudFront origins and the API Gateway integrations",
         )
-        acknowledge(
-            self.origin_verify_secret,
-            "AwsSolutions-SMG4",
-            "The origin-verify value is copied into the ALB rules, the CloudFront origin and the API Gateway "
-            "integration at deploy time; it is rotated by the documented procedure (new value, then cdk deploy), "
-            "because an unattended rotation would break those copies until the next deploy.",
-        )
-        self.origin_verify_value = self.origin_verify_secret.secret_value.unsafe_unwrap()
 
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
