@@ -9,7 +9,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from lib.config import WEB_API_KEY_SECRET, PlatformConfig
+from lib.config import WEB_API_KEY_NAME, PlatformConfig
 from lib.load_balancer import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, LoadBalancer
 from lib.log_groups import log_group
 from lib.nag import acknowledge
@@ -119,7 +119,7 @@ class Api(Construct):
             self,
             "WebApiKeyValue",
             config=config,
-            kind=WEB_API_KEY_SECRET,
+            kind=WEB_API_KEY_NAME,
             description="API key that CloudFront sends for the web app",
             copied_into="the API Gateway web key and the CloudFront origin header",
         )
@@ -144,9 +144,7 @@ class Api(Construct):
         for key in self.web_keys:
             web_plan.add_api_key(key)
         # What CloudFront must wait for before it sends a new web key value.
-        self.web_plan_keys = [
-            child for child in web_plan.node.find_all() if isinstance(child, apigw.CfnUsagePlanKey)
-        ]
+        self.web_plan_keys = [child for child in web_plan.node.find_all() if isinstance(child, apigw.CfnUsagePlanKey)]
         partner_plan = self.api.add_usage_plan(
             "PartnerUsagePlan",
             name=config.name("usage-plan-partner"),

@@ -63,10 +63,10 @@ IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # `?` (ALB header conditions treat them as wildcards), and at most 128
 # characters (ALB HttpHeaderConditionConfig: "The maximum length of each string
 # is 128 characters"); an API key value needs at least 20 (CreateApiKey).
-ORIGIN_VERIFY_SECRET = "origin-verify"
-WEB_API_KEY_SECRET = "api-key-web"
-TEST_ROUTE_SECRET = "blue-green-test"
-EDGE_SECRET_LENGTHS = {ORIGIN_VERIFY_SECRET: 48, WEB_API_KEY_SECRET: 40, TEST_ROUTE_SECRET: 48}
+ORIGIN_VERIFY_NAME = "origin-verify"
+WEB_API_KEY_NAME = "api-key-web"
+TEST_ROUTE_NAME = "blue-green-test"
+EDGE_SECRET_LENGTHS = {ORIGIN_VERIFY_NAME: 48, WEB_API_KEY_NAME: 40, TEST_ROUTE_NAME: 48}
 # The version every edge-secret reference is pinned to is a Secrets Manager
 # version id, chosen by the rotation procedure as the ClientRequestToken of
 # PutSecretValue (32-64 characters per the API). Restricted here to lowercase
@@ -75,8 +75,10 @@ EDGE_SECRET_LENGTHS = {ORIGIN_VERIFY_SECRET: 48, WEB_API_KEY_SECRET: 40, TEST_RO
 EDGE_SECRET_VERSION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{30,62}[a-z0-9]$")
 # The version CloudFormation generated when it created the secrets: its id is
 # not known at synth, so references to it carry no version (AWSCURRENT).
-INITIAL_EDGE_SECRET_VERSION = "initial"
-EDGE_SECRET_VERSION_RULE = (
+INITIAL_EDGE_VERSION = "initial"
+# What the stack reports as the previous edge-secret version outside a switch.
+NO_PREVIOUS_EDGE_VERSION = "none"
+EDGE_VERSION_RULE = (
     "a Secrets Manager version id of 32-64 lowercase letters, digits and hyphens (e.g. a UUID, as "
     "`scripts/edge_secrets.py stage` creates), not starting or ending with a hyphen"
 )
@@ -162,7 +164,7 @@ class PlatformConfig:
         previous = self.edge_secret_previous_version
         if previous is None:
             return (self.edge_secret_version,)
-        return (None if previous == INITIAL_EDGE_SECRET_VERSION else previous, self.edge_secret_version)
+        return (None if previous == INITIAL_EDGE_VERSION else previous, self.edge_secret_version)
 
     def name(self, resource_type: str) -> str:
         """`<resource-type>-<suffix>`, the naming rule of every named resource."""
@@ -256,7 +258,7 @@ def validate(cfg: PlatformConfig) -> None:
 def validate_edge_secret_versions(version: str | None, previous: str | None) -> None:
     """The pinned edge-secret version and, during a switch, the previous one still accepted."""
     if version is not None and not EDGE_SECRET_VERSION_PATTERN.match(version):
-        raise ConfigError(f"edgeSecretVersion must be {EDGE_SECRET_VERSION_RULE}; got {version!r}.")
+        raise ConfigError(f"edgeSecretVersion must be {EDGE_VERSION_RULE}; got {version!r}.")
     if previous is None:
         return
     if version is None:
@@ -264,10 +266,10 @@ def validate_edge_secret_versions(version: str | None, previous: str | None) -> 
             "edgeSecretPreviousVersion is only used while switching to a new edgeSecretVersion; "
             "set edgeSecretVersion to the new version as well."
         )
-    if previous != INITIAL_EDGE_SECRET_VERSION and not EDGE_SECRET_VERSION_PATTERN.match(previous):
+    if previous != INITIAL_EDGE_VERSION and not EDGE_SECRET_VERSION_PATTERN.match(previous):
         raise ConfigError(
-            f"edgeSecretPreviousVersion must be {INITIAL_EDGE_SECRET_VERSION!r} (the version the stack created) "
-            f"or {EDGE_SECRET_VERSION_RULE}; got {previous!r}."
+            f"edgeSecretPreviousVersion must be {INITIAL_EDGE_VERSION!r} (the version the stack created) "
+            f"or {EDGE_VERSION_RULE}; got {previous!r}."
         )
     if previous == version:
         raise ConfigError(f"edgeSecretPreviousVersion must differ from edgeSecretVersion, both are {version!r}.")
@@ -314,7 +316,7 @@ def _as_str(_key: str, value: Any) -> str:
 def _as_edge_secret_version(key: str, value: Any) -> str | None:
     """`initial` (what the stack reports before any rotation) is the default: no pinned version."""
     text = _as_optional_str(key, value)
-    return None if text == INITIAL_EDGE_SECRET_VERSION else text
+    return None if text == INITIAL_EDGE_VERSION else text
 
 
 # context key -> (dataclass field, parser)

@@ -10,7 +10,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from lib.access_logs import AccessLogs
-from lib.config import ORIGIN_VERIFY_SECRET, TEST_ROUTE_SECRET, PlatformConfig
+from lib.config import ORIGIN_VERIFY_NAME, TEST_ROUTE_NAME, PlatformConfig
 from lib.network import BACKEND_PORT, FRONTEND_PORT, HTTP_PORT, HTTPS_PORT, Network
 from lib.shared_secrets import EdgeSecret
 
@@ -59,7 +59,7 @@ class LoadBalancer(Construct):
             self,
             "OriginVerify",
             config=config,
-            kind=ORIGIN_VERIFY_SECRET,
+            kind=ORIGIN_VERIFY_NAME,
             description="Header value that proves a request came through CloudFront or API Gateway",
             copied_into="the ALB rules, the CloudFront origins, the API Gateway integrations and the WAF rules",
         )
@@ -68,7 +68,7 @@ class LoadBalancer(Construct):
             self,
             "TestRouteToken",
             config=config,
-            kind=TEST_ROUTE_SECRET,
+            kind=TEST_ROUTE_NAME,
             description="X-Blue-Green-Test value that routes an operator's request to the green target group",
             copied_into="the ALB test listener rules",
         )

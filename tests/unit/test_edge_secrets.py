@@ -16,7 +16,7 @@ import pytest
 
 from lib.config import (
     EDGE_SECRET_LENGTHS,
-    INITIAL_EDGE_SECRET_VERSION,
+    INITIAL_EDGE_VERSION,
     ConfigError,
     from_context,
 )
@@ -58,7 +58,7 @@ def pinned(synth: Any) -> Synthesized:
 @pytest.fixture(scope="session")
 def switching(synth: Any) -> Synthesized:
     """The first rotation's switch: V1 is sent, the initial version is still accepted."""
-    result: Synthesized = synth(edge_secret_version=V1, edge_secret_previous_version=INITIAL_EDGE_SECRET_VERSION)
+    result: Synthesized = synth(edge_secret_version=V1, edge_secret_previous_version=INITIAL_EDGE_VERSION)
     return result
 
 
@@ -245,7 +245,7 @@ def test_a_pinned_version_reaches_every_reference_of_every_consumer(pinned: Synt
 def test_two_versions_differ_in_every_consumer(stack: Synthesized, pinned: Synthesized) -> None:
     """A new version changes the text of every consumer, so CloudFormation resolves each one again."""
     before, after = consumers(stack), consumers(pinned)
-    for logical, refs in before.items():
+    for logical in before:
         if logical in after:
             assert stack.resources[logical] != pinned.resources[logical], f"{logical} does not change with the version"
         else:
