@@ -9,8 +9,8 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from lib.config import WEB_API_KEY_NAME, PlatformConfig
-from lib.load_balancer import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, LoadBalancer
+from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, WEB_API_KEY_NAME, PlatformConfig
+from lib.load_balancer import LoadBalancer
 from lib.log_groups import log_group
 from lib.nag import acknowledge
 from lib.shared_secrets import EdgeSecret

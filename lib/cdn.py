@@ -13,8 +13,8 @@ from constructs import Construct
 
 from lib.access_logs import AccessLogs
 from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
-from lib.config import PlatformConfig
-from lib.load_balancer import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, LoadBalancer
+from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, PlatformConfig
+from lib.load_balancer import LoadBalancer
 from lib.log_groups import log_group
 from lib.nag import acknowledge, partition
 

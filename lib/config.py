@@ -64,6 +64,14 @@ IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # characters (ALB HttpHeaderConditionConfig: "The maximum length of each string
 # is 128 characters"); an API key value needs at least 20 (CreateApiKey).
 ORIGIN_VERIFY_NAME = "origin-verify"
+# Headers that carry them. The ALB serves only requests with the origin-verify
+# value; a request that also carries the test-route token in TEST_TRAFFIC_HEADER
+# reaches the green target group during a blue/green deployment. CloudFront and
+# API Gateway overwrite TEST_TRAFFIC_HEADER with EDGE_TEST_TRAFFIC_VALUE, so no
+# viewer request through the edge carries a value of its choosing.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
+EDGE_TEST_TRAFFIC_VALUE = "none"
 WEB_API_KEY_NAME = "api-key-web"
 TEST_ROUTE_NAME = "blue-green-test"
 EDGE_SECRET_LENGTHS = {ORIGIN_VERIFY_NAME: 48, WEB_API_KEY_NAME: 40, TEST_ROUTE_NAME: 48}

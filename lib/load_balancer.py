@@ -10,18 +10,10 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from lib.access_logs import AccessLogs
-from lib.config import ORIGIN_VERIFY_NAME, TEST_ROUTE_NAME, PlatformConfig
+from lib.config import ORIGIN_VERIFY_HEADER, ORIGIN_VERIFY_NAME, TEST_ROUTE_NAME, TEST_TRAFFIC_HEADER, PlatformConfig
 from lib.network import BACKEND_PORT, FRONTEND_PORT, HTTP_PORT, HTTPS_PORT, Network
 from lib.shared_secrets import EdgeSecret
 
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
-# Requests that carry this header with the test-route token (and the
-# origin-verify secret) reach the green target group during a blue/green
-# deployment, before production does. Operators only: the token is a secret,
-# and CloudFront and API Gateway overwrite the header with EDGE_TEST_TRAFFIC_VALUE,
-# so no viewer request through the edge carries a value of its choosing.
-TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
-EDGE_TEST_TRAFFIC_VALUE = "none"
 HEALTH_CHECK_PATH = "/health"
 DEREGISTRATION_DELAY = Duration.seconds(30)
 

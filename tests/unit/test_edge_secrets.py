@@ -16,11 +16,12 @@ import pytest
 
 from lib.config import (
     EDGE_SECRET_LENGTHS,
+    EDGE_TEST_TRAFFIC_VALUE,
     INITIAL_EDGE_VERSION,
+    TEST_TRAFFIC_HEADER,
     ConfigError,
     from_context,
 )
-from lib.load_balancer import EDGE_TEST_TRAFFIC_VALUE, TEST_TRAFFIC_HEADER
 from tests.unit.conftest import SUFFIX, Synthesized
 
 V1 = "0b5e4c1a-7d2f-4e8b-9a61-3c2d1e0f9a11"
