@@ -9,7 +9,11 @@ rules, WAF) accept both values while the senders (CloudFront, API Gateway) send 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ from lib.config import (
 )
 from tests.unit.conftest import SUFFIX, Synthesized
 
+ROOT = Path(__file__).resolve().parents[2]
 V1 = "0b5e4c1a-7d2f-4e8b-9a61-3c2d1e0f9a11"
 V2 = "6f1d2c3b-4a5e-4f70-8e9d-0a1b2c3d4e5f"
 EDGE_SECRETS = tuple(f"{kind}-{SUFFIX}" for kind in EDGE_SECRET_LENGTHS)
@@ -388,3 +393,24 @@ def test_the_value_the_edge_sends_is_not_one_the_test_rules_accept(stack: Synthe
         accepted = header_conditions(rule)[TEST_TRAFFIC_HEADER]
         assert all("{{resolve:secretsmanager:" in json.dumps(value) for value in accepted), logical
         assert EDGE_TEST_TRAFFIC_VALUE not in accepted, logical
+
+
+def test_a_bad_version_fails_synth_with_the_rule() -> None:
+    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps({"edgeSecretVersion": "v2"}), CDK_OUTDIR="/nonexistent")
+    result = subprocess.run([sys.executable, "tap.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "edgeSecretVersion must be a Secrets Manager version id of 32-64 lowercase letters" in result.stderr
+    assert "got 'v2'" in result.stderr
+
+
+def test_cfn_lint_accepts_the_switch(switching: Synthesized, tmp_path: Path) -> None:
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(switching.json))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
