@@ -64,6 +64,9 @@ IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # characters (ALB HttpHeaderConditionConfig: "The maximum length of each string
 # is 128 characters"); an API key value needs at least 20 (CreateApiKey).
 ORIGIN_VERIFY_NAME = "origin-verify"
+WEB_API_KEY_NAME = "api-key-web"
+TEST_ROUTE_NAME = "blue-green-test"
+EDGE_SECRET_LENGTHS = {ORIGIN_VERIFY_NAME: 48, WEB_API_KEY_NAME: 40, TEST_ROUTE_NAME: 48}
 # Headers that carry them. The ALB serves only requests with the origin-verify
 # value; a request that also carries the test-route token in TEST_TRAFFIC_HEADER
 # reaches the green target group during a blue/green deployment. CloudFront and
@@ -72,9 +75,6 @@ ORIGIN_VERIFY_NAME = "origin-verify"
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
 EDGE_TEST_TRAFFIC_VALUE = "none"
-WEB_API_KEY_NAME = "api-key-web"
-TEST_ROUTE_NAME = "blue-green-test"
-EDGE_SECRET_LENGTHS = {ORIGIN_VERIFY_NAME: 48, WEB_API_KEY_NAME: 40, TEST_ROUTE_NAME: 48}
 # The version every edge-secret reference is pinned to is a Secrets Manager
 # version id, chosen by the rotation procedure as the ClientRequestToken of
 # PutSecretValue (32-64 characters per the API). Restricted here to lowercase
