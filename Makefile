@@ -7,13 +7,24 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
+EDGE := $(PY) scripts/edge_secrets.py
+BLUE_GREEN := $(PY) scripts/blue_green.py
+# cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish),
+# after checking that a listener-rule update cannot send production to a drained target group.
+define edge_deploy
+	set -euo pipefail; edge=$$($(EDGE) context --step $(1) --suffix $(SUFFIX)); \
+	echo "edge-secret context: $${edge:-none}"; \
+	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) $$edge --require-approval never \
+		--outputs-file cfn-outputs/all-outputs.json
+endef
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
-        run-backend run-frontend bench-backend clean
+        run-backend run-frontend bench-backend clean rotate-edge-secrets edge-secrets-status edge-secrets-stage \
+        edge-secrets-switch edge-secrets-promote edge-secrets-finish
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,9 +61,32 @@ lint: install ## Linters only
 	$(PY) -m mypy
 
 deploy: install ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
-	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --require-approval never \
-		--outputs-file cfn-outputs/all-outputs.json
+	$(call edge_deploy,keep)
 	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
+
+rotate-edge-secrets: install ## Rotate origin-verify, web API key and test-route token with no downtime (the 4 steps below)
+	$(MAKE) --no-print-directory edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish SUFFIX=$(SUFFIX)
+
+edge-secrets-status: $(VENV)/.installed ## Deployed and staged edge-secret versions, and the next rotation step
+	$(EDGE) status --suffix $(SUFFIX)
+
+edge-secrets-stage: $(VENV)/.installed ## Rotation 1/4: new edge-secret values as a new version labelled AWSPENDING
+	$(EDGE) stage --suffix $(SUFFIX)
+
+edge-secrets-switch: install ## Rotation 2/4: deploy; ALB and WAF accept old and new, CloudFront and API Gateway send new
+	$(BLUE_GREEN) pre-deploy --suffix $(SUFFIX)
+	$(call edge_deploy,switch)
+	$(BLUE_GREEN) status --suffix $(SUFFIX)
+
+edge-secrets-promote: $(VENV)/.installed ## Rotation 3/4: AWSCURRENT moves to the new version
+	$(EDGE) promote --suffix $(SUFFIX)
+
+edge-secrets-finish: install ## Rotation 4/4: deploy; only the new values are accepted
+	$(BLUE_GREEN) pre-deploy --suffix $(SUFFIX)
+	$(call edge_deploy,finish)
+	$(BLUE_GREEN) status --suffix $(SUFFIX)
+	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
+	$(EDGE) status --suffix $(SUFFIX)
 
 outputs: $(VENV)/.installed ## Write cfn-outputs/flat-outputs.json from the deployed TapStack$(SUFFIX) (describe-stacks)
 	$(PY) scripts/flatten_outputs.py --stack-name TapStack$(SUFFIX)

@@ -10,15 +10,10 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from lib.access_logs import AccessLogs
-from lib.config import PlatformConfig
+from lib.config import ORIGIN_VERIFY_HEADER, ORIGIN_VERIFY_NAME, TEST_ROUTE_NAME, TEST_TRAFFIC_HEADER, PlatformConfig
 from lib.network import BACKEND_PORT, FRONTEND_PORT, HTTP_PORT, HTTPS_PORT, Network
-from lib.shared_secrets import deploy_time_secret
+from lib.shared_secrets import EdgeSecret
 
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
-# Requests that carry this header (and the origin-verify secret) reach the
-# green target group during a blue/green deployment, before production does.
-TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
-TEST_TRAFFIC_VALUE = "green"
 HEALTH_CHECK_PATH = "/health"
 DEREGISTRATION_DELAY = Duration.seconds(30)
 
@@ -52,13 +47,22 @@ class LoadBalancer(Construct):
 
         # Shared secret that CloudFront and API Gateway add as a header. It
         # reaches the template only as a CloudFormation dynamic reference.
-        self.origin_verify_secret, self.origin_verify_value = deploy_time_secret(
+        self.origin_verify = EdgeSecret(
             self,
             "OriginVerify",
-            name=config.name("origin-verify"),
+            config=config,
+            kind=ORIGIN_VERIFY_NAME,
             description="Header value that proves a request came through CloudFront or API Gateway",
-            length=48,
-            copied_into="the ALB rules, the CloudFront origins and the API Gateway integrations",
+            copied_into="the ALB rules, the CloudFront origins, the API Gateway integrations and the WAF rules",
+        )
+        # Token an operator sends in X-Blue-Green-Test to reach the green target group.
+        self.test_route = EdgeSecret(
+            self,
+            "TestRouteToken",
+            config=config,
+            kind=TEST_ROUTE_NAME,
+            description="X-Blue-Green-Test value that routes an operator's request to the green target group",
+            copied_into="the ALB test listener rules",
         )
 
         self.alb = elbv2.ApplicationLoadBalancer(
@@ -111,6 +115,11 @@ class LoadBalancer(Construct):
         self.frontend = self._route("frontend", FRONTEND_PORT, network, path="/*", priority=30)
 
     @property
+    def listener_rules(self) -> list[elbv2.ApplicationListenerRule]:
+        """Every rule that checks an edge secret; senders of a new value wait for these."""
+        return [rule for route in (self.backend, self.frontend) for rule in (route.test_rule, route.production_rule)]
+
+    @property
     def url(self) -> str:
         scheme = "https" if self.origin_protocol_https else "http"
         return f"{scheme}://{self.alb.load_balancer_dns_name}"
@@ -139,7 +148,10 @@ class LoadBalancer(Construct):
         title = name.capitalize()
         blue = self._target_group(f"{title}Blue", f"tg-{name}-blue", port, network)
         green = self._target_group(f"{title}Green", f"tg-{name}-green", port, network)
-        verified = elbv2.ListenerCondition.http_header(ORIGIN_VERIFY_HEADER, [self.origin_verify_value])
+        # During an edge-secret switch both the previous and the new value pass
+        # (a header condition matches any of its values).
+        verified = elbv2.ListenerCondition.http_header(ORIGIN_VERIFY_HEADER, self.origin_verify.accepted)
+        operator = elbv2.ListenerCondition.http_header(TEST_TRAFFIC_HEADER, self.test_route.accepted)
         paths = elbv2.ListenerCondition.path_patterns([path])
         # Both rules name both target groups; ECS shifts the weights during a
         # deployment. Production starts on blue, test traffic on green.
@@ -148,7 +160,7 @@ class LoadBalancer(Construct):
             f"{title}TestRule",
             listener=self.listener,
             priority=priority,
-            conditions=[paths, verified, elbv2.ListenerCondition.http_header(TEST_TRAFFIC_HEADER, [TEST_TRAFFIC_VALUE])],
+            conditions=[paths, verified, operator],
             action=elbv2.ListenerAction.weighted_forward(
                 [
                     elbv2.WeightedTargetGroup(target_group=blue, weight=0),
