@@ -18,10 +18,15 @@ define edge_deploy
 		--outputs-file cfn-outputs/all-outputs.json
 endef
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# cdk.json runs `python3 tap.py` with whatever Python is first on PATH (as a
+# pipeline does after `pip install -r requirements.txt`); make puts its venv first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Coverage gates of `make test-infra` (lib/, lines and branches each).
+LIB_COVERAGE_MIN := 95
 
-.PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
-        run-backend run-frontend bench-backend clean rotate-edge-secrets edge-secrets-status edge-secrets-stage \
-        edge-secrets-switch edge-secrets-promote edge-secrets-finish
+.PHONY: help install synth test test-infra test-backend test-frontend lint check-plain-synth deploy destroy outputs \
+        integration run-backend run-frontend bench-backend clean rotate-edge-secrets edge-secrets-status \
+        edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -43,11 +48,12 @@ synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials
 
 test: test-infra test-backend test-frontend ## Every test: infrastructure, backend, frontend
 
-test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, cfn-lint, reachability)
+test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, cfn-lint, reachability); lib/ coverage >= 95% lines and branches
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit --cov=lib --cov-branch --cov-report=term-missing:skip-covered --cov-report=json:.coverage-lib.json
+	$(PY) scripts/coverage_gate.py .coverage-lib.json --label lib/ --lines $(LIB_COVERAGE_MIN) --branches $(LIB_COVERAGE_MIN)
 
 test-backend: ## Catalog API tests against a throwaway PostgreSQL
 	$(MAKE) -C app/backend test
@@ -59,6 +65,9 @@ lint: install ## Linters only
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+check-plain-synth: ## Prove the pipeline's plain path: fresh clone, pip install -r requirements.txt, npx cdk synth
+	env -u VIRTUAL_ENV scripts/check_plain_synth.sh
 
 deploy: install ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
 	$(call edge_deploy,keep)
@@ -107,6 +116,6 @@ bench-backend: ## Load-test the Catalog API on one core
 	$(MAKE) -C app/backend bench
 
 clean: ## Remove build output and installed dependencies
-	rm -rf cdk.out $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache
+	rm -rf cdk.out $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache .coverage .coverage-lib.json
 	-$(MAKE) -C app/backend clean
 	-$(MAKE) -C app/frontend clean

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from lib.config import PlatformConfig, ServiceSize
 from lib.database import Database
+from lib.images import Images, ReleasedImage
 from lib.load_balancer import LoadBalancer, Route
 from lib.log_groups import log_group
 from lib.nag import acknowledge, partition
@@ -23,7 +22,6 @@ from lib.network import Network
 from lib.parameters import Parameters
 from lib.registry import Registry
 
-APP_DIR = Path(__file__).resolve().parent.parent / "app"
 STOP_TIMEOUT = Duration.seconds(30)
 SCALE_OUT_CPU_PERCENT = 70
 SCALE_IN_CPU_PERCENT = 30
@@ -62,6 +60,8 @@ class Services(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self.network = network
+        self.images = Images(self, "Images", config=config)
+        self.released: dict[str, ReleasedImage] = {}
 
         self.cluster = ecs.Cluster(
             self,
@@ -150,14 +150,6 @@ class Services(Construct):
         )
 
     # ------------------------------------------------------------------
-    def _image(self, workload: Workload) -> ecs.ContainerImage:
-        if self.config.image_tag:
-            return ecs.ContainerImage.from_ecr_repository(workload.repository, tag=self.config.image_tag)
-        return ecs.ContainerImage.from_asset(
-            str(APP_DIR / workload.name),
-            platform=ecr_assets.Platform.LINUX_AMD64,
-        )
-
     def _service(
         self,
         workload: Workload,
@@ -167,6 +159,8 @@ class Services(Construct):
         config = self.config
         title = workload.name.capitalize()
         group = log_group(self, f"{title}Logs", f"/ecs/{config.name(workload.name)}")
+        released = self.images.release(workload.name, workload.repository)
+        self.released[workload.name] = released
         task = ecs.FargateTaskDefinition(
             self,
             f"{title}Task",
@@ -182,7 +176,7 @@ class Services(Construct):
         container = task.add_container(
             workload.name,
             container_name=workload.name,
-            image=self._image(workload),
+            image=released.image,
             logging=ecs.LogDrivers.aws_logs(stream_prefix=workload.name, log_group=group),
             port_mappings=[ecs.PortMapping(container_port=workload.route.port, name=workload.name)],
             environment=environment,
@@ -223,6 +217,9 @@ class Services(Construct):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
         )
+        if released.copy is not None:
+            # Tasks start only once their image is in the project repository.
+            service.node.add_dependency(released.copy)
         Annotations.of(service).acknowledge_warning(
             "@aws-cdk/aws-ecs:shouldUseCircuitBreaker",
             "The circuit breaker applies to rolling deployments only; these services deploy blue/green and roll "
