@@ -7,7 +7,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from lib.config import PlatformConfig
 from lib.log_groups import log_group
@@ -107,6 +107,10 @@ class Database(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.cluster.node.add_dependency(self.log_group)
+        # The writer and reader instances: what answers on the endpoints.
+        self.instances: list[IConstruct] = [
+            child for child in self.cluster.node.children if isinstance(child.node.default_child, rds.CfnDBInstance)
+        ]
 
         # Rotation: a hosted function in the private subnets, with its own
         # security group (allowed into the database group by the network tier)

@@ -108,6 +108,11 @@ class Services(Construct):
         backend_secrets = {env: ecs.Secret.from_ssm_parameter(param) for env, param in parameters.values.items()}
 
         self.backend_service, self.backend_task = self._service(backend, backend_environment, backend_secrets)
+        # The cluster's endpoints exist before its instances answer (about ten
+        # minutes): backend tasks started earlier would fail their health checks
+        # until ECS gives up. Wait for the writer and the reader themselves.
+        for instance in database.instances:
+            self.backend_service.node.add_dependency(instance)
         self.frontend_service, self.frontend_task = self._service(frontend, {}, {})
         acknowledge(
             self.backend_task,
@@ -235,6 +240,7 @@ class Services(Construct):
             "ecr:GetAuthorizationToken has no resource-level permissions (it is account-wide by design); "
             "image layer reads are scoped to the workload's repository.",
         )
+        traffic_shift_role = self._traffic_shift_role(title, route)
         service.load_balancer_target(
             container_name=workload.name,
             container_port=route.port,
@@ -243,9 +249,13 @@ class Services(Construct):
                 alternate_target_group=route.green,
                 production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(route.production_rule),
                 test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(route.test_rule),
-                role=self._traffic_shift_role(title, route),
+                role=traffic_shift_role,
             ),
         ).attach_to_application_target_group(route.blue)
+        # The role's ARN orders the role only; ECS checks the role's permissions on the
+        # listener rules at CreateService, so the service waits for its policy too
+        # (a dependency on the construct covers the role and every policy under it).
+        service.node.add_dependency(traffic_shift_role)
 
         self._autoscaling(service, workload)
         return service, task
