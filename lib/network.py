@@ -19,6 +19,15 @@ HTTPS_PORT = 443
 HTTP_PORT = 80
 
 
+def security_group_type(tier: str) -> str:
+    """The `<resource-type>` of a tier's security-group name: `<tier>-sg`.
+
+    EC2 rejects group names that start with `sg-` (CreateSecurityGroup), the
+    prefix of group ids.
+    """
+    return f"{tier}-sg"
+
+
 class Network(Construct):
     """VPC `vpc-<suffix>`: 3 public and 3 private-with-egress subnets, one per AZ.
 
@@ -135,7 +144,7 @@ class Network(Construct):
             self,
             "AlbSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-alb"),
+            security_group_name=name(security_group_type("alb")),
             description="ALB: HTTP/HTTPS from viewers; out only to the service tasks",
             allow_all_outbound=False,
         )
@@ -143,7 +152,7 @@ class Network(Construct):
             self,
             "FrontendSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-frontend"),
+            security_group_name=name(security_group_type("frontend")),
             description="Frontend tasks: 8080 from the ALB only",
             allow_all_outbound=False,
         )
@@ -151,7 +160,7 @@ class Network(Construct):
             self,
             "BackendSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-backend"),
+            security_group_name=name(security_group_type("backend")),
             description="Backend tasks: 8000 from the ALB only",
             allow_all_outbound=False,
         )
@@ -159,7 +168,7 @@ class Network(Construct):
             self,
             "DatabaseSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-database"),
+            security_group_name=name(security_group_type("database")),
             description="Aurora: 5432 from the backend tasks and the rotation function only",
             allow_all_outbound=False,
         )
@@ -167,7 +176,7 @@ class Network(Construct):
             self,
             "RotationSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-rotation"),
+            security_group_name=name(security_group_type("rotation")),
             description="Secret rotation function: to Aurora and to Secrets Manager",
             allow_all_outbound=False,
         )
