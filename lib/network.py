@@ -113,7 +113,7 @@ class Network(Construct):
         for cidr in public_cidrs:
             rules.ingress(FRONTEND_PORT, FRONTEND_PORT, cidr)
             rules.ingress(BACKEND_PORT, BACKEND_PORT, cidr)
-        # Backend and rotation function -> Aurora across AZs.
+        # Backend -> Aurora across AZs.
         for cidr in private_cidrs:
             rules.ingress(DATABASE_PORT, DATABASE_PORT, cidr)
         # Return traffic: replies from the internet (through NAT) and from Aurora.
@@ -169,18 +169,9 @@ class Network(Construct):
             "DatabaseSecurityGroup",
             vpc=self.vpc,
             security_group_name=name(security_group_type("database")),
-            description="Aurora: 5432 from the backend tasks and the rotation function only",
+            description="Aurora: 5432 from the backend tasks only",
             allow_all_outbound=False,
         )
-        self.rotation_security_group = ec2.SecurityGroup(
-            self,
-            "RotationSecurityGroup",
-            vpc=self.vpc,
-            security_group_name=name(security_group_type("rotation")),
-            description="Secret rotation function: to Aurora and to Secrets Manager",
-            allow_all_outbound=False,
-        )
-
         https = ec2.Port.tcp(HTTPS_PORT)
         self.alb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTP_PORT), "HTTP from viewers")
         self.alb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), https, "HTTPS from viewers")
@@ -192,13 +183,11 @@ class Network(Construct):
         )
         database = ec2.Port.tcp(DATABASE_PORT)
         self.database_security_group.connections.allow_from(self.backend_security_group, database, "Backend to Aurora")
-        self.database_security_group.connections.allow_from(self.rotation_security_group, database, "Rotation function to Aurora")
         # HTTPS out (through NAT) for image pulls, logs, Secrets Manager and SSM.
         # AWS service endpoints have no fixed address range, hence 0.0.0.0/0 on 443 only.
         for group, who in (
             (self.frontend_security_group, "Frontend tasks"),
             (self.backend_security_group, "Backend tasks"),
-            (self.rotation_security_group, "Rotation function"),
         ):
             group.add_egress_rule(ec2.Peer.any_ipv4(), https, f"{who}: HTTPS to AWS APIs through NAT")
 

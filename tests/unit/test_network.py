@@ -112,10 +112,8 @@ REQUIRED_FLOWS = [
     ("alb", "frontend", 8080),
     ("alb", "backend", 8000),
     ("backend", "database", 5432),
-    ("rotation", "database", 5432),
     ("frontend", "internet", 443),
     ("backend", "internet", 443),
-    ("rotation", "internet", 443),
 ]
 
 FORBIDDEN_FLOWS = [
@@ -135,8 +133,6 @@ FORBIDDEN_FLOWS = [
     ("internet", "alb", 8000),
     # Tiers talk only along the request path: no lateral moves between workloads.
     ("backend", "frontend", 8080),
-    ("rotation", "backend", 8000),
-    ("internet", "rotation", 443),
     # Outbound from tasks is HTTPS only.
     ("frontend", "internet", 80),
 ]
