@@ -63,14 +63,19 @@ class Services(Construct):
         self.config = config
         self.network = network
 
+        cluster_name = config.name("ecs-cluster")
+        # Container Insights would create this group itself, kept forever and left
+        # behind by cdk destroy; created first here, 30 days, destroyed with the stack.
+        self.insights_log_group = log_group(self, "InsightsLogs", f"/aws/ecs/containerinsights/{cluster_name}/performance")
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
-            cluster_name=config.name("ecs-cluster"),
+            cluster_name=cluster_name,
             vpc=network.vpc,
             container_insights_v2=ecs.ContainerInsights.ENHANCED,
             enable_fargate_capacity_providers=True,
         )
+        self.cluster.node.add_dependency(self.insights_log_group)
 
         backend = Workload(
             name="backend",
