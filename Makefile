@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
+.PHONY: help install synth test test-infra test-backend test-frontend lint account-setup deploy destroy outputs integration \
         run-backend run-frontend bench-backend clean
 
 help: ## List the targets
@@ -49,7 +49,10 @@ lint: install ## Linters only
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-deploy: install ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
+account-setup: install ## Deploy TapAccountSetup, the settings shared by every environment of this account and region (idempotent)
+	$(CDK) deploy TapAccountSetup --context accountSetup=true --require-approval never
+
+deploy: install account-setup ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
 	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --require-approval never \
 		--outputs-file cfn-outputs/all-outputs.json
 	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
