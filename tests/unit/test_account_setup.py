@@ -162,3 +162,16 @@ def test_context_switch_builds_only_the_account_setup(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     stacks = [name for name, artifact in manifest["artifacts"].items() if artifact["type"] == "aws:cloudformation:stack"]
     assert stacks == [ACCOUNT_SETUP_STACK_NAME]
+
+
+def test_cfn_lint_reports_nothing_on_the_account_setup(account_setup: dict[str, Any], tmp_path: Path) -> None:
+    template = tmp_path / "account-setup.json"
+    template.write_text(json.dumps(account_setup))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
