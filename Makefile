@@ -24,8 +24,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Coverage gates of `make test-infra` (lib/, lines and branches each).
 LIB_COVERAGE_MIN := 95
 
-.PHONY: help install synth test test-infra test-backend test-frontend lint check-plain-synth deploy destroy outputs \
-        integration run-backend run-frontend bench-backend clean rotate-edge-secrets edge-secrets-status \
+.PHONY: help install synth test test-infra test-backend test-frontend lint check-plain-synth account-setup deploy destroy \
+        outputs integration run-backend run-frontend bench-backend clean rotate-edge-secrets edge-secrets-status \
         edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish
 
 help: ## List the targets
@@ -69,7 +69,10 @@ lint: install ## Linters only
 check-plain-synth: ## Prove the pipeline's plain path: fresh clone, pip install -r requirements.txt, npx cdk synth
 	env -u VIRTUAL_ENV scripts/check_plain_synth.sh
 
-deploy: install ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
+account-setup: install ## Deploy TapAccountSetup, the settings shared by every environment of this account and region (idempotent)
+	$(CDK) deploy TapAccountSetup --context accountSetup=true --require-approval never
+
+deploy: install account-setup ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
 	$(call edge_deploy,keep)
 	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
 

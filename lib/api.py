@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from lib.account_setup import WAF_LOG_GROUP_PREFIX, ApiGatewayLoggingPrecondition
 from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, WEB_API_KEY_NAME, PlatformConfig
 from lib.load_balancer import LoadBalancer
 from lib.log_groups import log_group
@@ -50,10 +51,10 @@ class Api(Construct):
             rest_api_name=config.name("api"),
             description="Catalog API: proxies every path to the ALB with the origin-verify header",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Access logs need the account-level CloudWatch role. It is deleted
-            # with the stack (no Retain); see the README for what that implies.
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            # Access and execution logs need API Gateway's account-level CloudWatch
+            # role: one per account and region, so it belongs to TapAccountSetup, not
+            # to an environment (destroying one would stop the others' logs).
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
@@ -112,6 +113,10 @@ class Api(Construct):
         # pre-created here so it is kept 30 days and deleted with the stack.
         self.execution_log_group = log_group(self, "ExecutionLogs", f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE}")
         self.api.deployment_stage.node.add_dependency(self.execution_log_group)
+        # A stage with logging fails to create when the account has no CloudWatch role:
+        # check first and fail with the command that fixes it.
+        self.logging_precondition = ApiGatewayLoggingPrecondition(self, "LoggingPrecondition")
+        self.api.deployment_stage.node.add_dependency(self.logging_precondition.check)
 
         # The web key's value lives in Secrets Manager so CloudFront can send it
         # as an origin header; both get it as a dynamic reference.
@@ -173,12 +178,6 @@ class Api(Construct):
             "AwsSolutions-APIG2",
             "Request validation is done by the backend, which answers malformed input with a 400 JSON body "
             "described in its OpenAPI spec; the gateway is a pass-through proxy.",
-        )
-        acknowledge(
-            self.api,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-            "The account-level API Gateway logging role uses the AWS policy made for it; API Gateway creates log "
-            "groups of its own names, so a hand-written policy would need the same wildcards.",
         )
 
     def _web_key(self, version: str | None) -> apigw.ApiKey:
@@ -310,7 +309,7 @@ class Api(Construct):
             web_acl_arn=self.web_acl.attr_arn,
         )
 
-        log_group_name = config.name("aws-waf-logs")
+        log_group_name = f"{WAF_LOG_GROUP_PREFIX}{config.environment_suffix}"
         self.waf_log_group = log_group(self, "WafLogs", log_group_name)  # WAF requires the aws-waf-logs- prefix
         logging = wafv2.CfnLoggingConfiguration(
             self,

@@ -63,14 +63,19 @@ class Services(Construct):
         self.images = Images(self, "Images", config=config)
         self.released: dict[str, ReleasedImage] = {}
 
+        cluster_name = config.name("ecs-cluster")
+        # Container Insights would create this group itself, kept forever and left
+        # behind by cdk destroy; created first here, 30 days, destroyed with the stack.
+        self.insights_log_group = log_group(self, "InsightsLogs", f"/aws/ecs/containerinsights/{cluster_name}/performance")
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
-            cluster_name=config.name("ecs-cluster"),
+            cluster_name=cluster_name,
             vpc=network.vpc,
             container_insights_v2=ecs.ContainerInsights.ENHANCED,
             enable_fargate_capacity_providers=True,
         )
+        self.cluster.node.add_dependency(self.insights_log_group)
 
         backend = Workload(
             name="backend",
@@ -108,6 +113,11 @@ class Services(Construct):
         backend_secrets = {env: ecs.Secret.from_ssm_parameter(param) for env, param in parameters.values.items()}
 
         self.backend_service, self.backend_task = self._service(backend, backend_environment, backend_secrets)
+        # The cluster's endpoints exist before its instances answer (about ten
+        # minutes): backend tasks started earlier would fail their health checks
+        # until ECS gives up. Wait for the writer and the reader themselves.
+        for instance in database.instances:
+            self.backend_service.node.add_dependency(instance)
         self.frontend_service, self.frontend_task = self._service(frontend, {}, {})
         acknowledge(
             self.backend_task,
@@ -232,6 +242,7 @@ class Services(Construct):
             "ecr:GetAuthorizationToken has no resource-level permissions (it is account-wide by design); "
             "image layer reads are scoped to the workload's repository.",
         )
+        traffic_shift_role = self._traffic_shift_role(title, route)
         service.load_balancer_target(
             container_name=workload.name,
             container_port=route.port,
@@ -240,9 +251,13 @@ class Services(Construct):
                 alternate_target_group=route.green,
                 production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(route.production_rule),
                 test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(route.test_rule),
-                role=self._traffic_shift_role(title, route),
+                role=traffic_shift_role,
             ),
         ).attach_to_application_target_group(route.blue)
+        # The role's ARN orders the role only; ECS checks the role's permissions on the
+        # listener rules at CreateService, so the service waits for its policy too
+        # (a dependency on the construct covers the role and every policy under it).
+        service.node.add_dependency(traffic_shift_role)
 
         self._autoscaling(service, workload)
         return service, task

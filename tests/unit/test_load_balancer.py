@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from lib.network import security_group_type
 from tests.unit.conftest import SUFFIX, Synthesized
 
 
@@ -30,7 +31,9 @@ def test_alb_is_internet_facing_in_public_subnets_behind_its_security_group(stac
         k for k in stack.of_type("AWS::EC2::Subnet") if "publicSubnet" in k
     )
     alb_group = next(
-        k for k, v in stack.of_type("AWS::EC2::SecurityGroup").items() if v["Properties"].get("GroupName") == f"sg-alb-{SUFFIX}"
+        k
+        for k, v in stack.of_type("AWS::EC2::SecurityGroup").items()
+        if v["Properties"].get("GroupName") == f"{security_group_type('alb')}-{SUFFIX}"
     )
     assert props["SecurityGroups"] == [{"Fn::GetAtt": [alb_group, "GroupId"]}]
     attrs = attributes(props)
