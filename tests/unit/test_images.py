@@ -10,17 +10,13 @@ import pytest
 
 from lib.images import COPY_MEMORY_MIB
 from tests.unit.conftest import CERTIFICATE_ARN, ORIGIN_DOMAIN, SUFFIX, TUNED, Synthesized
+from tests.unit.test_lambda_runtimes import deprecated
 
 WORKLOADS = ("frontend", "backend")
 COPY_TYPE = "Custom::CDKECRDeployment"
 BOOTSTRAP_ASSET_REPOSITORY = "cdk-hnb659fds-container-assets"
 # Repositories hold the images that run: replacing one would empty it.
 PINNED_REPOSITORY_IDS = {"RegistryFrontend15E2FC08": "frontend", "RegistryBackend8AEF4717": "backend"}
-# Deprecation dates of Lambda's OS-only runtimes, from "When to use Lambda's OS-only
-# runtimes" (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-provided.html):
-# provided.al2023 2029-06-30 (function creation blocked 2029-07-31); provided.al2
-# 2026-06-30 (creation blocked 2026-07-31). A runtime missing here fails the test.
-OS_ONLY_RUNTIME_DEPRECATION = {"provided.al2023": date(2029, 6, 30), "provided.al2": date(2026, 6, 30)}
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -148,8 +144,7 @@ def copy_function(stack: Synthesized) -> tuple[str, dict[str, Any]]:
 
 def test_copy_function_runtime_memory_network_and_logs(stack: Synthesized) -> None:
     _, props = copy_function(stack)
-    deprecation = OS_ONLY_RUNTIME_DEPRECATION[props["Runtime"]]
-    assert date.today() < deprecation, f"{props['Runtime']} is deprecated since {deprecation}"
+    assert not deprecated({"copy": props["Runtime"]}, date.today())
     assert props["MemorySize"] == COPY_MEMORY_MIB
     assert "VpcConfig" not in props, "the copy talks only to ECR's public endpoints; it needs no VPC"
     group = stack.resources[props["LoggingConfig"]["LogGroup"]["Ref"]]

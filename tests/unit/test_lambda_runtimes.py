@@ -30,6 +30,11 @@ RUNTIME_DEPRECATION = {
     "python3.11": date(2026, 6, 30),
     "python3.10": date(2026, 6, 30),
     "python3.9": date(2025, 12, 15),
+    # OS-only runtimes, from "When to use Lambda's OS-only runtimes"
+    # (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-provided.html): provided.al2023
+    # 2029-06-30 (creation blocked 2029-07-31); provided.al2 2026-06-30 (blocked 2026-07-31).
+    "provided.al2023": date(2029, 6, 30),
+    "provided.al2": date(2026, 6, 30),
 }
 # AWS::SecretsManager::RotationSchedule HostedRotationLambda, property Runtime: "By default,
 # CloudFormation deploys Python 3.10 binaries for the rotation function" (the transform picks the
