@@ -22,7 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from lib.log_groups import log_group
+from lib.log_groups import function_role
 from lib.nag import acknowledge
 
 ACCOUNT_SETUP_STACK_NAME = "TapAccountSetup"
@@ -128,13 +128,7 @@ class ApiGatewayLoggingPrecondition(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        logs = log_group(self, "Logs")
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Reads the API Gateway account settings at deploy time",
-        )
+        role, group = function_role(self, "Role", description="Reads the API Gateway account settings at deploy time")
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadApiGatewayAccount",
@@ -142,7 +136,6 @@ class ApiGatewayLoggingPrecondition(Construct):
                 resources=[f"arn:{stack.partition}:apigateway:{stack.region}::/account"],
             )
         )
-        logs.grant_write(role)
         function = lambda_.Function(
             self,
             "Function",
@@ -151,7 +144,7 @@ class ApiGatewayLoggingPrecondition(Construct):
             code=lambda_.Code.from_inline(_PRECONDITION_CODE),
             timeout=Duration.seconds(30),
             role=role,
-            log_group=logs,
+            log_group=group,
             description="Deploy-time check: API Gateway has a CloudWatch Logs role in this account and region",
         )
         self.check = CustomResource(self, "Check", service_token=function.function_arn, resource_type="Custom::ApiGatewayLogging")

@@ -371,6 +371,7 @@ NOT_NAMES: dict[str, str] = {
     "AWS::WAFv2::LoggingConfiguration RedactedFields[].SingleHeader.Name": "an HTTP header",
     "AWS::S3::Bucket LoggingConfiguration.DestinationBucketName": "another bucket of the stack (checked there)",
     "AWS::EC2::FlowLog LogGroupName": "a log group of the stack (checked there)",
+    "AWS::Lambda::Permission FunctionName": "the ARN of a function of the stack (checked there)",
 }
 # Nested request-inspection fields of WAF statements (any depth): HTTP headers, not names.
 NOT_NAME_PATTERNS = (
