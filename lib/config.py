@@ -55,6 +55,8 @@ DB_INSTANCE_MEMORY_GIB = {
 }
 DB_INSTANCE_CLASS_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
 CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:ap-southeast-1:\d{12}:certificate/[0-9a-f-]+$")
+# Signing-key generations live at once: the current one, plus the previous one during a rotation.
+MAX_MEDIA_KEY_GENERATIONS = 2
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -119,6 +121,9 @@ class PlatformConfig:
     partner_quota_per_day: int = 100_000
     per_ip_limit_per_minute: int = 1000
     alarm_email: str | None = None
+    # Media signing-key generations whose public keys are in the key group; the API
+    # signs with the last one. Two only while a rotation is under way.
+    media_key_generations: tuple[int, ...] = (1,)
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     project: str = "media-streaming"
 
@@ -209,6 +214,12 @@ def validate(cfg: PlatformConfig) -> None:
         raise ConfigError(f"perIpLimit must be at least 10 (the WAF minimum), got {cfg.per_ip_limit_per_minute}.")
     if cfg.api_throttle_rate < 1 or cfg.api_throttle_burst < 1 or cfg.partner_quota_per_day < 1:
         raise ConfigError("apiThrottleRate, apiThrottleBurst and partnerQuotaPerDay must be positive.")
+    gens = cfg.media_key_generations
+    if not 1 <= len(gens) <= MAX_MEDIA_KEY_GENERATIONS or any(g < 1 for g in gens) or list(gens) != sorted(set(gens)):
+        raise ConfigError(
+            f"mediaKeyGenerations must be 1 or 2 ascending positive integers (e.g. '1', or '1,2' while rotating "
+            f"from generation 1 to 2), got {','.join(map(str, gens)) or 'nothing'}."
+        )
     if cfg.alarm_email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", cfg.alarm_email):
         raise ConfigError(f"alarmEmail must be an e-mail address, got {cfg.alarm_email!r}.")
 
@@ -240,6 +251,10 @@ def _as_list(_key: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, (list, tuple)):
         return tuple(str(v).strip() for v in value if str(v).strip())
     return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
+def _as_int_list(key: str, value: Any) -> tuple[int, ...]:
+    return tuple(_as_int(key, part) for part in _as_list(key, value))
 
 
 def _as_optional_str(_key: str, value: Any) -> str | None:
@@ -274,6 +289,7 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "partnerQuotaPerDay": ("partner_quota_per_day", _as_int),
     "perIpLimit": ("per_ip_limit_per_minute", _as_int),
     "alarmEmail": ("alarm_email", _as_optional_str),
+    "mediaKeyGenerations": ("media_key_generations", _as_int_list),
 }
 
 
