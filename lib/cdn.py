@@ -16,7 +16,7 @@ from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
 from lib.config import PlatformConfig
 from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
 from lib.log_groups import log_group
-from lib.media import MEDIA_PATH_PATTERN, Media
+from lib.media import MEDIA_PATH_PATTERN, POSTER_PATH_PATTERN, Media
 from lib.nag import acknowledge, partition
 
 ERROR_PAGES_DIR = Path(__file__).resolve().parent.parent / "app" / "error-pages"
@@ -201,7 +201,15 @@ class Cdn(Construct):
                     ],
                 ),
                 "/errors/*": behavior(errors_origin, cloudfront.CachePolicy.CACHING_OPTIMIZED),
-                # HLS playlists, segments and posters: only with a signature from the key group
+                # Posters are catalog art, shown on every card: public, from the same bucket.
+                # Listed before /media/*, which would otherwise match them first.
+                POSTER_PATH_PATTERN: behavior(
+                    media.origin,
+                    media.cache_policy,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                    cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                ),
+                # HLS playlists and segments: only with a signature from the key group
                 # (signed cookies the API issues per video); no compression of video.
                 MEDIA_PATH_PATTERN: cloudfront.BehaviorOptions(
                     origin=media.origin,

@@ -38,6 +38,9 @@ KEY_PAIR_FUNCTION_DIR = Path(__file__).resolve().parent / "functions" / "media_k
 # The S3 key prefix and the CloudFront path are the same: /media/<id>/<version>/... is s3://bucket/media/<id>/<version>/...
 MEDIA_PREFIX = "media"
 MEDIA_PATH_PATTERN = f"/{MEDIA_PREFIX}/*"
+# /media/<id>/<version>/poster.jpg ('*' matches across '/'): the one public file of a package.
+POSTER_FILE = "poster.jpg"
+POSTER_PATH_PATTERN = f"/{MEDIA_PREFIX}/*/{POSTER_FILE}"
 # Objects say how long they may be cached (Cache-Control); these bound it.
 MEDIA_DEFAULT_TTL = Duration.days(1)
 MEDIA_MAX_TTL = Duration.days(365)

@@ -96,8 +96,8 @@ def error_pages_bucket(stack: Synthesized) -> str:
 # ---------------------------------------------------------------- behaviors
 
 
-def test_exactly_four_behaviors(stack: Synthesized) -> None:
-    assert set(behaviors(stack)) == {"/*", "/assets/*", "/api/*", "/errors/*"}
+def test_exactly_six_behaviors(stack: Synthesized) -> None:
+    assert set(behaviors(stack)) == {"/*", "/assets/*", "/api/*", "/errors/*", "/media/*/poster.jpg", "/media/*"}
 
 
 def test_default_behavior_serves_the_app_from_the_alb_honouring_its_cache_control(stack: Synthesized) -> None:
