@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-# Signed media cookies live at most an hour (CloudFront checks the policy's expiry on every request).
+# Signed media cookies live at most an hour (CloudFront checks the expiry on every request).
 MAX_MEDIA_COOKIE_TTL = 3600
 MIN_MEDIA_COOKIE_TTL = 60
 
@@ -94,9 +94,12 @@ class Config:
                 f"MEDIA_COOKIE_TTL must be {MIN_MEDIA_COOKIE_TTL}-{MAX_MEDIA_COOKIE_TTL} seconds; "
                 f"got {self.media_cookie_ttl}"
             )
-        if self.media_base_url and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", self.media_base_url):
+        if self.media_base_url and not re.fullmatch(
+            r"https?://[A-Za-z0-9.-]+(:\d+)?", self.media_base_url
+        ):
             raise ConfigError(
-                f"MEDIA_BASE_URL must be an origin like https://d111.cloudfront.net; got {self.media_base_url!r}"
+                "MEDIA_BASE_URL must be an origin like https://d111.cloudfront.net; "
+                f"got {self.media_base_url!r}"
             )
 
     @classmethod

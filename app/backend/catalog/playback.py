@@ -50,7 +50,7 @@ def video_media_path(video_id: int) -> str:
 
 
 def package_path(video_id: int, version: str) -> str:
-    """Where one published version of a video lives (immutable: a new package gets a new version)."""
+    """Where one published version of a video lives (immutable: new content, new version)."""
     return f"{video_media_path(video_id)}{version}/"
 
 
@@ -80,7 +80,7 @@ class MediaSigner:
     ) -> None:
         self._key = private_key
         self.key_pair_id = key_pair_id
-        # Without a base URL (local runs) the policy covers any host; CloudFront is not involved there.
+        # Without a base URL (local runs) the policy covers any host; no CloudFront there.
         self._base = base_url.rstrip("/") if base_url else "http*://*"
         self.ttl_seconds = ttl_seconds
         self._clock = clock
@@ -91,7 +91,9 @@ class MediaSigner:
             key = serialization.load_pem_private_key(pem, password=None)
         except (ValueError, TypeError):
             # The parser's message may quote the data: never echo key material.
-            raise ConfigError("the media signing key is not a PEM private key (unencrypted PKCS#8 or PKCS#1)") from None
+            raise ConfigError(
+                "the media signing key is not a PEM private key (unencrypted PKCS#8 or PKCS#1)"
+            ) from None
         if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < MIN_KEY_BITS:
             raise ConfigError(
                 f"the media signing key must be an RSA key of at least {MIN_KEY_BITS} bits "
@@ -126,7 +128,9 @@ def read_signing_key(config: Config, *, client: Any = None) -> bytes:
         try:
             return path.read_bytes()
         except OSError as exc:
-            raise ConfigError(f"MEDIA_SIGNING_KEY_FILE {path} cannot be read ({exc.strerror})") from None
+            raise ConfigError(
+                f"MEDIA_SIGNING_KEY_FILE {path} cannot be read ({exc.strerror})"
+            ) from None
     assert config.media_signing_secret_arn is not None
     if client is None:
         import boto3
@@ -141,7 +145,9 @@ def read_signing_key(config: Config, *, client: Any = None) -> bytes:
         ) from None
     secret = value.get("SecretString")
     if not secret:
-        raise ConfigError(f"the media signing key secret {config.media_signing_secret_arn} is empty")
+        raise ConfigError(
+            f"the media signing key secret {config.media_signing_secret_arn} is empty"
+        )
     return str(secret).encode()
 
 

@@ -28,7 +28,13 @@ from catalog.playback import MASTER_PLAYLIST, POSTER
 SEGMENT_SECONDS = 4
 AUDIO_BITRATE_KBPS = 96
 # (height, video kbit/s): the rungs used when the source is at least that tall.
-LADDER: tuple[tuple[int, int], ...] = ((1080, 5000), (720, 2800), (480, 1400), (360, 800), (240, 400))
+LADDER: tuple[tuple[int, int], ...] = (
+    (1080, 5000),
+    (720, 2800),
+    (480, 1400),
+    (360, 800),
+    (240, 400),
+)
 MIN_RENDITIONS = 2
 VARIANT_PLAYLIST = "index.m3u8"
 # Content-Type and Cache-Control per extension: one table for the publisher and the stack.
@@ -80,7 +86,9 @@ def media_formats() -> dict[str, dict[str, str]]:
 def require_tools() -> None:
     missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
     if missing:
-        raise PackagingError(f"{' and '.join(missing)} not found: install the Debian package 'ffmpeg'")
+        raise PackagingError(
+            f"{' and '.join(missing)} not found: install the Debian package 'ffmpeg'"
+        )
 
 
 def _run(cmd: list[str], what: str) -> str:
@@ -96,7 +104,16 @@ def probe(source: Path) -> SourceInfo:
     if not source.is_file():
         raise PackagingError(f"{source}: no such file")
     result = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(source)],
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+            str(source),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -106,20 +123,28 @@ def probe(source: Path) -> SourceInfo:
     info = json.loads(result.stdout or "{}")
     streams = info.get("streams", [])
     video = next(
-        (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
+        ),
         None,
     )
     if video is None:
         raise PackagingError(f"{source}: has no video stream")
     if not any(s.get("codec_type") == "audio" for s in streams):
-        raise PackagingError(f"{source}: has no audio stream (the ladder is H.264 video with AAC sound)")
+        raise PackagingError(
+            f"{source}: has no audio stream (the ladder is H.264 video with AAC sound)"
+        )
     try:
         duration = float(info.get("format", {}).get("duration") or video.get("duration"))
         num, den = (int(x) for x in str(video.get("avg_frame_rate", "0/1")).split("/"))
         frame_rate = num / den if den else 0.0
         width, height = int(video["width"]), int(video["height"])
     except (TypeError, ValueError, KeyError):
-        raise PackagingError(f"{source}: ffprobe reports no usable duration, size or frame rate") from None
+        raise PackagingError(
+            f"{source}: ffprobe reports no usable duration, size or frame rate"
+        ) from None
     if duration < 1 or frame_rate <= 0:
         raise PackagingError(f"{source}: is not a moving picture of at least one second")
     return SourceInfo(width=width, height=height, duration=duration, frame_rate=frame_rate)
@@ -144,37 +169,93 @@ def _segment_durations(playlist: Path) -> list[tuple[float, str]]:
 def _codecs(variant_dir: Path, first_segment: str) -> tuple[str, int, int]:
     out = _run(
         [
-            "ffprobe", "-v", "error", "-select_streams", "v:0", "-print_format", "json",
-            "-show_entries", "stream=profile,level,width,height", str(variant_dir / first_segment),
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-print_format",
+            "json",
+            "-show_entries",
+            "stream=profile,level,width,height",
+            str(variant_dir / first_segment),
         ],
         "ffprobe of a segment",
-    )  # fmt: skip
+    )
     stream = json.loads(out)["streams"][0]
     profile = _PROFILE_IDC.get(str(stream.get("profile")))
     if profile is None:
         raise PackagingError(f"unexpected H.264 profile {stream.get('profile')!r}")
-    return f"avc1.{profile:02x}00{int(stream['level']):02x},mp4a.40.2", int(stream["width"]), int(stream["height"])
+    return (
+        f"avc1.{profile:02x}00{int(stream['level']):02x},mp4a.40.2",
+        int(stream["width"]),
+        int(stream["height"]),
+    )
 
 
 def _encode(source: Path, out: Path, height: int, kbps: int, info: SourceInfo) -> Rendition:
     out.mkdir(parents=True)
     _run(
         [
-            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source),
-            "-map", "0:v:0", "-map", "0:a:0",
-            "-vf", f"scale=-2:{height}:flags=lanczos", "-pix_fmt", "yuv420p",
-            "-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast",
-            "-b:v", f"{kbps}k", "-maxrate", f"{kbps * 107 // 100}k", "-bufsize", f"{kbps * 3 // 2}k",
-            # A keyframe exactly every SEGMENT_SECONDS and nowhere else: equal, independent segments.
-            "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})", "-sc_threshold", "0",
-            "-g", str(math.ceil(info.frame_rate * SEGMENT_SECONDS)),
-            "-c:a", "aac", "-b:a", f"{AUDIO_BITRATE_KBPS}k", "-ac", "2", "-ar", "48000",
-            "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
-            "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
-            "-hls_segment_filename", str(out / "seg_%05d.ts"), str(out / VARIANT_PLAYLIST),
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(source),
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-vf",
+            f"scale=-2:{height}:flags=lanczos",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            f"{kbps}k",
+            "-maxrate",
+            f"{kbps * 107 // 100}k",
+            "-bufsize",
+            f"{kbps * 3 // 2}k",
+            # A keyframe every SEGMENT_SECONDS and nowhere else: equal, independent segments.
+            "-force_key_frames",
+            f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+            "-sc_threshold",
+            "0",
+            "-g",
+            str(math.ceil(info.frame_rate * SEGMENT_SECONDS)),
+            "-c:a",
+            "aac",
+            "-b:a",
+            f"{AUDIO_BITRATE_KBPS}k",
+            "-ac",
+            "2",
+            "-ar",
+            "48000",
+            "-f",
+            "hls",
+            "-hls_time",
+            str(SEGMENT_SECONDS),
+            "-hls_playlist_type",
+            "vod",
+            "-hls_flags",
+            "independent_segments",
+            "-hls_segment_type",
+            "mpegts",
+            "-hls_segment_filename",
+            str(out / "seg_%05d.ts"),
+            str(out / VARIANT_PLAYLIST),
         ],
         f"encoding the {height}p rendition",
-    )  # fmt: skip
+    )
     segments = _segment_durations(out / VARIANT_PLAYLIST)
     if not segments:
         raise PackagingError(f"the {height}p rendition has no segments")
@@ -223,16 +304,32 @@ def package(source: Path, work_dir: Path) -> Package:
     poster_at = min(1.0, info.duration / 2)
     _run(
         [
-            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{poster_at:.2f}",
-            "-i", str(source), "-frames:v", "1", "-vf", f"scale=-2:{min(info.height, 720)}", "-q:v", "4",
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-ss",
+            f"{poster_at:.2f}",
+            "-i",
+            str(source),
+            "-frames:v",
+            "1",
+            "-vf",
+            f"scale=-2:{min(info.height, 720)}",
+            "-q:v",
+            "4",
             str(staging / POSTER),
         ],
         "extracting the poster",
-    )  # fmt: skip
+    )
     (staging / MASTER_PLAYLIST).write_text(master_playlist(renditions, info.frame_rate))
     version = _content_hash(staging)
     final = work_dir / version
     if final.exists():
         shutil.rmtree(final)
     staging.rename(final)
-    return Package(directory=final, version=version, renditions=tuple(renditions), duration=info.duration)
+    return Package(
+        directory=final, version=version, renditions=tuple(renditions), duration=info.duration
+    )

@@ -52,7 +52,10 @@ def upload(s3: Any, bucket: str, video_id: int, pkg: Package) -> list[str]:
         for path in pkg.files():
             meta = formats.get(path.suffix.lstrip("."))
             if meta is None:
-                raise PublishError(f"{path.name}: no Content-Type known for '{path.suffix}' (app/media/formats.json)")
+                raise PublishError(
+                    f"{path.name}: no Content-Type known for '{path.suffix}' "
+                    "(app/media/formats.json)"
+                )
             key = prefix + str(path.relative_to(pkg.directory))
             with path.open("rb") as body:
                 s3.put_object(
@@ -77,28 +80,48 @@ def upload(s3: Any, bucket: str, video_id: int, pkg: Package) -> list[str]:
 def remove(s3: Any, bucket: str, keys: list[str]) -> None:
     for start in range(0, len(keys), 1000):
         batch = keys[start : start + 1000]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+        )
 
 
-def publish(conn: psycopg.Connection[Any], s3: Any, bucket: str, video_id: int, pkg: Package) -> Published:
+def publish(
+    conn: psycopg.Connection[Any], s3: Any, bucket: str, video_id: int, pkg: Package
+) -> Published:
     """Upload `pkg` and point the catalog at it, all or nothing."""
     require_video(conn, video_id)
     keys = upload(s3, bucket, video_id, pkg)
     try:
         with conn.transaction():
             row = conn.execute(
-                "UPDATE videos SET media_version = %s, media_published_at = now() WHERE id = %s RETURNING id",
+                "UPDATE videos SET media_version = %s, media_published_at = now() "
+                "WHERE id = %s RETURNING id",
                 (pkg.version, video_id),
             ).fetchone()
             if row is None:
-                raise PublishError(f"video {video_id} disappeared from the catalog during the upload")
+                raise PublishError(
+                    f"video {video_id} disappeared from the catalog during the upload"
+                )
     except Exception as exc:
         remove(s3, bucket, keys)
         if isinstance(exc, PublishError):
             raise
-        raise PublishError(f"marking video {video_id} playable failed ({exc}); the upload was removed") from exc
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PublishError(
+            f"marking video {video_id} playable failed ({first_line}); the upload was removed"
+        ) from exc
     manifest = f"/{package_prefix(video_id, pkg.version)}master.m3u8"
-    return Published(video_id=video_id, version=pkg.version, keys=tuple(keys), manifest_path=manifest)
+    return Published(
+        video_id=video_id, version=pkg.version, keys=tuple(keys), manifest_path=manifest
+    )
 
 
-__all__ = ["MEDIA_PREFIX", "PublishError", "Published", "package_prefix", "publish", "remove", "upload"]
+__all__ = [
+    "MEDIA_PREFIX",
+    "PublishError",
+    "Published",
+    "package_prefix",
+    "publish",
+    "remove",
+    "upload",
+]

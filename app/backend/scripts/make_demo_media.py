@@ -29,20 +29,49 @@ WIDTH, HEIGHT, FPS, SECONDS = 640, 360, 25, 12
 CLIPS: dict[int, tuple[str, int]] = {
     1: (f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}", 440),
     2: (f"mandelbrot=size={WIDTH}x{HEIGHT}:rate={FPS}", 330),
-    3: (f"life=size={WIDTH}x{HEIGHT}:rate={FPS}:mold=10:ratio=0.1:death_color=#1b2a49:life_color=#f5b700", 550),
+    3: (
+        f"life=size={WIDTH}x{HEIGHT}:rate={FPS}:mold=10:ratio=0.1:death_color=#1b2a49:life_color=#f5b700",
+        550,
+    ),
 }
 
 
 def synthesise(picture: str, tone: int, out: Path) -> None:
     subprocess.run(
         [
-            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000",
-            "-t", str(SECONDS), "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-b:a", "128k", "-shortest", str(out),
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            picture,
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={tone}:sample_rate=48000",
+            "-t",
+            str(SECONDS),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-shortest",
+            str(out),
         ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def size_of(directory: Path) -> int:
@@ -62,7 +91,9 @@ def main() -> int:
             pkg = package(source, Path(tmp) / f"package-{video_id}")
             target = DEMO_DIR / str(video_id) / pkg.version
             shutil.copytree(pkg.directory, target)
-            entries.append({"id": video_id, "version": pkg.version, "duration_seconds": round(pkg.duration)})
+            entries.append(
+                {"id": video_id, "version": pkg.version, "duration_seconds": round(pkg.duration)}
+            )
             ladder = ", ".join(
                 f"{r.width}x{r.height} {r.bandwidth // 1000}/{r.average_bandwidth // 1000} kbit/s "
                 f"peak/avg, {len(r.segment_durations)} segments"

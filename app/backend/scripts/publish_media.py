@@ -32,10 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("source", type=Path, help="the source video file")
     parser.add_argument("--video-id", type=int, required=True, help="catalog id of the video")
-    parser.add_argument("--bucket", default=os.environ.get("MEDIA_BUCKET"), help="media bucket (MediaBucketName output)")
-    parser.add_argument("--dsn", default=os.environ.get("PUBLISH_DATABASE_DSN"), help="libpq connection string")
+    parser.add_argument(
+        "--bucket",
+        default=os.environ.get("MEDIA_BUCKET"),
+        help="media bucket (MediaBucketName output)",
+    )
+    parser.add_argument(
+        "--dsn", default=os.environ.get("PUBLISH_DATABASE_DSN"), help="libpq connection string"
+    )
     parser.add_argument("--region", default=os.environ.get("AWS_REGION", "ap-southeast-1"))
-    parser.add_argument("--endpoint-url", default=os.environ.get("S3_ENDPOINT_URL"), help="S3 endpoint (tests)")
+    parser.add_argument(
+        "--endpoint-url", default=os.environ.get("S3_ENDPOINT_URL"), help="S3 endpoint (tests)"
+    )
     args = parser.parse_args(argv)
     if args.video_id < 1:
         parser.error("--video-id must be a positive integer")
@@ -55,10 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"publish failed: {exc}", file=sys.stderr)
         return 1
     except psycopg.OperationalError as exc:
-        print(f"publish failed: cannot reach the catalog database ({str(exc).strip()})", file=sys.stderr)
+        print(
+            f"publish failed: cannot reach the catalog database ({str(exc).strip()})",
+            file=sys.stderr,
+        )
         return 1
-    ladder = ", ".join(f"{r.width}x{r.height} @ {r.bandwidth // 1000} kbit/s" for r in pkg.renditions)
-    print(f"published video {done.video_id} version {done.version}: {done.manifest_path} ({ladder})")
+    ladder = ", ".join(
+        f"{r.width}x{r.height} @ {r.bandwidth // 1000} kbit/s" for r in pkg.renditions
+    )
+    print(
+        f"published video {done.video_id} version {done.version}: {done.manifest_path} ({ladder})"
+    )
     return 0
 
 
