@@ -27,6 +27,7 @@ from constructs import Construct
 
 from lib.access_logs import AccessLogs
 from lib.config import PlatformConfig
+from lib.log_groups import log_group
 from lib.nag import acknowledge, partition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +104,7 @@ class Media(Construct):
             code=lambda_.Code.from_asset(str(KEY_PAIR_FUNCTION_DIR)),
             timeout=Duration.seconds(60),
             memory_size=256,
+            log_group=log_group(self, "KeyPairFunctionLogs"),
         )
         acknowledge(
             self.key_pair_function.role,  # type: ignore[arg-type]
