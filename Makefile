@@ -10,7 +10,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
-        run-backend run-frontend bench-backend clean
+        run-backend run-frontend bench-backend demo-media publish-media measure-startup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -68,6 +68,15 @@ run-backend: ## Serve the Catalog API on 127.0.0.1:8000 with a local PostgreSQL
 
 run-frontend: ## Serve the web app locally (API proxied to 127.0.0.1:8000)
 	$(MAKE) -C app/frontend run
+
+demo-media: ## Regenerate the demo clips (app/media/demo) from ffmpeg test sources
+	$(MAKE) -C app/backend demo-media
+
+publish-media: ## Publish a video: SOURCE=clip.mp4 VIDEO_ID=12 BUCKET=<MediaBucketName> DSN=<libpq connection string>
+	$(MAKE) -C app/backend publish SOURCE="$(SOURCE)" VIDEO_ID="$(VIDEO_ID)" BUCKET="$(BUCKET)" DSN="$(DSN)"
+
+measure-startup: ## Time to first frame of a demo video in headless Chromium (RUNS=5, median)
+	$(MAKE) -C app/frontend measure-startup RUNS=$(or $(RUNS),5)
 
 bench-backend: ## Load-test the Catalog API on one core
 	$(MAKE) -C app/backend bench

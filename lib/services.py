@@ -18,8 +18,8 @@ from lib.config import PlatformConfig, ServiceSize
 from lib.database import Database
 from lib.load_balancer import LoadBalancer, Route
 from lib.log_groups import log_group
-from lib.nag import acknowledge, partition
 from lib.media import Media
+from lib.nag import acknowledge, partition
 from lib.network import Network
 from lib.parameters import Parameters
 from lib.registry import Registry

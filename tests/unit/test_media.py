@@ -31,9 +31,7 @@ def distribution_id(stack: Synthesized) -> str:
 
 
 def by_name(stack: Synthesized, resource_type: str, name: str, config_key: str) -> tuple[str, dict[str, Any]]:
-    (found,) = [
-        (k, v) for k, v in stack.of_type(resource_type).items() if v["Properties"][config_key]["Name"] == name
-    ]
+    (found,) = [(k, v) for k, v in stack.of_type(resource_type).items() if v["Properties"][config_key]["Name"] == name]
     return found
 
 
@@ -82,7 +80,9 @@ def test_media_bucket_is_private_encrypted_tls_only_and_destroyable(stack: Synth
     assert props["LoggingConfiguration"]["LogFilePrefix"] == "media/"
     assert bucket["DeletionPolicy"] == "Delete"
     auto_delete = [
-        r for r in stack.of_type("Custom::S3AutoDeleteObjects").values() if r["Properties"]["BucketName"] == {"Ref": media_bucket(stack)}
+        r
+        for r in stack.of_type("Custom::S3AutoDeleteObjects").values()
+        if r["Properties"]["BucketName"] == {"Ref": media_bucket(stack)}
     ]
     assert len(auto_delete) == 1, "the media bucket must be emptied on destroy"
 
@@ -200,7 +200,9 @@ def test_only_the_api_task_role_can_read_the_signing_key(stack: Synthesized) -> 
     readers = {role for role, s in statements_on(stack, {"Ref": secret_id}) if "secretsmanager:GetSecretValue" in s["Action"]}
     assert readers == {task_role}
     (policy,) = [
-        p for p in stack.of_type("AWS::SecretsManager::ResourcePolicy").values() if p["Properties"]["SecretId"] == {"Ref": secret_id}
+        p
+        for p in stack.of_type("AWS::SecretsManager::ResourcePolicy").values()
+        if p["Properties"]["SecretId"] == {"Ref": secret_id}
     ]
     (deny,) = policy["Properties"]["ResourcePolicy"]["Statement"]
     assert deny["Effect"] == "Deny"
@@ -208,9 +210,11 @@ def test_only_the_api_task_role_can_read_the_signing_key(stack: Synthesized) -> 
     assert deny["Principal"] == {"AWS": "*"}
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [task_role, "Arn"]}}}
     # The key-pair function writes the key and cannot read it back.
-    (function_id, function) = [
-        (k, v) for k, v in stack.of_type("AWS::Lambda::Function").items() if v["Properties"].get("FunctionName") == f"media-key-pair-{SUFFIX}"
-    ][0]
+    function = next(
+        v
+        for v in stack.of_type("AWS::Lambda::Function").values()
+        if v["Properties"].get("FunctionName") == f"media-key-pair-{SUFFIX}"
+    )
     writer_role = function["Properties"]["Role"]["Fn::GetAtt"][0]
     writer = [s for role, s in statements_on(stack, {"Ref": secret_id}) if role == writer_role]
     assert writer
@@ -229,9 +233,7 @@ def test_backend_signs_with_the_current_generation(stack: Synthesized) -> None:
 
 def test_during_a_rotation_both_keys_are_trusted_and_the_new_one_signs(tuned: Synthesized) -> None:
     _, group = tuned.one("AWS::CloudFront::KeyGroup")
-    keys = {
-        by_name(tuned, "AWS::CloudFront::PublicKey", f"media-key-{g}-{SUFFIX}", "PublicKeyConfig")[0] for g in (1, 2)
-    }
+    keys = {by_name(tuned, "AWS::CloudFront::PublicKey", f"media-key-{g}-{SUFFIX}", "PublicKeyConfig")[0] for g in (1, 2)}
     assert {item["Ref"] for item in group["Properties"]["KeyGroupConfig"]["Items"]} == keys
     assert len(tuned.of_type("Custom::MediaKeyPair")) == 2
     env = backend_environment(tuned)
@@ -251,7 +253,11 @@ def test_bad_key_generations_fail_synth_with_what_is_allowed(generations: tuple[
 
 
 def test_key_pair_function_logs_30_days_and_runs_a_current_runtime(stack: Synthesized) -> None:
-    (function,) = [v for v in stack.of_type("AWS::Lambda::Function").values() if v["Properties"].get("FunctionName") == f"media-key-pair-{SUFFIX}"]
+    (function,) = [
+        v
+        for v in stack.of_type("AWS::Lambda::Function").values()
+        if v["Properties"].get("FunctionName") == f"media-key-pair-{SUFFIX}"
+    ]
     group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     assert stack.resources[group]["Properties"]["RetentionInDays"] == 30
     assert stack.resources[group]["DeletionPolicy"] == "Delete"
@@ -300,14 +306,21 @@ console.log(JSON.stringify({{
 
 def test_demo_media_is_deployed_with_content_type_and_cache_control_without_pruning(stack: Synthesized) -> None:
     bucket = {"Ref": media_bucket(stack)}
-    deployments = [v["Properties"] for v in stack.of_type("Custom::CDKBucketDeployment").values() if v["Properties"]["DestinationBucketName"] == bucket]
+    deployments = [
+        v["Properties"]
+        for v in stack.of_type("Custom::CDKBucketDeployment").values()
+        if v["Properties"]["DestinationBucketName"] == bucket
+    ]
     formats = media_formats()
     assert sorted(d["Include"][0] for d in deployments) == sorted(f"*.{ext}" for ext in formats)
     for d in deployments:
         ext = d["Include"][0].removeprefix("*.")
         assert d["Exclude"] == ["*"]
         assert d["DestinationBucketKeyPrefix"] == "media/"
-        assert d["SystemMetadata"] == {"content-type": formats[ext]["content_type"], "cache-control": formats[ext]["cache_control"]}
+        assert d["SystemMetadata"] == {
+            "content-type": formats[ext]["content_type"],
+            "cache-control": formats[ext]["cache_control"],
+        }
         # Pruning would delete what operators published into the same bucket.
         assert d["Prune"] is False
 
@@ -320,7 +333,9 @@ def test_demo_media_asset_holds_every_seeded_package(stack: Synthesized) -> None
         assert (package / "master.m3u8").is_file()
         assert (package / "poster.jpg").is_file()
     # The deployed asset is that directory.
-    deployment = next(v for v in stack.of_type("Custom::CDKBucketDeployment").values() if v["Properties"].get("Include") == ["*.m3u8"])
+    deployment = next(
+        v for v in stack.of_type("Custom::CDKBucketDeployment").values() if v["Properties"].get("Include") == ["*.m3u8"]
+    )
     (key,) = deployment["Properties"]["SourceObjectKeys"]
     staged = stack.assembly_dir / f"asset.{key.removesuffix('.zip')}"
     if staged.is_dir():
