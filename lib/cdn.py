@@ -16,7 +16,6 @@ from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
 from lib.config import PlatformConfig
 from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
 from lib.log_groups import log_group
-from lib.media import MEDIA_PATH_PATTERN, POSTER_PATH_PATTERN, Media
 from lib.nag import acknowledge, partition
 
 ERROR_PAGES_DIR = Path(__file__).resolve().parent.parent / "app" / "error-pages"
@@ -47,7 +46,6 @@ class Cdn(Construct):
         api: Api,
         origin_host: str,
         access_logs: AccessLogs,
-        media: Media,
     ) -> None:
         super().__init__(scope, construct_id)
         name = config.name
@@ -143,7 +141,7 @@ class Cdn(Construct):
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
         )
-        security_headers = cloudfront.ResponseHeadersPolicy(
+        self.security_headers = security_headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             response_headers_policy_name=name("security-headers"),
@@ -201,26 +199,6 @@ class Cdn(Construct):
                     ],
                 ),
                 "/errors/*": behavior(errors_origin, cloudfront.CachePolicy.CACHING_OPTIMIZED),
-                # Posters are catalog art, shown on every card: public, from the same bucket.
-                # Listed before /media/*, which would otherwise match them first.
-                POSTER_PATH_PATTERN: behavior(
-                    media.origin,
-                    media.cache_policy,
-                    allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-                    cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-                ),
-                # HLS playlists and segments: only with a signature from the key group
-                # (signed cookies the API issues per video); no compression of video.
-                MEDIA_PATH_PATTERN: cloudfront.BehaviorOptions(
-                    origin=media.origin,
-                    cache_policy=media.cache_policy,
-                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-                    allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-                    cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-                    compress=False,
-                    trusted_key_groups=[media.key_group],
-                    response_headers_policy=security_headers,
-                ),
             },
             error_responses=[
                 cloudfront.ErrorResponse(

@@ -26,6 +26,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from lib.access_logs import AccessLogs
+from lib.cdn import Cdn
 from lib.config import PlatformConfig
 from lib.log_groups import log_group
 from lib.nag import acknowledge, partition
@@ -43,6 +44,8 @@ MEDIA_PATH_PATTERN = f"/{MEDIA_PREFIX}/*"
 POSTER_FILE = "poster.jpg"
 POSTER_PATH_PATTERN = f"/{MEDIA_PREFIX}/*/{POSTER_FILE}"
 # Objects say how long they may be cached (Cache-Control); these bound it.
+# The demo deployment's function: its own singleton (the error pages use the default size).
+DEPLOYMENT_MEMORY_MIB = 512
 MEDIA_DEFAULT_TTL = Duration.days(1)
 MEDIA_MAX_TTL = Duration.days(365)
 
@@ -54,9 +57,9 @@ def media_formats() -> dict[str, dict[str, str]]:
 
 
 class Media(Construct):
-    """Bucket, origin, key group and signing-key secrets of the `/media/*` behavior."""
+    """Bucket, key group and signing-key secrets, and the `/media/*` behaviors they add to the distribution."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, access_logs: AccessLogs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, access_logs: AccessLogs, cdn: Cdn) -> None:
         super().__init__(scope, construct_id)
         name = config.name
 
@@ -156,9 +159,38 @@ class Media(Construct):
         self.signing_secret = self.signing_secrets[current]
         self.key_pair_id = self.public_keys[current].public_key_id
 
+        # ----------------------------------------------------------- behaviors
+        # Posters are catalog art, shown on every card: public, from the same bucket. Added
+        # before /media/*, which would otherwise match them first.
+        cdn.distribution.add_behavior(
+            POSTER_PATH_PATTERN,
+            self.origin,
+            cache_policy=self.cache_policy,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            compress=False,
+            response_headers_policy=cdn.security_headers,
+        )
+        # Playlists and segments: only with a signature from the key group (the signed
+        # cookies the API issues per video). Video is not compressed.
+        cdn.distribution.add_behavior(
+            MEDIA_PATH_PATTERN,
+            self.origin,
+            cache_policy=self.cache_policy,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            compress=False,
+            trusted_key_groups=[self.key_group],
+            response_headers_policy=cdn.security_headers,
+        )
+
         # ----------------------------------------------------------- demo media
         # One deployment per file type, because S3 metadata is set per deployment. prune=False:
-        # the bucket also holds what operators publish, which a prune would delete.
+        # the bucket also holds what operators publish, which a prune would delete. Its own
+        # deployment function (a different memory size), with its own 30-day log group.
+        deployment_logs = log_group(self, "DemoDeploymentLogs")
         self.demo_deployments = []
         for extension, meta in media_formats().items():
             self.demo_deployments.append(
@@ -174,14 +206,22 @@ class Media(Construct):
                     cache_control=[s3deploy.CacheControl.from_string(meta["cache_control"])],
                     prune=False,
                     retain_on_delete=False,
+                    memory_limit=DEPLOYMENT_MEMORY_MIB,
+                    log_group=deployment_logs,
                 )
             )
         self._acknowledge_deployment_provider(config)
 
     def allow_reads_only_by(self, role: iam.IRole) -> None:
         """Let `role` read the signing keys, and deny every other principal, whatever its IAM policy says."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadMediaSigningKey",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[secret.secret_arn for secret in self.signing_secrets.values()],
+            )
+        )
         for secret in self.signing_secrets.values():
-            secret.grant_read(role)
             secret.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="OnlyTheApiReadsTheSigningKey",
@@ -194,9 +234,14 @@ class Media(Construct):
             )
 
     def _acknowledge_deployment_provider(self, config: PlatformConfig) -> None:
-        """The bucket-deployment function (one per stack, shared with the error pages) may write this bucket."""
+        """Findings on the demo-media deployment function that aws-cdk-lib owns (a stack-level singleton)."""
         stack = Stack.of(self)
-        handlers = [child for child in stack.node.children if child.node.id.startswith("Custom::CDKBucketDeployment")]
+        handlers = [
+            child
+            for child in stack.node.children
+            if child.node.id.startswith("Custom::CDKBucketDeployment") and child.node.id.endswith(f"{DEPLOYMENT_MEMORY_MIB}MiB")
+        ]
+        assert len(handlers) == 1, handlers
         bucket_id = stack.resolve(stack.get_logical_id(self.bucket.node.default_child))  # type: ignore[arg-type]
         account = config.account or "<AWS::AccountId>"
         for handler in handlers:

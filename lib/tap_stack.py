@@ -54,7 +54,6 @@ class TapStack(Stack):
         # domain the certificate covers; without one, by the ALB's DNS name.
         origin_host = config.domain_name or self.load_balancer.alb.load_balancer_dns_name
         self.api = Api(self, "Api", config=config, load_balancer=self.load_balancer, origin_host=origin_host)
-        self.media = Media(self, "Media", config=config, access_logs=self.access_logs)
         self.cdn = Cdn(
             self,
             "Cdn",
@@ -63,8 +62,8 @@ class TapStack(Stack):
             api=self.api,
             origin_host=origin_host,
             access_logs=self.access_logs,
-            media=self.media,
         )
+        self.media = Media(self, "Media", config=config, access_logs=self.access_logs, cdn=self.cdn)
         put(
             "CORS_ALLOWED_ORIGINS",
             "app/cors-allowed-origins",
