@@ -193,7 +193,9 @@ def _codecs(variant_dir: Path, first_segment: str) -> tuple[str, int, int]:
     )
 
 
-def _encode(source: Path, out: Path, height: int, kbps: int, info: SourceInfo) -> Rendition:
+def _encode(
+    source: Path, out: Path, height: int, kbps: int, info: SourceInfo, threads: list[str]
+) -> Rendition:
     out.mkdir(parents=True)
     _run(
         [
@@ -215,6 +217,7 @@ def _encode(source: Path, out: Path, height: int, kbps: int, info: SourceInfo) -
             "yuv420p",
             "-c:v",
             "libx264",
+            *threads,
             "-profile:v",
             "high",
             "-preset",
@@ -292,15 +295,22 @@ def _content_hash(directory: Path) -> str:
     return "h" + digest.hexdigest()[:12]
 
 
-def package(source: Path, work_dir: Path) -> Package:
-    """Package `source` into `work_dir/<version>/`; raises PackagingError with the reason."""
+def package(source: Path, work_dir: Path, *, deterministic: bool = False) -> Package:
+    """Package `source` into `work_dir/<version>/`; raises PackagingError with the reason.
+
+    `deterministic` encodes on one thread: multithreaded x264 with a VBV cap does not give
+    byte-identical output run to run, so the same source would get a new version each time.
+    """
+    threads = ["-threads", "1"] if deterministic else []
     require_tools()
     info = probe(source)
     staging = work_dir / "staging"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    renditions = [_encode(source, staging / f"{h}p", h, kbps, info) for h, kbps in ladder_for(info)]
+    renditions = [
+        _encode(source, staging / f"{h}p", h, kbps, info, threads) for h, kbps in ladder_for(info)
+    ]
     poster_at = min(1.0, info.duration / 2)
     _run(
         [

@@ -5,7 +5,8 @@ Synthesises short clips from ffmpeg's test sources (picture and tone), packages
 each exactly as the publisher does, and writes them to app/media/demo/<id>/<version>/,
 which the stack deploys to the media bucket and the dev server serves at /media/.
 The versions go to catalog/demo_media.json, from which the demo seed marks those
-videos playable. Prints the size of every package.
+videos playable. Prints the size of every package. The output is byte-identical from run to
+run (one encoder thread, fixed seeds), so regenerating changes nothing unless the code did.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ CLIPS: dict[int, tuple[str, int]] = {
     1: (f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}", 440),
     2: (f"mandelbrot=size={WIDTH}x{HEIGHT}:rate={FPS}", 330),
     3: (
-        f"life=size={WIDTH}x{HEIGHT}:rate={FPS}:mold=10:ratio=0.1:death_color=#1b2a49:life_color=#f5b700",
+        f"life=size={WIDTH}x{HEIGHT}:rate={FPS}:mold=10:ratio=0.1:seed=20250630:death_color=#1b2a49:life_color=#f5b700",
         550,
     ),
 }
@@ -57,6 +58,8 @@ def synthesise(picture: str, tone: int, out: Path) -> None:
             str(SECONDS),
             "-c:v",
             "libx264",
+            "-threads",
+            "1",
             "-preset",
             "veryfast",
             "-crf",
@@ -88,7 +91,7 @@ def main() -> int:
         for video_id, (picture, tone) in CLIPS.items():
             source = Path(tmp) / f"source-{video_id}.mp4"
             synthesise(picture, tone, source)
-            pkg = package(source, Path(tmp) / f"package-{video_id}")
+            pkg = package(source, Path(tmp) / f"package-{video_id}", deterministic=True)
             target = DEMO_DIR / str(video_id) / pkg.version
             shutil.copytree(pkg.directory, target)
             entries.append(
