@@ -10,7 +10,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
-        run-backend run-frontend bench-backend demo-media publish-media measure-startup clean
+        run-backend run-frontend bench-backend clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -68,6 +68,8 @@ run-backend: ## Serve the Catalog API on 127.0.0.1:8000 with a local PostgreSQL
 
 run-frontend: ## Serve the web app locally (API proxied to 127.0.0.1:8000)
 	$(MAKE) -C app/frontend run
+
+.PHONY: demo-media publish-media measure-startup
 
 demo-media: ## Regenerate the demo clips (app/media/demo) from ffmpeg test sources
 	$(MAKE) -C app/backend demo-media
