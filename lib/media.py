@@ -41,11 +41,12 @@ KEY_PAIR_FUNCTION_DIR = Path(__file__).resolve().parent / "functions" / "media_k
 MEDIA_PREFIX = "media"
 MEDIA_PATH_PATTERN = f"/{MEDIA_PREFIX}/*"
 # /media/<id>/<version>/poster.jpg ('*' matches across '/'): the one public file of a package.
+# The API names it too (app/backend/catalog/playback.py POSTER; tests/unit/test_media.py checks they agree).
 POSTER_FILE = "poster.jpg"
 POSTER_PATH_PATTERN = f"/{MEDIA_PREFIX}/*/{POSTER_FILE}"
-# Objects say how long they may be cached (Cache-Control); these bound it.
 # The demo deployment's function: its own singleton (the error pages use the default size).
 DEPLOYMENT_MEMORY_MIB = 512
+# Objects say how long they may be cached (Cache-Control); these bound it.
 MEDIA_DEFAULT_TTL = Duration.days(1)
 MEDIA_MAX_TTL = Duration.days(365)
 

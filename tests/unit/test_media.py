@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lib.config import ConfigError, PlatformConfig
-from lib.media import DEMO_MEDIA_DIR, KEY_PAIR_FUNCTION_DIR, media_formats
+from lib.media import DEMO_MEDIA_DIR, KEY_PAIR_FUNCTION_DIR, MEDIA_PREFIX, POSTER_FILE, media_formats
 from tests.unit.conftest import SUFFIX, Synthesized
 from tests.unit.test_cdn import behaviors, cache_policy, config, origin_of
 
@@ -150,6 +150,13 @@ def test_media_cache_key_has_no_cookies_or_query_strings_and_honours_long_object
     for meta in media_formats().values():
         assert "max-age=31536000" in meta["cache_control"]
         assert "immutable" in meta["cache_control"]
+
+
+def test_poster_and_prefix_agree_with_the_api() -> None:
+    """The API builds poster and manifest URLs from its own constants (its image has no lib/)."""
+    playback = (ROOT / "app" / "backend" / "catalog" / "playback.py").read_text()
+    assert f'POSTER = "{POSTER_FILE}"' in playback
+    assert f'MEDIA_PREFIX = "/{MEDIA_PREFIX}"' in playback
 
 
 def test_posters_are_public_and_matched_before_the_signed_behavior(stack: Synthesized) -> None:
