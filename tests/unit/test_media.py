@@ -208,6 +208,10 @@ def test_only_the_api_task_role_can_read_the_signing_key(stack: Synthesized) -> 
     task_role = backend_task_role(stack)
     readers = {role for role, s in statements_on(stack, {"Ref": secret_id}) if "secretsmanager:GetSecretValue" in s["Action"]}
     assert readers == {task_role}
+    (grant,) = [s for role, s in statements_on(stack, {"Ref": secret_id}) if role == task_role]
+    assert grant["Sid"] == "ReadMediaSigningKey"
+    assert grant["Action"] == "secretsmanager:GetSecretValue"
+    assert grant["Resource"] == {"Ref": secret_id}
     (policy,) = [
         p
         for p in stack.of_type("AWS::SecretsManager::ResourcePolicy").values()
