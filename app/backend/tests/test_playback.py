@@ -277,3 +277,11 @@ def test_app_refuses_to_start_without_a_key(pg: Any, app: Flask) -> None:
     assert isinstance(app.extensions["media_signer"], MediaSigner)
     with pytest.raises(ConfigError, match="MEDIA_SIGNING"):
         create_app(make_config(pg, MEDIA_SIGNING_KEY_FILE="", MEDIA_SIGNING_SECRET_ARN=""))
+
+
+@pytest.mark.parametrize(
+    "bad", ["d111.cloudfront.net", "https://d111.cloudfront.net/media", "ftp://x.example"]
+)
+def test_bad_media_base_url_is_refused_with_what_is_allowed(pg: Any, bad: str) -> None:
+    with pytest.raises(ConfigError, match="MEDIA_BASE_URL must be an origin like https://"):
+        make_config(pg, MEDIA_BASE_URL=bad)
