@@ -115,6 +115,17 @@ run-backend: ## Serve the Catalog API on 127.0.0.1:8000 with a local PostgreSQL
 run-frontend: ## Serve the web app locally (API proxied to 127.0.0.1:8000)
 	$(MAKE) -C app/frontend run
 
+.PHONY: demo-media publish-media measure-startup
+
+demo-media: ## Regenerate the demo clips (app/media/demo) from ffmpeg test sources
+	$(MAKE) -C app/backend demo-media
+
+publish-media: ## Publish a video: SOURCE=clip.mp4 VIDEO_ID=12 BUCKET=<MediaBucketName> DSN=<libpq connection string>
+	$(MAKE) -C app/backend publish SOURCE="$(SOURCE)" VIDEO_ID="$(VIDEO_ID)" BUCKET="$(BUCKET)" DSN="$(DSN)"
+
+measure-startup: ## Time to first frame of a demo video in headless Chromium (RUNS=5, median)
+	$(MAKE) -C app/frontend measure-startup RUNS=$(or $(RUNS),5)
+
 bench-backend: ## Load-test the Catalog API on one core
 	$(MAKE) -C app/backend bench
 

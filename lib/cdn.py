@@ -145,7 +145,7 @@ class Cdn(Construct):
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
         )
-        security_headers = cloudfront.ResponseHeadersPolicy(
+        self.security_headers = security_headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             response_headers_policy_name=name("security-headers"),

@@ -37,6 +37,8 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     4096: tuple(range(8192, 30721, 1024)),
 }
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+# Media signing-key generations live at once: the current one, plus the previous one during a rotation.
+MAX_MEDIA_KEY_GENERATIONS = 2
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Memory (GiB) of the Aurora instance classes this platform is sized for. Aurora
 # PostgreSQL's max_connections is LEAST(DBInstanceClassMemory / 9531392, 5000);
@@ -159,6 +161,9 @@ class PlatformConfig:
     edge_secret_previous_version: str | None = None
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     project: str = "media-streaming"
+    # Media signing-key generations whose public keys are in the key group; the API
+    # signs with the last one. Two only while a rotation is under way.
+    media_key_generations: tuple[int, ...] = (1,)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -254,6 +259,12 @@ def validate(cfg: PlatformConfig) -> None:
         raise ConfigError(f"bakeTimeMinutes must be 1-1440, got {cfg.bake_time_minutes}.")
     if cfg.price_class not in PRICE_CLASSES:
         raise ConfigError(f"priceClass must be one of {PRICE_CLASSES}, got {cfg.price_class!r}.")
+    gens = cfg.media_key_generations
+    if not 1 <= len(gens) <= MAX_MEDIA_KEY_GENERATIONS or any(g < 1 for g in gens) or list(gens) != sorted(set(gens)):
+        raise ConfigError(
+            f"mediaKeyGenerations must be 1 or 2 ascending positive integers (e.g. '1', or '1,2' while rotating "
+            f"from generation 1 to 2), got {','.join(map(str, gens)) or 'nothing'}."
+        )
     if cfg.per_ip_limit_per_minute < 10:
         raise ConfigError(f"perIpLimit must be at least 10 (the WAF minimum), got {cfg.per_ip_limit_per_minute}.")
     if cfg.api_throttle_rate < 1 or cfg.api_throttle_burst < 1 or cfg.partner_quota_per_day < 1:
@@ -312,6 +323,10 @@ def _as_list(_key: str, value: Any) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(value).split(",") if part.strip())
 
 
+def _as_int_list(key: str, value: Any) -> tuple[int, ...]:
+    return tuple(_as_int(key, part) for part in _as_list(key, value))
+
+
 def _as_optional_str(_key: str, value: Any) -> str | None:
     text = str(value).strip()
     return text or None
@@ -345,6 +360,7 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "backendRequestScaling": ("backend_request_scaling", _as_bool),
     "backendRequestsPerTarget": ("backend_requests_per_target", _as_int),
     "priceClass": ("price_class", _as_str),
+    "mediaKeyGenerations": ("media_key_generations", _as_int_list),
     "apiThrottleRate": ("api_throttle_rate", _as_int),
     "apiThrottleBurst": ("api_throttle_burst", _as_int),
     "partnerQuotaPerDay": ("partner_quota_per_day", _as_int),

@@ -17,6 +17,7 @@ from lib.database import Database
 from lib.images import Images, ReleasedImage
 from lib.load_balancer import LoadBalancer, Route
 from lib.log_groups import log_group
+from lib.media import Media
 from lib.nag import acknowledge, partition
 from lib.network import Network
 from lib.parameters import Parameters
@@ -56,6 +57,7 @@ class Services(Construct):
         database: Database,
         parameters: Parameters,
         load_balancer: LoadBalancer,
+        media: Media,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
@@ -109,6 +111,9 @@ class Services(Construct):
             "AWS_REGION": Stack.of(self).region,
             "SEED_DEMO_DATA": "true" if config.seed_demo_data else "false",
             "PROXY_FIX_X_FOR": str(PROXY_HOPS),
+            # The API signs media cookies with the current signing-key generation.
+            "MEDIA_SIGNING_SECRET_ARN": media.signing_secret.secret_arn,
+            "MEDIA_KEY_PAIR_ID": media.key_pair_id,
         }
         backend_secrets = {env: ecs.Secret.from_ssm_parameter(param) for env, param in parameters.values.items()}
 
@@ -122,8 +127,8 @@ class Services(Construct):
         acknowledge(
             self.backend_task,
             "AwsSolutions-ECS2",
-            "Only non-sensitive deployment facts are inline (the secret's ARN, TLS mode, region, seed flag, proxy "
-            "hop count); configuration is injected from SSM and the credentials are read by the app from "
+            "Only non-sensitive deployment facts are inline (the secrets' ARNs, TLS mode, region, seed flag, proxy "
+            "hop count, the CloudFront public key id); configuration is injected from SSM and the credentials are read by the app from "
             "Secrets Manager at runtime.",
         )
 

@@ -13,6 +13,7 @@ from lib.cdn import Cdn
 from lib.config import INITIAL_EDGE_VERSION, NO_PREVIOUS_EDGE_VERSION, PlatformConfig
 from lib.database import Database
 from lib.load_balancer import LoadBalancer
+from lib.media import Media
 from lib.network import DATABASE_PORT, Network
 from lib.observability import Observability, give_functions_log_groups
 from lib.parameters import Parameters
@@ -62,12 +63,14 @@ class TapStack(Stack):
             origin_host=origin_host,
             access_logs=self.access_logs,
         )
+        self.media = Media(self, "Media", config=config, access_logs=self.access_logs, cdn=self.cdn)
         put(
             "CORS_ALLOWED_ORIGINS",
             "app/cors-allowed-origins",
             ",".join([self.cdn.url, *config.cors_allowed_origins]),
             "Origins allowed to call the API from a browser: the CloudFront URL plus the configured list",
         )
+        put("MEDIA_BASE_URL", "app/media-base-url", self.cdn.url, "URL whose /media/<id>/* the API's signed cookies cover")
 
         self.services = Services(
             self,
@@ -78,7 +81,9 @@ class TapStack(Stack):
             database=self.database,
             parameters=self.parameters,
             load_balancer=self.load_balancer,
+            media=self.media,
         )
+        self.media.allow_reads_only_by(self.services.backend_task.task_role)
 
         self.observability = Observability(
             self,
@@ -127,6 +132,8 @@ class TapStack(Stack):
             ),
             "WafWebAclArn": (self.api.web_acl.attr_arn, "WAF web ACL on the API stage"),
             "ErrorPagesBucketName": (self.cdn.error_pages_bucket.bucket_name, "Bucket of the custom error pages"),
+            "MediaBucketName": (self.media.bucket.bucket_name, "Private bucket of the HLS media (read by CloudFront only)"),
+            "MediaKeyGroupId": (self.media.key_group.key_group_id, "CloudFront key group whose signatures grant /media/*"),
             "DashboardName": (self.observability.dashboard.dashboard_name, "CloudWatch dashboard"),
             "AlarmTopicArn": (self.observability.topic.topic_arn, "SNS topic of the alarms"),
             "EcsClusterName": (self.services.cluster.cluster_name, "ECS cluster"),

@@ -1,13 +1,49 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from 'vite';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // The app only ever calls relative /api paths, so one build serves every stage.
 // For `npm run dev`, /api is proxied to a backend (default: 127.0.0.1:8000).
 const apiTarget = process.env.API_PROXY_TARGET ?? 'http://127.0.0.1:8000';
 
+/**
+ * `npm run dev` only: serves the committed demo media (app/media/demo) at /media/, with the
+ * Content-Type and Cache-Control the media bucket gives them, so the demo plays with no AWS.
+ * (In AWS, CloudFront serves /media/ from S3 and checks the signed cookies.)
+ */
+function demoMedia(): Plugin {
+  const mediaDir = path.resolve(import.meta.dirname, '..', 'media');
+  const demoDir = path.join(mediaDir, 'demo');
+  return {
+    name: 'demo-media',
+    apply: 'serve',
+    configureServer(server) {
+      const formats: Record<string, { content_type: string; cache_control: string }> = JSON.parse(
+        readFileSync(path.join(mediaDir, 'formats.json'), 'utf8'),
+      ).files;
+      server.middlewares.use('/media', (req, res, next) => {
+        if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+        const file = path.join(demoDir, decodeURIComponent(new URL(req.url ?? '/', 'http://dev').pathname));
+        const meta = formats[path.extname(file).slice(1)];
+        if (!file.startsWith(demoDir + path.sep) || !meta || !existsSync(file) || !statSync(file).isFile()) {
+          res.statusCode = 404;
+          res.end();
+          return;
+        }
+        res.setHeader('Content-Type', meta.content_type);
+        res.setHeader('Cache-Control', meta.cache_control);
+        res.setHeader('Content-Length', String(statSync(file).size));
+        if (req.method === 'HEAD') return void res.end();
+        createReadStream(file).pipe(res);
+      });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), demoMedia()],
   build: {
     outDir: 'dist',
     assetsDir: 'assets',

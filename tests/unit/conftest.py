@@ -91,6 +91,8 @@ TUNED: dict[str, Any] = {
     "api_throttle_burst": 300,
     "partner_quota_per_day": 2500,
     "per_ip_limit_per_minute": 200,
+    # A signing-key rotation under way: generation 1 still trusted, 2 signing.
+    "media_key_generations": (1, 2),
 }
 
 

@@ -97,8 +97,8 @@ def error_pages_bucket(stack: Synthesized) -> str:
 # ---------------------------------------------------------------- behaviors
 
 
-def test_exactly_four_behaviors(stack: Synthesized) -> None:
-    assert set(behaviors(stack)) == {"/*", "/assets/*", "/api/*", "/errors/*"}
+def test_exactly_six_behaviors(stack: Synthesized) -> None:
+    assert set(behaviors(stack)) == {"/*", "/assets/*", "/api/*", "/errors/*", "/media/*/poster.jpg", "/media/*"}
 
 
 def test_default_behavior_serves_the_app_from_the_alb_honouring_its_cache_control(stack: Synthesized) -> None:
@@ -167,7 +167,9 @@ def test_errors_behavior_reads_the_private_bucket_through_origin_access_control(
     origin = origin_of(stack, "/errors/*")
     bucket = error_pages_bucket(stack)
     assert origin["DomainName"] == {"Fn::GetAtt": [bucket, "RegionalDomainName"]}
-    oac, control = stack.one("AWS::CloudFront::OriginAccessControl")
+    oac = origin["OriginAccessControlId"]["Fn::GetAtt"][0]
+    control = stack.resources[oac]
+    assert control["Type"] == "AWS::CloudFront::OriginAccessControl"
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac, "Id"]}
     assert control["Properties"]["OriginAccessControlConfig"] == {
         "Name": control["Properties"]["OriginAccessControlConfig"]["Name"],
@@ -399,8 +401,12 @@ def test_error_pages_bucket_is_private_encrypted_tls_only_and_destroyable(stack:
 
 
 def deployment(stack: Synthesized) -> dict[str, Any]:
-    _, resource = stack.one("Custom::CDKBucketDeployment")
-    props: dict[str, Any] = resource["Properties"]
+    """The error pages' deployment (the media bucket has its own, see test_media.py)."""
+    (props,) = [
+        r["Properties"]
+        for r in stack.of_type("Custom::CDKBucketDeployment").values()
+        if r["Properties"]["DestinationBucketName"] == {"Ref": error_pages_bucket(stack)}
+    ]
     return props
 
 

@@ -442,6 +442,9 @@ EXPECTED_FAILING_CHECKS = {
     "test_cdn::test_home_page_is_html",
     "test_cdn::test_unknown_api_path_shows_custom_404_page",
     "test_cdn::test_videos_api_returns_items",
+    "test_media::test_manifest_is_403_without_signature_and_200_with",
+    "test_media::test_media_bucket_refuses_direct_requests",
+    "test_media::test_segment_is_a_cache_hit_on_the_second_request",
     "test_database::test_aurora_available_with_writer_and_reader",
     "test_database::test_aurora_storage_encrypted",
     "test_database::test_db_secret_rotation_enabled",
@@ -503,6 +506,8 @@ def unreachable_outputs(port: int, suffix: str = "pr123") -> dict[str, str]:
         "AlarmTopicArn": f"arn:aws:sns:{region}:{account}:alarms-{suffix}",
         "WafWebAclArn": f"arn:aws:wafv2:{region}:{account}:regional/webacl/waf-api-{suffix}/abc",
         "ErrorPagesBucketName": f"error-pages-{suffix}",
+        "MediaBucketName": f"media-{suffix}",
+        "MediaKeyGroupId": "0123abcd-4567-89ef-0123-456789abcdef",
     }
 
 
@@ -636,6 +641,10 @@ def test_missing_output_key_fails_naming_the_key_and_opt_in_check_runs(tmp_path:
 # --------------------------------------------------------------------------- the HTTP checks, against a local fake
 
 
+DEMO_ID = json.loads((REPO_ROOT / "app" / "backend" / "catalog" / "demo_media.json").read_text())["videos"][0]["id"]
+SIGNED = ("CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id")
+
+
 class _FakeHandler(BaseHTTPRequestHandler):
     """One origin of a fake deployment; `server.role` is cloudfront, api, alb or aws; `server.good` its behaviour."""
 
@@ -659,7 +668,12 @@ class _FakeHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         role, good, path = self.server.role, self.server.good, self.path.split("?")[0]
-        if role == "aws" and path == "/apikeys/partnerkey123":
+        if role == "cloudfront" and path.startswith("/media/"):
+            self._media(path)
+        elif role == "aws" and path.startswith("/media-pr123/media/"):
+            # S3 itself, path-style: the bucket answers only CloudFront (OAC).
+            self._send(403 if good else 200, "<Error><Code>AccessDenied</Code></Error>", "application/xml")
+        elif role == "aws" and path == "/apikeys/partnerkey123":
             self._json(200, {"id": "partnerkey123", "value": "partner-secret", "enabled": True})
         elif role == "alb":
             self._send(403 if good else 200, "Forbidden", "text/plain")
@@ -684,6 +698,37 @@ class _FakeHandler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": {"code": "not_found", "message": "no route"}})
 
+    def do_POST(self) -> None:
+        path = self.path.split("?")[0]
+        if self.server.role == "cloudfront" and path == f"/api/videos/{DEMO_ID}/play":
+            cookies = [f"{name}={name.lower()}-value; Path=/media/{DEMO_ID}/; Secure; HttpOnly" for name in SIGNED]
+            body = json.dumps({"id": DEMO_ID, "views": 1, "manifest_url": f"/media/{DEMO_ID}/h1/master.m3u8"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for cookie in cookies:
+                self.send_header("Set-Cookie", cookie)
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self._json(404, {"error": {"code": "not_found", "message": "no route"}})
+
+    def _media(self, path: str) -> None:
+        """CloudFront's /media/*: 403 without the signed cookies of this video (when good), playlists and segments."""
+        signed = all(name in self.headers.get("Cookie", "") for name in SIGNED) and path.startswith(f"/media/{DEMO_ID}/")
+        if self.server.good and not signed:
+            self._send(403, "<html>Forbidden</html>", "text/html")
+        elif path.endswith("master.m3u8"):
+            self._send(200, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n", "application/vnd.apple.mpegurl")
+        elif path.endswith("index.m3u8"):
+            self._send(200, "#EXTM3U\n#EXTINF:4.0,\nseg_00000.ts\n#EXT-X-ENDLIST\n", "application/vnd.apple.mpegurl")
+        elif path.endswith(".ts"):
+            self.server.segment_requests += 1
+            hit = self.server.good and self.server.segment_requests > 1
+            self._send(200, "G", "video/mp2t", {"X-Cache": "Hit from cloudfront" if hit else "Miss from cloudfront"})
+        else:
+            self._send(404, "", "text/plain")
+
     def do_OPTIONS(self) -> None:
         origin = self.headers.get("Origin", "")
         allow_origin = origin if self.server.good else "*"
@@ -697,7 +742,7 @@ class _FakeServer(ThreadingHTTPServer):
 
     def __init__(self, role: str, good: bool) -> None:
         super().__init__(("127.0.0.1", 0), _FakeHandler)
-        self.role, self.good, self.asset_requests = role, good, 0
+        self.role, self.good, self.asset_requests, self.segment_requests = role, good, 0, 0
 
     @property
     def url(self) -> str:
@@ -728,10 +773,12 @@ def _run_http_checks(tmp_path: Path, closed_port: int, good: bool) -> SuiteRun:
         )
         outputs_file = tmp_path / "flat-outputs.json"
         outputs_file.write_text(json.dumps(outputs))
-        return run_suite(tmp_path, closed_port, outputs_file, "-k", "test_cdn or test_api", AWS_ENDPOINT_URL=servers["aws"].url)
+        return run_suite(
+            tmp_path, closed_port, outputs_file, "-k", "test_cdn or test_api or test_media", AWS_ENDPOINT_URL=servers["aws"].url
+        )
 
 
-HTTP_CHECKS = {check for check in EXPECTED_FAILING_CHECKS if check.startswith(("test_cdn::", "test_api::"))}
+HTTP_CHECKS = {check for check in EXPECTED_FAILING_CHECKS if check.startswith(("test_cdn::", "test_api::", "test_media::"))}
 
 
 def test_http_checks_pass_against_a_deployment_that_keeps_the_contract(tmp_path: Path, closed_port: int) -> None:
@@ -749,6 +796,9 @@ def test_http_checks_report_expected_and_found_against_a_broken_deployment(tmp_p
         "test_api::test_cors_preflight_allows_web_origin[cloudfront]": "expected Access-Control-Allow-Origin 'http://127.0.0.1:",
         "test_cdn::test_hashed_asset_is_immutable_and_cached": "expected Cache-Control with 'immutable', found 'public, max-age=60'",
         "test_cdn::test_unknown_api_path_shows_custom_404_page": "expected the HTML error page /errors/404.html, found status 404, Content-Type: 'application/json'",
+        "test_media::test_manifest_is_403_without_signature_and_200_with": "without cookies: expected 403, found status 200",
+        "test_media::test_segment_is_a_cache_hit_on_the_second_request": "expected 'X-Cache: Hit from cloudfront', found X-Cache ['Miss from cloudfront'",
+        "test_media::test_media_bucket_refuses_direct_requests": "(the bucket, not CloudFront): expected 403, found status 200",
     }
     for check, text in expected_messages.items():
         assert text in run.failed.get(check, ""), f"{check}: expected a failure saying {text!r}, found {run.failed.get(check)!r}"

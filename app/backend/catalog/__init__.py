@@ -12,6 +12,7 @@ from . import api, errors, http, logs
 from .config import Config
 from .db import Database, is_transient
 from .migrate import migrate
+from .playback import signer_from_config
 from .seed import seed_demo_catalog
 
 __all__ = ["Config", "Database", "create_app", "prepare_database"]
@@ -46,6 +47,8 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     app = Flask(__name__)
     app.config["CATALOG"] = config
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
+    # Before touching the database: without its signing key the API cannot entitle playback.
+    app.extensions["media_signer"] = signer_from_config(config)
 
     db = database or Database(config)
     if config.run_migrations:

@@ -16,6 +16,7 @@ from psycopg import sql
 from .db import Database, DatabaseUnavailableError
 from .errors import ApiError, bad_request, error_body
 from .http import json_response
+from .playback import MASTER_PLAYLIST, POSTER, MediaSigner, package_path
 
 api = Blueprint("api", __name__, url_prefix="/api")
 probes = Blueprint("probes", __name__)
@@ -37,7 +38,7 @@ _MAX_MICROS = 253_402_300_799_999_999
 
 _VIDEO_COLUMNS = sql.SQL(
     "SELECT v.id, v.title, v.description, c.slug, c.name, v.duration_seconds, v.views, "
-    "v.published_at FROM videos v JOIN categories c ON c.id = v.category_id"
+    "v.published_at, v.media_version FROM videos v JOIN categories c ON c.id = v.category_id"
 )
 
 
@@ -135,6 +136,9 @@ def video_json(row: tuple[Any, ...]) -> dict[str, Any]:
         "duration_seconds": row[5],
         "views": row[6],
         "published_at": _iso(row[7]),
+        "playable": row[8] is not None,
+        # Posters are public (catalog art); everything else under /media/ needs the signed cookies.
+        "poster_url": f"{package_path(row[0], row[8])}{POSTER}" if row[8] else None,
     }
 
 
@@ -221,9 +225,8 @@ def get_video(video_id: str) -> Response:
     return json_response(video_json(row), cacheable=True)
 
 
-@api.post("/videos/<video_id>/views")
-def add_view(video_id: str) -> Response:
-    vid = parse_id(video_id)
+def _require_json_object_body() -> None:
+    """POST bodies: Content-Type application/json, and an empty body or a JSON object."""
     if request.mimetype != "application/json":
         raise bad_request("unsupported_content_type", "Content-Type must be application/json.")
     raw = request.get_data()
@@ -234,6 +237,12 @@ def add_view(video_id: str) -> Response:
             raise bad_request("invalid_json", "Request body is not valid JSON.") from None
         if not isinstance(body, dict):
             raise bad_request("invalid_body", "Request body must be a JSON object.")
+
+
+@api.post("/videos/<video_id>/views")
+def add_view(video_id: str) -> Response:
+    vid = parse_id(video_id)
+    _require_json_object_body()
     row = _db().run(
         lambda conn: conn.execute(
             "UPDATE videos SET views = views + 1 WHERE id = %s RETURNING id, views", (vid,)
@@ -243,3 +252,50 @@ def add_view(video_id: str) -> Response:
     if row is None:
         raise ApiError(404, "not_found", f"Video {vid} does not exist.")
     return json_response({"id": row[0], "views": row[1]})
+
+
+@api.post("/videos/<video_id>/play")
+def play(video_id: str) -> Response:
+    """Start playback: count the view and entitle the viewer to this one video's media.
+
+    Answers the master playlist URL and sets CloudFront signed cookies whose
+    policy and Path cover /media/<id>/ only, valid for at most an hour.
+    """
+    vid = parse_id(video_id)
+    _require_json_object_body()
+
+    def start(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
+        row = conn.execute(
+            "UPDATE videos SET views = views + 1 WHERE id = %s AND media_version IS NOT NULL "
+            "RETURNING id, views, media_version",
+            (vid,),
+        ).fetchone()
+        if row is None:
+            exists = conn.execute("SELECT 1 FROM videos WHERE id = %s", (vid,)).fetchone()
+            return None if exists is None else ()
+        return tuple(row)
+
+    row = _db().run(start, write=True)
+    if row is None:
+        raise ApiError(404, "not_found", f"Video {vid} does not exist.")
+    if not row:
+        raise ApiError(409, "not_playable", f"Video {vid} has no media to play yet.")
+    signer: MediaSigner = current_app.extensions["media_signer"]
+    cookies = signer.cookies_for(vid)
+    base = package_path(vid, row[2])
+    response = json_response(
+        {
+            "id": row[0],
+            "views": row[1],
+            "manifest_url": f"{base}{MASTER_PLAYLIST}",
+            "poster_url": f"{base}{POSTER}",
+            "expires_at": _iso(datetime.fromtimestamp(cookies.expires_at, UTC)),
+        }
+    )
+    secure = current_app.config["CATALOG"].media_cookie_secure
+    for name, value in cookies.as_dict().items():
+        # Session cookies (no Max-Age, as CloudFront recommends); the signed policy expires them.
+        response.set_cookie(
+            name, value, path=cookies.path, secure=secure, httponly=True, samesite="Lax"
+        )
+    return response

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Signed media cookies live at most an hour (CloudFront checks the expiry on every request).
+MAX_MEDIA_COOKIE_TTL = 3600
+MIN_MEDIA_COOKIE_TTL = 60
 
 
 class ConfigError(ValueError):
@@ -24,6 +28,8 @@ class ConfigError(ValueError):
 class Config:
     db_writer_host: str
     db_name: str
+    # CloudFront key pair (public key) id whose private key signs the media cookies.
+    media_key_pair_id: str
     db_reader_host: str = ""
     db_port: int = 5432
     db_user: str | None = dataclasses.field(default=None, repr=False)
@@ -48,6 +54,11 @@ class Config:
     run_migrations: bool = True
     proxy_fix_x_for: int = 1
     proxy_fix_x_proto: int = 1
+    media_signing_secret_arn: str | None = None
+    media_signing_key_file: str | None = None
+    media_base_url: str | None = None
+    media_cookie_ttl: int = MAX_MEDIA_COOKIE_TTL
+    media_cookie_secure: bool = True
 
     def __post_init__(self) -> None:
         if not self.db_reader_host:
@@ -72,6 +83,24 @@ class Config:
                 raise ConfigError(f"{name.upper()} must not be negative")
         if self.db_retry_attempts < 1:
             raise ConfigError("DB_RETRY_ATTEMPTS must be at least 1")
+        if not self.media_signing_secret_arn and not self.media_signing_key_file:
+            raise ConfigError(
+                "missing required environment variable MEDIA_SIGNING_SECRET_ARN "
+                "(or MEDIA_SIGNING_KEY_FILE for local runs): the API cannot entitle playback "
+                "without the media signing key"
+            )
+        if not MIN_MEDIA_COOKIE_TTL <= self.media_cookie_ttl <= MAX_MEDIA_COOKIE_TTL:
+            raise ConfigError(
+                f"MEDIA_COOKIE_TTL must be {MIN_MEDIA_COOKIE_TTL}-{MAX_MEDIA_COOKIE_TTL} seconds; "
+                f"got {self.media_cookie_ttl}"
+            )
+        if self.media_base_url and not re.fullmatch(
+            r"https?://[A-Za-z0-9.-]+(:\d+)?", self.media_base_url
+        ):
+            raise ConfigError(
+                "MEDIA_BASE_URL must be an origin like https://d111.cloudfront.net; "
+                f"got {self.media_base_url!r}"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -150,4 +179,10 @@ class Config:
             # sits behind more proxies that the ALB forwards for.
             proxy_fix_x_for=integer("PROXY_FIX_X_FOR", 1),
             proxy_fix_x_proto=integer("PROXY_FIX_X_PROTO", 1),
+            media_key_pair_id=required("MEDIA_KEY_PAIR_ID"),
+            media_signing_secret_arn=optional("MEDIA_SIGNING_SECRET_ARN"),
+            media_signing_key_file=optional("MEDIA_SIGNING_KEY_FILE"),
+            media_base_url=(optional("MEDIA_BASE_URL") or "").rstrip("/") or None,
+            media_cookie_ttl=integer("MEDIA_COOKIE_TTL", MAX_MEDIA_COOKIE_TTL),
+            media_cookie_secure=boolean("MEDIA_COOKIE_SECURE", True),
         )

@@ -7,8 +7,10 @@ view counts. It runs under the migration advisory lock.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import psycopg
@@ -121,6 +123,7 @@ def seed_demo_catalog(conn: psycopg.Connection[Any], count: int = DEMO_VIDEO_COU
                 "SELECT count(*) FROM videos WHERE id <= %s", (count,)
             ).fetchone()
             if existing and existing[0] >= count:
+                _mark_demo_media(cur)
                 return 0
             before = existing[0] if existing else 0
             rows = [
@@ -142,4 +145,22 @@ def seed_demo_catalog(conn: psycopg.Connection[Any], count: int = DEMO_VIDEO_COU
                 "GREATEST((SELECT max(id) FROM videos), 1))"
             )
             cur.execute("ANALYZE videos")
+            _mark_demo_media(cur)
             return count - before
+
+
+def demo_media() -> list[dict[str, Any]]:
+    """The packaged demo clips (written by scripts/make_demo_media.py): id, version, duration."""
+    text = resources.files("catalog").joinpath("demo_media.json").read_text()
+    videos: list[dict[str, Any]] = json.loads(text)["videos"]
+    return videos
+
+
+def _mark_demo_media(cur: psycopg.Cursor[Any]) -> None:
+    """Point the demo videos that have clips at their packages (deployed with the stack)."""
+    cur.executemany(
+        "UPDATE videos SET media_version = %s, duration_seconds = %s, "
+        "media_published_at = coalesce(media_published_at, now()) "
+        "WHERE id = %s AND media_version IS DISTINCT FROM %s",
+        [(m["version"], m["duration_seconds"], m["id"], m["version"]) for m in demo_media()],
+    )

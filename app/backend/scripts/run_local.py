@@ -5,16 +5,20 @@
 * The app migrates and seeds the demo catalog at startup (SEED_DEMO_DATA=true).
 * Serves with gunicorn on --host/--port and prints ``READY http://host:port``
   once /api/health answers 200.
-* SIGTERM/SIGINT stop gunicorn and remove the throwaway database.
+* Unless MEDIA_SIGNING_KEY_FILE is set, generates a throwaway media signing key
+  (no CloudFront locally: the dev server serves /media/ without checking cookies).
+* SIGTERM/SIGINT stop gunicorn and remove the throwaway database and key.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +29,26 @@ BACKEND = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BACKEND))
 
 from devtools.local_pg import LocalPostgres  # noqa: E402
+
+LOCAL_KEY_PAIR_ID = "LOCALDEVKEY"
+
+
+def write_dev_signing_key(directory: Path) -> Path:
+    """A fresh RSA 2048 key for local runs, readable by this user only."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = directory / "media-signing-key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+    return path
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
@@ -62,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("CORS_ALLOWED_ORIGINS", "*")
     env.setdefault("DB_SSLMODE", "disable")
     env.setdefault("LOG_LEVEL", "INFO")
+    key_dir: Path | None = None
+    if not env.get("MEDIA_SIGNING_KEY_FILE") and not env.get("MEDIA_SIGNING_SECRET_ARN"):
+        key_dir = Path(tempfile.mkdtemp(prefix="catalog-media-key-"))
+        env["MEDIA_SIGNING_KEY_FILE"] = str(write_dev_signing_key(key_dir))
+        env.setdefault("MEDIA_KEY_PAIR_ID", LOCAL_KEY_PAIR_ID)
+        # http://127.0.0.1: cookies without the Secure flag (CloudFront is HTTPS-only).
+        env.setdefault("MEDIA_COOKIE_SECURE", "false")
     env["BIND"] = f"{args.host}:{args.port}"
     env["WEB_CONCURRENCY"] = str(args.workers)
     env["GUNICORN_THREADS"] = str(args.threads)
@@ -107,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait()
         if pg is not None:
             pg.cleanup()
+        if key_dir is not None:
+            shutil.rmtree(key_dir, ignore_errors=True)
     return 0 if stopping else code
 
 

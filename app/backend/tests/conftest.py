@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_core import OpenAPI
@@ -20,6 +25,19 @@ from devtools.local_pg import LocalPostgres
 
 BACKEND = Path(__file__).resolve().parent.parent
 ALLOWED_ORIGIN = "https://app.example.com"
+MEDIA_BASE_URL = "https://d111111abcdef8.cloudfront.net"
+KEY_PAIR_ID = "K2JCJMDEHXQW5F"
+
+# One media signing key for the whole session, as run_local.py makes for local runs.
+SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+_KEY_DIR = Path(tempfile.mkdtemp(prefix="catalog-test-key-"))
+atexit.register(shutil.rmtree, _KEY_DIR, True)
+SIGNING_KEY_FILE = _KEY_DIR / "media-signing-key.pem"
+SIGNING_KEY_FILE.write_bytes(
+    SIGNING_KEY.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+)
 
 
 def make_config(pg: LocalPostgres, **overrides: str) -> Config:
@@ -31,6 +49,9 @@ def make_config(pg: LocalPostgres, **overrides: str) -> Config:
         "CACHE_STALE_WHILE_REVALIDATE": "60",
         "LOG_LEVEL": "WARNING",
         "ACCESS_LOG": "false",
+        "MEDIA_SIGNING_KEY_FILE": str(SIGNING_KEY_FILE),
+        "MEDIA_KEY_PAIR_ID": KEY_PAIR_ID,
+        "MEDIA_BASE_URL": MEDIA_BASE_URL,
         **overrides,
     }
     return Config.from_env(env)

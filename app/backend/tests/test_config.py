@@ -8,10 +8,16 @@ import pytest
 
 from catalog.config import Config, ConfigError
 
-BASE = {"DB_WRITER_HOST": "db.internal", "DB_NAME": "catalog", "DB_SECRET_ARN": "arn:secret"}
+BASE = {
+    "DB_WRITER_HOST": "db.internal",
+    "DB_NAME": "catalog",
+    "DB_SECRET_ARN": "arn:secret",
+    "MEDIA_SIGNING_SECRET_ARN": "arn:media-key",
+    "MEDIA_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+}
 
 
-@pytest.mark.parametrize("missing", ["DB_WRITER_HOST", "DB_NAME"])
+@pytest.mark.parametrize("missing", ["DB_WRITER_HOST", "DB_NAME", "MEDIA_KEY_PAIR_ID"])
 def test_missing_required_value_is_named(missing: str) -> None:
     env = {k: v for k, v in BASE.items() if k != missing}
     with pytest.raises(ConfigError, match=f"missing required environment variable {missing}"):

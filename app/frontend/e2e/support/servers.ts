@@ -103,6 +103,8 @@ export async function startBackend(timeoutMs = 120_000): Promise<Started> {
 const API_BLOCK = /# BEGIN api[\s\S]*?# END api/;
 
 /** The shipped default.conf, adjusted only where a test machine differs from the image. */
+export const DEMO_MEDIA_DIR = path.join(REPO_ROOT, 'app', 'media', 'demo');
+
 export function serverConf(opts: { port: number; root: string; apiUpstream?: string }): string {
   let conf = readFileSync(path.join(FRONTEND_DIR, 'nginx/default.conf'), 'utf8');
   if (!API_BLOCK.test(conf)) throw new Error('nginx/default.conf lost its "# BEGIN api" / "# END api" markers');
@@ -117,6 +119,11 @@ export function serverConf(opts: { port: number; root: string; apiUpstream?: str
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;
+    }
+    # local only: the demo media, as CloudFront serves the media bucket at /media/ in AWS
+    location ^~ /media/ {
+        alias ${DEMO_MEDIA_DIR}/;
+        add_header Cache-Control "public, max-age=31536000, immutable";
     }`,
     );
   }

@@ -1,4 +1,4 @@
-import type { Category, ListVideosParams, Video, VideoPage, ViewCount } from './types';
+import type { Category, ListVideosParams, PlaybackGrant, Video, VideoPage, ViewCount } from './types';
 
 /**
  * The app only ever talks to relative /api paths: CloudFront (production) or the
@@ -91,5 +91,18 @@ export function recordView(id: number): Promise<ViewCount> {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: '{}',
+  });
+}
+
+/**
+ * Starts playback: counts one view and answers the master playlist URL. The
+ * response sets the CloudFront cookies that entitle this browser to the video's media.
+ */
+export function startPlayback(id: number): Promise<PlaybackGrant> {
+  return request<PlaybackGrant>(`/videos/${encodeURIComponent(String(id))}/play`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+    credentials: 'same-origin',
   });
 }

@@ -9,6 +9,19 @@ export interface Video {
   duration_seconds: number;
   views: number;
   published_at: string;
+  /** True when the video has published media (start it with startPlayback). */
+  playable: boolean;
+  /** Poster image under /media/ (public); null without media. */
+  poster_url: string | null;
+}
+
+/** POST /api/videos/:id/play: the view is counted and signed cookies for /media/<id>/ are set. */
+export interface PlaybackGrant {
+  id: number;
+  views: number;
+  manifest_url: string;
+  poster_url: string;
+  expires_at: string;
 }
 
 export interface Category {

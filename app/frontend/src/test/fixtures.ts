@@ -16,6 +16,8 @@ export function makeVideo(id: number, overrides: Partial<Video> = {}): Video {
     duration_seconds: 60 * id + 5,
     views: 100 + id,
     published_at: '2025-03-01T12:00:00Z',
+    playable: false,
+    poster_url: null,
     ...overrides,
   };
 }
@@ -24,3 +26,6 @@ export function makeVideo(id: number, overrides: Partial<Video> = {}): Video {
 export const catalog: Video[] = Array.from({ length: 45 }, (_, i) => makeVideo(45 - i));
 catalog[0] = makeVideo(45, { title: 'Ocean Depths' });
 catalog[1] = makeVideo(44, { title: 'Ocean Voices' });
+/** The one video with media in the fixtures. */
+export const PLAYABLE_ID = 43;
+catalog[2] = makeVideo(PLAYABLE_ID, { title: 'Playable Clip', playable: true, poster_url: '/media/43/h0123456789ab/poster.jpg' });

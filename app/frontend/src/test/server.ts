@@ -50,6 +50,27 @@ export const handlers = [
     viewCounts.set(id, views);
     return HttpResponse.json({ id, views });
   }),
+
+  http.post('/api/videos/:id/play', ({ params }) => {
+    const id = Number(params.id);
+    const video = catalog.find((v) => v.id === id);
+    if (!video) {
+      return HttpResponse.json({ error: { code: 'not_found', message: 'Video not found.' } }, { status: 404 });
+    }
+    if (!video.playable) {
+      return HttpResponse.json({ error: { code: 'not_playable', message: 'No media.' } }, { status: 409 });
+    }
+    const views = (viewCounts.get(id) ?? video.views) + 1;
+    viewCounts.set(id, views);
+    const base = video.poster_url!.replace(/poster\.jpg$/, '');
+    return HttpResponse.json({
+      id,
+      views,
+      manifest_url: `${base}master.m3u8`,
+      poster_url: video.poster_url,
+      expires_at: '2030-01-01T00:00:00Z',
+    });
+  }),
 ];
 
 export const server = setupServer(...handlers);

@@ -16,7 +16,7 @@ export function VideoCard({ video, from, ref }: Props) {
     <li className="card">
       <Link ref={ref} to={`/videos/${video.id}`} state={{ from }} className="card__link">
         <div className="card__media">
-          <Poster id={video.id} title={video.title} />
+          <Poster id={video.id} title={video.title} src={video.poster_url} />
           <span className="badge badge--duration">
             <span aria-hidden="true">{formatDuration(video.duration_seconds)}</span>
             <span className="sr-only">, duration {describeDuration(video.duration_seconds)}</span>

@@ -1,26 +1,30 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
-import { Poster } from '../../components/Poster';
 import { ErrorState, Spinner } from '../../components/StatusViews';
 import { describeDuration, formatDate, formatDuration, formatViews } from '../../lib/format';
 import { useDocumentTitle } from '../../lib/useDocumentTitle';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { useRecordedView } from './useRecordedView';
 import { useVideo } from './useVideo';
+import { VideoPlayer } from './VideoPlayer';
 
 function parseId(raw: string | undefined): number | null {
   if (!raw || !/^[1-9]\d{0,15}$/.test(raw)) return null;
   return Number(raw);
 }
 
-/** Video detail on its own URL (/videos/:id). Opening it records one view. */
+/**
+ * Video detail on its own URL (/videos/:id). A playable video counts a view at each playback
+ * start (the play request); opening one without media records one view.
+ */
 export function VideoPage() {
   const params = useParams();
   const id = parseId(params.id);
   const location = useLocation();
   const from = (location.state as { from?: string } | null)?.from ?? '';
   const video = useVideo(id);
-  const view = useRecordedView(id);
+  const view = useRecordedView(video.status === 'success' && !video.video.playable ? id : null);
+  const [played, setPlayed] = useState<{ id: number; views: number } | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
 
   useDocumentTitle(video.status === 'success' ? video.video.title : id === null ? 'Not found' : 'Video');
@@ -57,13 +61,14 @@ export function VideoPage() {
   }
 
   const v = video.video;
-  const views = view.status === 'recorded' ? view.views : v.views;
+  const views = played?.id === v.id ? played.views : view.status === 'recorded' ? view.views : v.views;
+  const counting = !v.playable && view.status === 'pending';
   return (
     <article className="detail" aria-labelledby="video-title">
       {back}
       <div className="detail__layout">
         <div className="detail__media">
-          <Poster id={v.id} title={v.title} size="hero" />
+          <VideoPlayer key={v.id} video={v} onViews={(total) => setPlayed({ id: v.id, views: total })} />
         </div>
         <div className="detail__info">
           <p className="eyebrow">{v.category_name}</p>
@@ -87,13 +92,13 @@ export function VideoPage() {
             <div>
               <dt>Views</dt>
               <dd>
-                <span data-testid="view-count" aria-live="polite" aria-busy={view.status === 'pending'}>
+                <span data-testid="view-count" aria-live="polite" aria-busy={counting}>
                   {formatViews(views)}
                 </span>
               </dd>
             </div>
           </dl>
-          {view.status === 'failed' && (
+          {!v.playable && view.status === 'failed' && (
             <p className="field__hint" role="status">
               Your view could not be counted right now.
             </p>

@@ -1,0 +1,1 @@
+"""Packaging and publishing of videos: ffmpeg → HLS ladder → media bucket → catalog row."""
