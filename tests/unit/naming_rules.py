@@ -179,7 +179,7 @@ CLOUDFRONT_FUNCTION_NAME = Rule("CloudFront CreateFunction Name", 64, charset=r"
 # CloudFront API Reference, OriginAccessControlConfig, Name: "You can specify up to 64 characters."
 # https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_OriginAccessControlConfig.html
 CLOUDFRONT_OAC_NAME = Rule("CloudFront OriginAccessControlConfig Name", 64)
-# CloudFront API Reference, CachePolicyConfig / ResponseHeadersPolicyConfig / KeyGroupConfig, Name:
+# CloudFront API Reference, CachePolicyConfig / ResponseHeadersPolicyConfig / KeyGroupConfig / PublicKeyConfig, Name:
 # no limit documented in the API reference; CloudFront's policy-name quota is 128 characters of
 # letters, digits, hyphens and underscores ("Quotas on policies", CloudFront Developer Guide), which
 # aws-cdk-lib's CachePolicy and ResponseHeadersPolicy also enforce at synth.
@@ -322,6 +322,7 @@ NAME_RULES: dict[str, dict[str, Rule]] = {
     "AWS::CloudFront::ResponseHeadersPolicy": {"ResponseHeadersPolicyConfig.Name": CLOUDFRONT_POLICY_NAME},
     "AWS::CloudFront::OriginRequestPolicy": {"OriginRequestPolicyConfig.Name": CLOUDFRONT_POLICY_NAME},
     "AWS::CloudFront::KeyGroup": {"KeyGroupConfig.Name": CLOUDFRONT_POLICY_NAME},
+    "AWS::CloudFront::PublicKey": {"PublicKeyConfig.Name": CLOUDFRONT_POLICY_NAME},
     "AWS::CloudFront::OriginAccessControl": {"OriginAccessControlConfig.Name": CLOUDFRONT_OAC_NAME},
     "AWS::SNS::Topic": {"TopicName": SNS_TOPIC_NAME, "DisplayName": SNS_DISPLAY_NAME},
     "AWS::ECS::Cluster": {"ClusterName": ECS_RESOURCE_NAME},
