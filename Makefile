@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
+.PHONY: help install synth test test-infra test-backend test-frontend test-containers container-tools lint deploy destroy outputs integration \
         run-backend run-frontend bench-backend clean
 
 help: ## List the targets
@@ -30,7 +30,7 @@ synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials
 	$(CDK) synth --quiet --context environmentSuffix=$(SUFFIX)
 	@echo "Wrote cdk.out/TapStack$(SUFFIX).template.json"
 
-test: test-infra test-backend test-frontend ## Every test: infrastructure, backend, frontend
+test: test-infra test-backend test-frontend test-containers ## Every test: infrastructure, backend, frontend, containers
 
 test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, cfn-lint, reachability)
 	$(PY) -m ruff check .
@@ -43,6 +43,22 @@ test-backend: ## Catalog API tests against a throwaway PostgreSQL
 
 test-frontend: ## Web app unit and browser tests
 	$(MAKE) -C app/frontend test
+
+# Debian packages the container tests need (podman runs as root with runc here).
+CONTAINER_TOOLS := podman runc mmdebstrap uidmap
+container-tools:
+	@missing=""; for tool in podman runc mmdebstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing apt packages: $(CONTAINER_TOOLS)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CONTAINER_TOOLS) >/dev/null; \
+	else \
+		echo "missing:$$missing; install them with: sudo apt-get install -y $(CONTAINER_TOOLS)" >&2; exit 1; \
+	fi
+
+test-containers: container-tools synth ## Build both images from their Dockerfiles, run them as the task definitions do
+	$(MAKE) -C app/backend venv postgres
+	SUFFIX=$(SUFFIX) app/backend/.venv/bin/python -m pytest -p no:cacheprovider tests/containers
 
 lint: install ## Linters only
 	$(PY) -m ruff check .

@@ -194,7 +194,25 @@ def ensure(base: Base, log: list[str]) -> str:
     changes = [arg for change in base.changes for arg in ("--change", change)]
     subprocess.run(["podman", "import", "--quiet", *changes, str(tarball), image], check=True, stdout=subprocess.DEVNULL)
     log.append(f"{base.name}: imported {image}")
+    _forget_older(base)
     return image
+
+
+def _forget_older(base: Base) -> None:
+    """Drop stand-ins of earlier recipes, so the cache stays one image and one tarball per base."""
+    repo = base.image().rsplit(":", 1)[0]
+    listed = subprocess.run(
+        ["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference={repo}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    for old in listed:
+        if old != base.image():
+            subprocess.run(["podman", "rmi", "--force", old], capture_output=True, check=False)
+    for old_tar in cache_dir().glob(f"{base.name}-*.tar"):
+        if old_tar.name != f"{base.name}-{base.recipe_hash()}.tar":
+            old_tar.unlink()
 
 
 def main() -> int:

