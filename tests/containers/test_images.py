@@ -47,7 +47,7 @@ from devtools.local_pg import LocalPostgres
 MB = 1_000_000
 SIZE_TARGET_MB = {"backend": 250, "frontend": 60}
 ORIGIN_HEADER = "x-origin-verify"
-SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:000000000000:secret:db-credentials-local"
+SECRET_ARN = "arn:aws:secretsmanager:local:000000000000:secret:db-credentials-local"
 
 
 def backend_values(**database: str) -> dict[str, str]:
