@@ -483,6 +483,7 @@ class FakeSecretsManager:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 target = self.headers.get("X-Amz-Target", "")
+                payload: dict[str, Any]
                 if target != "secretsmanager.GetSecretValue" or body.get("SecretId") != arn:
                     status, payload = 400, {"__type": "ResourceNotFoundException", "message": f"{target} {body.get('SecretId')}"}
                 else:
