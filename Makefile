@@ -7,13 +7,29 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
+EDGE := $(PY) scripts/edge_secrets.py
+BLUE_GREEN := $(PY) scripts/blue_green.py
+# cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish),
+# after checking that a listener-rule update cannot send production to a drained target group.
+define edge_deploy
+	set -euo pipefail; edge=$$($(EDGE) context --step $(1) --suffix $(SUFFIX)); \
+	echo "edge-secret context: $${edge:-none}"; \
+	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) $$edge --require-approval never \
+		--outputs-file cfn-outputs/all-outputs.json
+endef
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# cdk.json runs `python3 tap.py` with whatever Python is first on PATH (as a
+# pipeline does after `pip install -r requirements.txt`); make puts its venv first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Coverage gates of `make test-infra` (lib/, lines and branches each).
+LIB_COVERAGE_MIN := 95
 
-.PHONY: help install synth test test-infra test-backend test-frontend test-containers container-tools lint deploy destroy outputs integration \
-        run-backend run-frontend bench-backend clean
+.PHONY: help install synth test test-infra test-backend test-frontend test-containers container-tools lint check-plain-synth \
+        account-setup deploy destroy outputs integration run-backend run-frontend bench-backend clean rotate-edge-secrets \
+        edge-secrets-status edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +48,12 @@ synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials
 
 test: test-infra test-backend test-frontend test-containers ## Every test: infrastructure, backend, frontend, containers
 
-test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, cfn-lint, reachability)
+test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, cfn-lint, reachability); lib/ coverage >= 95% lines and branches
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit --cov=lib --cov-branch --cov-report=term-missing:skip-covered --cov-report=json:.coverage-lib.json
+	$(PY) scripts/coverage_gate.py .coverage-lib.json --label lib/ --lines $(LIB_COVERAGE_MIN) --branches $(LIB_COVERAGE_MIN)
 
 test-backend: ## Catalog API tests against a throwaway PostgreSQL
 	$(MAKE) -C app/backend test
@@ -65,10 +82,39 @@ lint: install ## Linters only
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-deploy: install ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
-	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --require-approval never \
-		--outputs-file cfn-outputs/all-outputs.json
+check-plain-synth: ## Prove the pipeline's plain path: fresh clone, pip install -r requirements.txt, npx cdk synth
+	env -u VIRTUAL_ENV scripts/check_plain_synth.sh
+
+account-setup: install ## Deploy TapAccountSetup, the settings shared by every environment of this account and region (idempotent)
+	$(CDK) deploy TapAccountSetup --context accountSetup=true --require-approval never
+
+deploy: install account-setup ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
+	$(call edge_deploy,keep)
 	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
+
+rotate-edge-secrets: install ## Rotate origin-verify, web API key and test-route token with no downtime (the 4 steps below)
+	$(MAKE) --no-print-directory edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish SUFFIX=$(SUFFIX)
+
+edge-secrets-status: $(VENV)/.installed ## Deployed and staged edge-secret versions, and the next rotation step
+	$(EDGE) status --suffix $(SUFFIX)
+
+edge-secrets-stage: $(VENV)/.installed ## Rotation 1/4: new edge-secret values as a new version labelled AWSPENDING
+	$(EDGE) stage --suffix $(SUFFIX)
+
+edge-secrets-switch: install ## Rotation 2/4: deploy; ALB and WAF accept old and new, CloudFront and API Gateway send new
+	$(BLUE_GREEN) pre-deploy --suffix $(SUFFIX)
+	$(call edge_deploy,switch)
+	$(BLUE_GREEN) status --suffix $(SUFFIX)
+
+edge-secrets-promote: $(VENV)/.installed ## Rotation 3/4: AWSCURRENT moves to the new version
+	$(EDGE) promote --suffix $(SUFFIX)
+
+edge-secrets-finish: install ## Rotation 4/4: deploy; only the new values are accepted
+	$(BLUE_GREEN) pre-deploy --suffix $(SUFFIX)
+	$(call edge_deploy,finish)
+	$(BLUE_GREEN) status --suffix $(SUFFIX)
+	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
+	$(EDGE) status --suffix $(SUFFIX)
 
 outputs: $(VENV)/.installed ## Write cfn-outputs/flat-outputs.json from the deployed TapStack$(SUFFIX) (describe-stacks)
 	$(PY) scripts/flatten_outputs.py --stack-name TapStack$(SUFFIX)
@@ -89,6 +135,6 @@ bench-backend: ## Load-test the Catalog API on one core
 	$(MAKE) -C app/backend bench
 
 clean: ## Remove build output and installed dependencies
-	rm -rf cdk.out $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache
+	rm -rf cdk.out $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache .coverage .coverage-lib.json
 	-$(MAKE) -C app/backend clean
 	-$(MAKE) -C app/frontend clean

@@ -11,6 +11,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from lib.account_setup import ACCOUNT_SETUP_CONTEXT, AccountSetupStack
 from lib.config import ConfigError, PlatformConfig, from_context
 from lib.tap_stack import TapStack
 
@@ -35,6 +36,17 @@ def build_app(app: cdk.App, config: PlatformConfig) -> TapStack:
     return stack
 
 
+def build_account_setup(app: cdk.App, config: PlatformConfig) -> AccountSetupStack:
+    """`TapAccountSetup`, once per account and region before the first environment (see README)."""
+    stack = AccountSetupStack(
+        app,
+        env=cdk.Environment(account=config.account, region=config.region),
+        description="Media-streaming platform: settings shared by every environment of this account and region",
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
 def main() -> int:
     # The CDK CLI passes its output directory in CDK_OUTDIR; a plain
     # `python tap.py` writes to ./cdk.out as well.
@@ -44,9 +56,16 @@ def main() -> int:
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 1
-    build_app(app, config)
+    if _truthy(app.node.try_get_context(ACCOUNT_SETUP_CONTEXT)):
+        build_account_setup(app, config)
+    else:
+        build_app(app, config)
     app.synth()
     return 0
+
+
+def _truthy(value: object) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes")
 
 
 if __name__ == "__main__":

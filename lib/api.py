@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from lib.config import PlatformConfig
-from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
+from lib.account_setup import WAF_LOG_GROUP_PREFIX, ApiGatewayLoggingPrecondition
+from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, WEB_API_KEY_NAME, PlatformConfig
+from lib.load_balancer import LoadBalancer
 from lib.log_groups import log_group
 from lib.nag import acknowledge
-from lib.shared_secrets import deploy_time_secret
+from lib.shared_secrets import EdgeSecret
 
 STAGE = "prod"
 API_KEY_HEADER = "x-api-key"
@@ -40,7 +41,7 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
-        verify = load_balancer.origin_verify_value
+        verify = load_balancer.origin_verify.current
         scheme = "https" if config.https_enabled else "http"
 
         self.access_log_group = log_group(self, "AccessLogs", f"/aws/apigateway/{config.name('api')}/access")
@@ -50,10 +51,10 @@ class Api(Construct):
             rest_api_name=config.name("api"),
             description="Catalog API: proxies every path to the ALB with the origin-verify header",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Access logs need the account-level CloudWatch role. It is deleted
-            # with the stack (no Retain); see the README for what that implies.
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            # Access and execution logs need API Gateway's account-level CloudWatch
+            # role: one per account and region, so it belongs to TapAccountSetup, not
+            # to an environment (destroying one would stop the others' logs).
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
@@ -80,7 +81,12 @@ class Api(Construct):
         )
 
         def integration(path: str) -> apigw.HttpIntegration:
-            parameters = {f"integration.request.header.{ORIGIN_VERIFY_HEADER}": f"'{verify}'"}
+            parameters = {
+                f"integration.request.header.{ORIGIN_VERIFY_HEADER}": f"'{verify}'",
+                # A static value overrides whatever the caller sent: nobody reaches
+                # the blue/green test route through API Gateway.
+                f"integration.request.header.{TEST_TRAFFIC_HEADER}": f"'{EDGE_TEST_TRAFFIC_VALUE}'",
+            }
             if "{proxy}" in path:
                 parameters["integration.request.path.proxy"] = "method.request.path.proxy"
             return apigw.HttpIntegration(
@@ -99,24 +105,37 @@ class Api(Construct):
         self.api.root.add_method("OPTIONS", integration("/"), api_key_required=False)
         proxy.add_method("OPTIONS", integration("/{proxy}"), api_key_required=False, request_parameters=proxy_parameters)
         self.url = self.api.url
+        # The ALB accepts a new origin-verify value before API Gateway sends it:
+        # on a rotation CloudFormation updates the listener rules first.
+        for method in self.api.methods:
+            method.node.add_dependency(*load_balancer.listener_rules)
         # API Gateway would create its execution-log group itself, kept forever;
         # pre-created here so it is kept 30 days and deleted with the stack.
         self.execution_log_group = log_group(self, "ExecutionLogs", f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE}")
         self.api.deployment_stage.node.add_dependency(self.execution_log_group)
+        # A stage with logging fails to create when the account has no CloudWatch role:
+        # check first and fail with the command that fixes it.
+        self.logging_precondition = ApiGatewayLoggingPrecondition(self, "LoggingPrecondition")
+        self.api.deployment_stage.node.add_dependency(self.logging_precondition.check)
 
         # The web key's value lives in Secrets Manager so CloudFront can send it
         # as an origin header; both get it as a dynamic reference.
-        self.web_key_secret, self.web_key_value = deploy_time_secret(
+        self.web_key_secret = EdgeSecret(
             self,
             "WebApiKeyValue",
-            name=config.name("api-key-web"),
+            config=config,
+            kind=WEB_API_KEY_NAME,
             description="API key that CloudFront sends for the web app",
-            length=40,
-            copied_into="the API Gateway key and the CloudFront origin header",
+            copied_into="the API Gateway web key and the CloudFront origin header",
         )
-        self.web_key = apigw.ApiKey(
-            self, "WebApiKey", api_key_name=config.name("api-key-web"), value=self.web_key_value, enabled=True
-        )
+        # One API key per accepted edge-secret version. A key's value cannot
+        # change in place (AWS::ApiGateway::ApiKey Value is create-only, and a
+        # named key cannot be replaced), so a new version is a new key with its
+        # own name; during a switch both keys are in the web usage plan and
+        # CloudFront sends the new one.
+        self.web_keys = [self._web_key(version) for version in config.edge_secret_versions]
+        self.web_key = self.web_keys[-1]
+        self.web_key_value = self.web_key_secret.current
         self.partner_key = apigw.ApiKey(self, "PartnerApiKey", api_key_name=config.name("api-key-partner"), enabled=True)
 
         stage = self.api.deployment_stage
@@ -127,7 +146,10 @@ class Api(Construct):
             throttle=apigw.ThrottleSettings(rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst),
         )
         web_plan.add_api_stage(stage=stage)
-        web_plan.add_api_key(self.web_key)
+        for key in self.web_keys:
+            web_plan.add_api_key(key)
+        # What CloudFront must wait for before it sends a new web key value.
+        self.web_plan_keys = [child for child in web_plan.node.find_all() if isinstance(child, apigw.CfnUsagePlanKey)]
         partner_plan = self.api.add_usage_plan(
             "PartnerUsagePlan",
             name=config.name("usage-plan-partner"),
@@ -138,7 +160,7 @@ class Api(Construct):
         partner_plan.add_api_stage(stage=stage)
         partner_plan.add_api_key(self.partner_key)
 
-        self._waf(verify)
+        self._waf(load_balancer.origin_verify.accepted)
 
         acknowledge(
             self.api,
@@ -157,24 +179,39 @@ class Api(Construct):
             "Request validation is done by the backend, which answers malformed input with a 400 JSON body "
             "described in its OpenAPI spec; the gateway is a pass-through proxy.",
         )
-        acknowledge(
-            self.api,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-            "The account-level API Gateway logging role uses the AWS policy made for it; API Gateway creates log "
-            "groups of its own names, so a hand-written policy would need the same wildcards.",
+
+    def _web_key(self, version: str | None) -> apigw.ApiKey:
+        """The web key for one edge-secret version; the initial one keeps its original id and name."""
+        suffix = "" if version is None else f"-{version}"
+        return apigw.ApiKey(
+            self,
+            f"WebApiKey{suffix}",
+            api_key_name=self.config.name(f"api-key-web{suffix}"),
+            value=self.web_key_secret.value(version),
+            enabled=True,
         )
 
-    def _waf(self, verify: str) -> None:
+    def _waf(self, accepted_verify_values: list[str]) -> None:
         config = self.config
         limit = config.per_ip_limit_per_minute
 
-        def carries_verify_secret() -> wafv2.CfnWebACL.StatementProperty:
+        def header_is(value: str) -> wafv2.CfnWebACL.StatementProperty:
             return wafv2.CfnWebACL.StatementProperty(
                 byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
                     field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": ORIGIN_VERIFY_HEADER.lower()}),
                     positional_constraint="EXACTLY",
-                    search_string=verify,
+                    search_string=value,
                     text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                )
+            )
+
+        def carries_verify_secret() -> wafv2.CfnWebACL.StatementProperty:
+            # During an edge-secret switch either value counts (an OrStatement needs two or more).
+            if len(accepted_verify_values) == 1:
+                return header_is(accepted_verify_values[0])
+            return wafv2.CfnWebACL.StatementProperty(
+                or_statement=wafv2.CfnWebACL.OrStatementProperty(
+                    statements=[header_is(value) for value in accepted_verify_values]
                 )
             )
 
@@ -272,7 +309,7 @@ class Api(Construct):
             web_acl_arn=self.web_acl.attr_arn,
         )
 
-        log_group_name = config.name("aws-waf-logs")
+        log_group_name = f"{WAF_LOG_GROUP_PREFIX}{config.environment_suffix}"
         self.waf_log_group = log_group(self, "WafLogs", log_group_name)  # WAF requires the aws-waf-logs- prefix
         logging = wafv2.CfnLoggingConfiguration(
             self,

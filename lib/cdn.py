@@ -13,8 +13,8 @@ from constructs import Construct
 
 from lib.access_logs import AccessLogs
 from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
-from lib.config import PlatformConfig
-from lib.load_balancer import ORIGIN_VERIFY_HEADER, LoadBalancer
+from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, PlatformConfig
+from lib.load_balancer import LoadBalancer
 from lib.log_groups import log_group
 from lib.nag import acknowledge, partition
 
@@ -50,7 +50,11 @@ class Cdn(Construct):
         super().__init__(scope, construct_id)
         name = config.name
         shield = config.region
-        verify = load_balancer.origin_verify_value
+        verify = load_balancer.origin_verify.current
+        # CloudFront replaces a viewer's header of the same name with an origin
+        # custom header, so no viewer chooses the X-Blue-Green-Test value the
+        # origin sees (the blue/green test route is for operators only).
+        strip_test_route = {TEST_TRAFFIC_HEADER: EDGE_TEST_TRAFFIC_VALUE}
 
         # ----------------------------------------------------------- error pages
         self.error_pages_bucket = s3.Bucket(
@@ -87,14 +91,14 @@ class Cdn(Construct):
             origin_host,
             protocol_policy=protocol,
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
-            custom_headers={ORIGIN_VERIFY_HEADER: verify},
+            custom_headers={ORIGIN_VERIFY_HEADER: verify, **strip_test_route},
             origin_shield_enabled=True,
             origin_shield_region=shield,
             read_timeout=Duration.seconds(30),
         )
         api_origin = origins.RestApiOrigin(
             api.api,
-            custom_headers={ORIGIN_VERIFY_HEADER: verify, API_KEY_HEADER: api.web_key_value},
+            custom_headers={ORIGIN_VERIFY_HEADER: verify, API_KEY_HEADER: api.web_key_value, **strip_test_route},
             origin_shield_enabled=True,
             origin_shield_region=shield,
         )
@@ -218,6 +222,12 @@ class Cdn(Construct):
             log_file_prefix="cloudfront/",
         )
         self.url = f"https://{self.distribution.distribution_domain_name}"
+        # On an edge-secret rotation the receivers take the new values before
+        # CloudFront sends them: the ALB rules and the WAF accept it, and the new
+        # web API key is in the web usage plan.
+        distribution = self.distribution.node.default_child
+        assert distribution is not None
+        distribution.node.add_dependency(*load_balancer.listener_rules, api.web_acl, *api.web_plan_keys)
 
         acknowledge(
             self.distribution,

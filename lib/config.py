@@ -57,6 +57,40 @@ DB_INSTANCE_CLASS_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
 CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:ap-southeast-1:\d{12}:certificate/[0-9a-f-]+$")
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
+# Edge secrets: values that CloudFormation copies into other resources at deploy
+# time (ALB rules, CloudFront origin headers, API Gateway, WAF). Secret name
+# prefix -> generated length. Lowercase hex or alphanumerics only, never `*` or
+# `?` (ALB header conditions treat them as wildcards), and at most 128
+# characters (ALB HttpHeaderConditionConfig: "The maximum length of each string
+# is 128 characters"); an API key value needs at least 20 (CreateApiKey).
+ORIGIN_VERIFY_NAME = "origin-verify"
+WEB_API_KEY_NAME = "api-key-web"
+TEST_ROUTE_NAME = "blue-green-test"
+EDGE_SECRET_LENGTHS = {ORIGIN_VERIFY_NAME: 48, WEB_API_KEY_NAME: 40, TEST_ROUTE_NAME: 48}
+# Headers that carry them. The ALB serves only requests with the origin-verify
+# value; a request that also carries the test-route token in TEST_TRAFFIC_HEADER
+# reaches the green target group during a blue/green deployment. CloudFront and
+# API Gateway overwrite TEST_TRAFFIC_HEADER with EDGE_TEST_TRAFFIC_VALUE, so no
+# viewer request through the edge carries a value of its choosing.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
+EDGE_TEST_TRAFFIC_VALUE = "none"
+# The version every edge-secret reference is pinned to is a Secrets Manager
+# version id, chosen by the rotation procedure as the ClientRequestToken of
+# PutSecretValue (32-64 characters per the API). Restricted here to lowercase
+# letters, digits and hyphens (a UUID fits) because it also becomes part of a
+# logical id and of the web API key's name.
+EDGE_SECRET_VERSION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{30,62}[a-z0-9]$")
+# The version CloudFormation generated when it created the secrets: its id is
+# not known at synth, so references to it carry no version (AWSCURRENT).
+INITIAL_EDGE_VERSION = "initial"
+# What the stack reports as the previous edge-secret version outside a switch.
+NO_PREVIOUS_EDGE_VERSION = "none"
+EDGE_VERSION_RULE = (
+    "a Secrets Manager version id of 32-64 lowercase letters, digits and hyphens (e.g. a UUID, as "
+    "`scripts/edge_secrets.py stage` creates), not starting or ending with a hyphen"
+)
+
 
 class ConfigError(ValueError):
     """A setting has a value the platform cannot be built with."""
@@ -119,11 +153,26 @@ class PlatformConfig:
     partner_quota_per_day: int = 100_000
     per_ip_limit_per_minute: int = 1000
     alarm_email: str | None = None
+    # Edge-secret version every reference is pinned to (None: the initial one),
+    # and, while a rotation switches over, the version still accepted as well.
+    edge_secret_version: str | None = None
+    edge_secret_previous_version: str | None = None
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     project: str = "media-streaming"
 
     def __post_init__(self) -> None:
         validate(self)
+
+    @property
+    def edge_secret_versions(self) -> tuple[str | None, ...]:
+        """Versions the receivers (ALB rules, WAF) accept: the pinned one, plus the previous during a switch.
+
+        None is the initial version, referenced without a version (AWSCURRENT).
+        """
+        previous = self.edge_secret_previous_version
+        if previous is None:
+            return (self.edge_secret_version,)
+        return (None if previous == INITIAL_EDGE_VERSION else previous, self.edge_secret_version)
 
     def name(self, resource_type: str) -> str:
         """`<resource-type>-<suffix>`, the naming rule of every named resource."""
@@ -211,6 +260,27 @@ def validate(cfg: PlatformConfig) -> None:
         raise ConfigError("apiThrottleRate, apiThrottleBurst and partnerQuotaPerDay must be positive.")
     if cfg.alarm_email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", cfg.alarm_email):
         raise ConfigError(f"alarmEmail must be an e-mail address, got {cfg.alarm_email!r}.")
+    validate_edge_secret_versions(cfg.edge_secret_version, cfg.edge_secret_previous_version)
+
+
+def validate_edge_secret_versions(version: str | None, previous: str | None) -> None:
+    """The pinned edge-secret version and, during a switch, the previous one still accepted."""
+    if version is not None and not EDGE_SECRET_VERSION_PATTERN.match(version):
+        raise ConfigError(f"edgeSecretVersion must be {EDGE_VERSION_RULE}; got {version!r}.")
+    if previous is None:
+        return
+    if version is None:
+        raise ConfigError(
+            "edgeSecretPreviousVersion is only used while switching to a new edgeSecretVersion; "
+            "set edgeSecretVersion to the new version as well."
+        )
+    if previous != INITIAL_EDGE_VERSION and not EDGE_SECRET_VERSION_PATTERN.match(previous):
+        raise ConfigError(
+            f"edgeSecretPreviousVersion must be {INITIAL_EDGE_VERSION!r} (the version the stack created) "
+            f"or {EDGE_VERSION_RULE}; got {previous!r}."
+        )
+    if previous == version:
+        raise ConfigError(f"edgeSecretPreviousVersion must differ from edgeSecretVersion, both are {version!r}.")
 
 
 # --- reading raw values (CDK context values arrive as strings from the CLI) ---
@@ -251,6 +321,12 @@ def _as_str(_key: str, value: Any) -> str:
     return str(value).strip()
 
 
+def _as_edge_secret_version(key: str, value: Any) -> str | None:
+    """`initial` (what the stack reports before any rotation) is the default: no pinned version."""
+    text = _as_optional_str(key, value)
+    return None if text == INITIAL_EDGE_VERSION else text
+
+
 # context key -> (dataclass field, parser)
 CONTEXT_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "account": ("account", _as_optional_str),
@@ -274,6 +350,8 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "partnerQuotaPerDay": ("partner_quota_per_day", _as_int),
     "perIpLimit": ("per_ip_limit_per_minute", _as_int),
     "alarmEmail": ("alarm_email", _as_optional_str),
+    "edgeSecretVersion": ("edge_secret_version", _as_edge_secret_version),
+    "edgeSecretPreviousVersion": ("edge_secret_previous_version", _as_optional_str),
 }
 
 

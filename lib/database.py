@@ -1,4 +1,4 @@
-"""Data tier: Aurora PostgreSQL (writer + reader), its KMS key, and credentials that rotate."""
+"""Data tier: Aurora PostgreSQL (writer + reader), its KMS key, and RDS-managed credentials that rotate."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from lib.config import PlatformConfig
 from lib.log_groups import log_group
@@ -16,18 +16,15 @@ from lib.network import DATABASE_PORT, Network
 
 # 17.1-17.4 and 16.1-16.8 are deprecated (cfn-lint W3690); pin a supported minor.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7
-ROTATION_DAYS = 30
 BACKUP_RETENTION_DAYS = 7
 # 01:00-02:00 Singapore time, the lowest-traffic hour; maintenance after it.
 BACKUP_WINDOW = "17:00-18:00"
 MAINTENANCE_WINDOW = "sun:18:30-sun:19:30"
 SLOW_STATEMENT_MS = 500
-# Characters the generated password avoids: they break connection URIs and shells.
-PASSWORD_EXCLUDED = " %+~`#$&*()|[]{}:;<>?!'/@\"\\,="  # noqa: S105 - a character set, not a password
 
 
 class Database(Construct):
-    """Aurora PostgreSQL cluster `aurora-<suffix>` and secret `db-credentials-<suffix>`."""
+    """Aurora PostgreSQL cluster `aurora-<suffix>`; RDS manages and rotates its master-user secret."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, network: Network) -> None:
         super().__init__(scope, construct_id)
@@ -41,21 +38,6 @@ class Database(Construct):
             description=f"Aurora storage, Performance Insights and DB credentials ({config.environment_suffix})",
             enable_key_rotation=True,
             pending_window=Duration.days(7),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-
-        self.credentials_secret = secretsmanager.Secret(
-            self,
-            "Credentials",
-            secret_name=config.name("db-credentials"),
-            description=f"Aurora master credentials of {self.cluster_identifier}, rotated every {ROTATION_DAYS} days",
-            encryption_key=self.key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=f'{{"username": "{config.db_username}"}}',
-                generate_string_key="password",
-                exclude_characters=PASSWORD_EXCLUDED,
-                password_length=32,
-            ),
             removal_policy=RemovalPolicy.DESTROY,
         )
 
@@ -83,7 +65,11 @@ class Database(Construct):
             "Cluster",
             cluster_identifier=self.cluster_identifier,
             engine=engine,
-            credentials=rds.Credentials.from_secret(self.credentials_secret),
+            # RDS creates the master password in Secrets Manager (encrypted with this
+            # key) and rotates it itself: no rotation function, so no Lambda runtime
+            # that reaches end of life (the hosted rotation template ships Python 3.10).
+            credentials=rds.Credentials.from_username(config.db_username, encryption_key=self.key),
+            manage_master_user_password=True,
             default_database_name=config.db_name,
             writer=self._instance("Writer", config.name("aurora-writer"), instance_type, zones[0]),
             # Tier 0: the reader is the first failover target.
@@ -107,28 +93,15 @@ class Database(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.cluster.node.add_dependency(self.log_group)
+        # The writer and reader instances: what answers on the endpoints.
+        self.instances: list[IConstruct] = [
+            child for child in self.cluster.node.children if isinstance(child.node.default_child, rds.CfnDBInstance)
+        ]
 
-        # Rotation: a hosted function in the private subnets, with its own
-        # security group (allowed into the database group by the network tier)
-        # and HTTPS out to Secrets Manager through NAT.
-        self.rotation_function_name = config.name("db-rotation")
-        self.rotation_log_group = log_group(self, "RotationLogs", f"/aws/lambda/{self.rotation_function_name}")
-        # Rotation is scheduled on the cluster's attached secret, so it starts only
-        # once the secret holds the cluster's host and port.
-        attached = self.cluster.secret
-        assert attached is not None
-        self.rotation = attached.add_rotation_schedule(
-            "Rotation",
-            automatically_after=Duration.days(ROTATION_DAYS),
-            hosted_rotation=secretsmanager.HostedRotation.postgre_sql_single_user(
-                function_name=self.rotation_function_name,
-                vpc=network.vpc,
-                vpc_subnets=ec2.SubnetSelection(subnets=network.private_subnets),
-                security_groups=[network.rotation_security_group],
-                exclude_characters=PASSWORD_EXCLUDED,
-            ),
-        )
-        self.rotation.node.add_dependency(self.cluster, self.rotation_log_group)
+        # The RDS-managed secret ({"username", "password"}), rotated by RDS every 7 days.
+        secret = self.cluster.secret
+        assert secret is not None
+        self.credentials_secret: secretsmanager.ISecret = secret
 
         acknowledge(
             self.cluster,

@@ -7,20 +7,36 @@ from dataclasses import dataclass
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_elasticloadbalancingv2_targets as elbv2_targets
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from lib.access_logs import AccessLogs
-from lib.config import PlatformConfig
+from lib.config import ORIGIN_VERIFY_HEADER, ORIGIN_VERIFY_NAME, TEST_ROUTE_NAME, TEST_TRAFFIC_HEADER, PlatformConfig
+from lib.log_groups import function_role
 from lib.network import BACKEND_PORT, FRONTEND_PORT, HTTP_PORT, HTTPS_PORT, Network
-from lib.shared_secrets import deploy_time_secret
+from lib.shared_secrets import EdgeSecret
 
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
-# Requests that carry this header (and the origin-verify secret) reach the
-# green target group during a blue/green deployment, before production does.
-TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
-TEST_TRAFFIC_VALUE = "green"
 HEALTH_CHECK_PATH = "/health"
 DEREGISTRATION_DELAY = Duration.seconds(30)
+FORBIDDEN_BODY = '{"error":{"code":"forbidden","message":"Forbidden"}}'
+# The listener's default action: a Lambda target that answers 403 with a JSON body.
+# Older editions of the ECS guide ("Application Load Balancer resources for blue/green
+# deployments", still in its de/es/pt/zh-TW translations) say blue/green deployments fail
+# when a listener mixes forward and non-forward actions (fixed-response, redirect,
+# authenticate); the current English page no longer lists it. A listener whose every
+# action is a forward cannot hit that limitation, so the default 403 is served by a target
+# instead of a fixed-response action.
+FORBIDDEN_HANDLER = f"""
+def handler(event, context):
+    return {{
+        "statusCode": 403,
+        "statusDescription": "403 Forbidden",
+        "isBase64Encoded": False,
+        "headers": {{"Content-Type": "application/json", "Cache-Control": "no-store"}},
+        "body": {FORBIDDEN_BODY!r},
+    }}
+"""
 
 
 @dataclass(frozen=True)
@@ -52,13 +68,22 @@ class LoadBalancer(Construct):
 
         # Shared secret that CloudFront and API Gateway add as a header. It
         # reaches the template only as a CloudFormation dynamic reference.
-        self.origin_verify_secret, self.origin_verify_value = deploy_time_secret(
+        self.origin_verify = EdgeSecret(
             self,
             "OriginVerify",
-            name=config.name("origin-verify"),
+            config=config,
+            kind=ORIGIN_VERIFY_NAME,
             description="Header value that proves a request came through CloudFront or API Gateway",
-            length=48,
-            copied_into="the ALB rules, the CloudFront origins and the API Gateway integrations",
+            copied_into="the ALB rules, the CloudFront origins, the API Gateway integrations and the WAF rules",
+        )
+        # Token an operator sends in X-Blue-Green-Test to reach the green target group.
+        self.test_route = EdgeSecret(
+            self,
+            "TestRouteToken",
+            config=config,
+            kind=TEST_ROUTE_NAME,
+            description="X-Blue-Green-Test value that routes an operator's request to the green target group",
+            copied_into="the ALB test listener rules",
         )
 
         self.alb = elbv2.ApplicationLoadBalancer(
@@ -76,9 +101,7 @@ class LoadBalancer(Construct):
         )
         self.alb.log_access_logs(access_logs.bucket, prefix="alb")
 
-        forbidden = elbv2.ListenerAction.fixed_response(
-            403, content_type="application/json", message_body='{"error":{"code":"forbidden","message":"Forbidden"}}'
-        )
+        forbidden = elbv2.ListenerAction.forward([self._forbidden_target_group()])
         if config.certificate_arn:
             self.listener = self.alb.add_listener(
                 "Https",
@@ -111,9 +134,37 @@ class LoadBalancer(Construct):
         self.frontend = self._route("frontend", FRONTEND_PORT, network, path="/*", priority=30)
 
     @property
+    def listener_rules(self) -> list[elbv2.ApplicationListenerRule]:
+        """Every rule that checks an edge secret; senders of a new value wait for these."""
+        return [rule for route in (self.backend, self.frontend) for rule in (route.test_rule, route.production_rule)]
+
+    @property
     def url(self) -> str:
         scheme = "https" if self.origin_protocol_https else "http"
         return f"{scheme}://{self.alb.load_balancer_dns_name}"
+
+    def _forbidden_target_group(self) -> elbv2.ApplicationTargetGroup:
+        """Lambda target answering 403 JSON to every request no rule matched (no origin secret)."""
+        role, logs = function_role(self, "ForbiddenRole", description="Answers the ALB's default action; writes its logs only")
+        function = lambda_.Function(
+            self,
+            "Forbidden",
+            function_name=self.config.name("alb-forbidden"),
+            description="Answers 403 to requests that reach the ALB without the origin-verify secret",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(FORBIDDEN_HANDLER),
+            memory_size=128,
+            timeout=Duration.seconds(3),
+            role=role,
+            log_group=logs,
+        )
+        return elbv2.ApplicationTargetGroup(
+            self,
+            "ForbiddenTargets",
+            target_group_name=self.config.name("tg-forbidden"),
+            targets=[elbv2_targets.LambdaTarget(function)],
+        )
 
     def _target_group(self, construct_id: str, name: str, port: int, network: Network) -> elbv2.ApplicationTargetGroup:
         return elbv2.ApplicationTargetGroup(
@@ -139,7 +190,10 @@ class LoadBalancer(Construct):
         title = name.capitalize()
         blue = self._target_group(f"{title}Blue", f"tg-{name}-blue", port, network)
         green = self._target_group(f"{title}Green", f"tg-{name}-green", port, network)
-        verified = elbv2.ListenerCondition.http_header(ORIGIN_VERIFY_HEADER, [self.origin_verify_value])
+        # During an edge-secret switch both the previous and the new value pass
+        # (a header condition matches any of its values).
+        verified = elbv2.ListenerCondition.http_header(ORIGIN_VERIFY_HEADER, self.origin_verify.accepted)
+        operator = elbv2.ListenerCondition.http_header(TEST_TRAFFIC_HEADER, self.test_route.accepted)
         paths = elbv2.ListenerCondition.path_patterns([path])
         # Both rules name both target groups; ECS shifts the weights during a
         # deployment. Production starts on blue, test traffic on green.
@@ -148,7 +202,7 @@ class LoadBalancer(Construct):
             f"{title}TestRule",
             listener=self.listener,
             priority=priority,
-            conditions=[paths, verified, elbv2.ListenerCondition.http_header(TEST_TRAFFIC_HEADER, [TEST_TRAFFIC_VALUE])],
+            conditions=[paths, verified, operator],
             action=elbv2.ListenerAction.weighted_forward(
                 [
                     elbv2.WeightedTargetGroup(target_group=blue, weight=0),

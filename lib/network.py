@@ -19,6 +19,15 @@ HTTPS_PORT = 443
 HTTP_PORT = 80
 
 
+def security_group_type(tier: str) -> str:
+    """The `<resource-type>` of a tier's security-group name: `<tier>-sg`.
+
+    EC2 rejects group names that start with `sg-` (CreateSecurityGroup), the
+    prefix of group ids.
+    """
+    return f"{tier}-sg"
+
+
 class Network(Construct):
     """VPC `vpc-<suffix>`: 3 public and 3 private-with-egress subnets, one per AZ.
 
@@ -104,7 +113,7 @@ class Network(Construct):
         for cidr in public_cidrs:
             rules.ingress(FRONTEND_PORT, FRONTEND_PORT, cidr)
             rules.ingress(BACKEND_PORT, BACKEND_PORT, cidr)
-        # Backend and rotation function -> Aurora across AZs.
+        # Backend -> Aurora across AZs.
         for cidr in private_cidrs:
             rules.ingress(DATABASE_PORT, DATABASE_PORT, cidr)
         # Return traffic: replies from the internet (through NAT) and from Aurora.
@@ -135,7 +144,7 @@ class Network(Construct):
             self,
             "AlbSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-alb"),
+            security_group_name=name(security_group_type("alb")),
             description="ALB: HTTP/HTTPS from viewers; out only to the service tasks",
             allow_all_outbound=False,
         )
@@ -143,7 +152,7 @@ class Network(Construct):
             self,
             "FrontendSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-frontend"),
+            security_group_name=name(security_group_type("frontend")),
             description="Frontend tasks: 8080 from the ALB only",
             allow_all_outbound=False,
         )
@@ -151,7 +160,7 @@ class Network(Construct):
             self,
             "BackendSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-backend"),
+            security_group_name=name(security_group_type("backend")),
             description="Backend tasks: 8000 from the ALB only",
             allow_all_outbound=False,
         )
@@ -159,19 +168,10 @@ class Network(Construct):
             self,
             "DatabaseSecurityGroup",
             vpc=self.vpc,
-            security_group_name=name("sg-database"),
-            description="Aurora: 5432 from the backend tasks and the rotation function only",
+            security_group_name=name(security_group_type("database")),
+            description="Aurora: 5432 from the backend tasks only",
             allow_all_outbound=False,
         )
-        self.rotation_security_group = ec2.SecurityGroup(
-            self,
-            "RotationSecurityGroup",
-            vpc=self.vpc,
-            security_group_name=name("sg-rotation"),
-            description="Secret rotation function: to Aurora and to Secrets Manager",
-            allow_all_outbound=False,
-        )
-
         https = ec2.Port.tcp(HTTPS_PORT)
         self.alb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTP_PORT), "HTTP from viewers")
         self.alb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), https, "HTTPS from viewers")
@@ -183,13 +183,11 @@ class Network(Construct):
         )
         database = ec2.Port.tcp(DATABASE_PORT)
         self.database_security_group.connections.allow_from(self.backend_security_group, database, "Backend to Aurora")
-        self.database_security_group.connections.allow_from(self.rotation_security_group, database, "Rotation function to Aurora")
         # HTTPS out (through NAT) for image pulls, logs, Secrets Manager and SSM.
         # AWS service endpoints have no fixed address range, hence 0.0.0.0/0 on 443 only.
         for group, who in (
             (self.frontend_security_group, "Frontend tasks"),
             (self.backend_security_group, "Backend tasks"),
-            (self.rotation_security_group, "Rotation function"),
         ):
             group.add_egress_rule(ec2.Peer.any_ipv4(), https, f"{who}: HTTPS to AWS APIs through NAT")
 

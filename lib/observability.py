@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ecs as ecs
@@ -157,14 +157,18 @@ class Observability(Construct):
             pending_window=Duration.days(7),
             removal_policy=RemovalPolicy.DESTROY,
         )
-        # CloudWatch publishes alarm notifications into the encrypted topic.
+        # CloudWatch publishes alarm notifications into the encrypted topic: it needs
+        # the key and, because the topic has a policy of its own (the TLS-only deny of
+        # enforce_ssl), an explicit publish grant. Both only for alarms of this account
+        # and region (confused-deputy protection).
+        cloudwatch_alarms = self._cloudwatch_alarms_of_this_account()
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarms",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                conditions=cloudwatch_alarms,
             )
         )
         self.topic = sns.Topic(
@@ -175,8 +179,25 @@ class Observability(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=cloudwatch_alarms,
+            )
+        )
         if self.config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(self.config.alarm_email))
+
+    def _cloudwatch_alarms_of_this_account(self) -> dict[str, dict[str, str]]:
+        """Policy conditions matching requests CloudWatch makes for an alarm of this account and region."""
+        stack = Stack.of(self)
+        alarms = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        return {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": alarms}}
 
     def _alarm(
         self,

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from lib.config import PlatformConfig, ServiceSize
 from lib.database import Database
+from lib.images import Images, ReleasedImage
 from lib.load_balancer import LoadBalancer, Route
 from lib.log_groups import log_group
 from lib.nag import acknowledge, partition
@@ -23,7 +22,6 @@ from lib.network import Network
 from lib.parameters import Parameters
 from lib.registry import Registry
 
-APP_DIR = Path(__file__).resolve().parent.parent / "app"
 STOP_TIMEOUT = Duration.seconds(30)
 SCALE_OUT_CPU_PERCENT = 70
 SCALE_IN_CPU_PERCENT = 30
@@ -62,15 +60,22 @@ class Services(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self.network = network
+        self.images = Images(self, "Images", config=config)
+        self.released: dict[str, ReleasedImage] = {}
 
+        cluster_name = config.name("ecs-cluster")
+        # Container Insights would create this group itself, kept forever and left
+        # behind by cdk destroy; created first here, 30 days, destroyed with the stack.
+        self.insights_log_group = log_group(self, "InsightsLogs", f"/aws/ecs/containerinsights/{cluster_name}/performance")
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
-            cluster_name=config.name("ecs-cluster"),
+            cluster_name=cluster_name,
             vpc=network.vpc,
             container_insights_v2=ecs.ContainerInsights.ENHANCED,
             enable_fargate_capacity_providers=True,
         )
+        self.cluster.node.add_dependency(self.insights_log_group)
 
         backend = Workload(
             name="backend",
@@ -108,6 +113,11 @@ class Services(Construct):
         backend_secrets = {env: ecs.Secret.from_ssm_parameter(param) for env, param in parameters.values.items()}
 
         self.backend_service, self.backend_task = self._service(backend, backend_environment, backend_secrets)
+        # The cluster's endpoints exist before its instances answer (about ten
+        # minutes): backend tasks started earlier would fail their health checks
+        # until ECS gives up. Wait for the writer and the reader themselves.
+        for instance in database.instances:
+            self.backend_service.node.add_dependency(instance)
         self.frontend_service, self.frontend_task = self._service(frontend, {}, {})
         acknowledge(
             self.backend_task,
@@ -150,14 +160,6 @@ class Services(Construct):
         )
 
     # ------------------------------------------------------------------
-    def _image(self, workload: Workload) -> ecs.ContainerImage:
-        if self.config.image_tag:
-            return ecs.ContainerImage.from_ecr_repository(workload.repository, tag=self.config.image_tag)
-        return ecs.ContainerImage.from_asset(
-            str(APP_DIR / workload.name),
-            platform=ecr_assets.Platform.LINUX_AMD64,
-        )
-
     def _service(
         self,
         workload: Workload,
@@ -167,6 +169,8 @@ class Services(Construct):
         config = self.config
         title = workload.name.capitalize()
         group = log_group(self, f"{title}Logs", f"/ecs/{config.name(workload.name)}")
+        released = self.images.release(workload.name, workload.repository)
+        self.released[workload.name] = released
         task = ecs.FargateTaskDefinition(
             self,
             f"{title}Task",
@@ -182,7 +186,7 @@ class Services(Construct):
         container = task.add_container(
             workload.name,
             container_name=workload.name,
-            image=self._image(workload),
+            image=released.image,
             logging=ecs.LogDrivers.aws_logs(stream_prefix=workload.name, log_group=group),
             port_mappings=[ecs.PortMapping(container_port=workload.route.port, name=workload.name)],
             environment=environment,
@@ -223,6 +227,9 @@ class Services(Construct):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
         )
+        if released.copy is not None:
+            # Tasks start only once their image is in the project repository.
+            service.node.add_dependency(released.copy)
         Annotations.of(service).acknowledge_warning(
             "@aws-cdk/aws-ecs:shouldUseCircuitBreaker",
             "The circuit breaker applies to rolling deployments only; these services deploy blue/green and roll "
@@ -235,6 +242,7 @@ class Services(Construct):
             "ecr:GetAuthorizationToken has no resource-level permissions (it is account-wide by design); "
             "image layer reads are scoped to the workload's repository.",
         )
+        traffic_shift_role = self._traffic_shift_role(title, route)
         service.load_balancer_target(
             container_name=workload.name,
             container_port=route.port,
@@ -243,9 +251,13 @@ class Services(Construct):
                 alternate_target_group=route.green,
                 production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(route.production_rule),
                 test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(route.test_rule),
-                role=self._traffic_shift_role(title, route),
+                role=traffic_shift_role,
             ),
         ).attach_to_application_target_group(route.blue)
+        # The role's ARN orders the role only; ECS checks the role's permissions on the
+        # listener rules at CreateService, so the service waits for its policy too
+        # (a dependency on the construct covers the role and every policy under it).
+        service.node.add_dependency(traffic_shift_role)
 
         self._autoscaling(service, workload)
         return service, task

@@ -1,34 +1,64 @@
-"""Generated values that other resources copy at deploy time (origin-verify header, web API key)."""
+"""Edge secrets: generated values that other resources copy at deploy time.
+
+The origin-verify header, the web API key and the blue/green test-route token
+reach the ALB rules, CloudFront, API Gateway and WAF only as CloudFormation
+dynamic references. CloudFormation resolves a reference again only when its
+text changes, so every reference is pinned to the configured version
+(`edgeSecretVersion`): changing the version changes the text of every consumer
+at once, and a rotation is an explicit deploy rather than a value that some
+consumers pick up on an unrelated update and others never do.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, SecretValue
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from lib.config import EDGE_SECRET_LENGTHS, PlatformConfig
 from lib.nag import acknowledge
 
 
-def deploy_time_secret(
-    scope: Construct, construct_id: str, *, name: str, description: str, length: int, copied_into: str
-) -> tuple[secretsmanager.Secret, str]:
-    """A generated secret and its value as a CloudFormation dynamic reference (never a literal).
+class EdgeSecret:
+    """A generated secret `<kind>-<suffix>` and its value, pinned to a version, as dynamic references.
 
-    The resources named in `copied_into` receive the value when the stack deploys,
-    so the secret is rotated by the documented procedure rather than unattended.
+    The secret is created directly under `scope` with `construct_id`, so its logical id is that of the
+    plain secret it replaces (a new logical id would replace the secret, and its fixed name would clash).
     """
-    secret = secretsmanager.Secret(
-        scope,
-        construct_id,
-        secret_name=name,
-        description=description,
-        generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=length),
-        removal_policy=RemovalPolicy.DESTROY,
-    )
-    acknowledge(
-        secret,
-        "AwsSolutions-SMG4",
-        f"The value is copied into {copied_into} at deploy time; it is rotated by the documented procedure "
-        "(new value, then cdk deploy), because an unattended rotation would break those copies until the next deploy.",
-    )
-    return secret, secret.secret_value.unsafe_unwrap()
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: PlatformConfig, kind: str, description: str, copied_into: str
+    ) -> None:
+        self.config = config
+        self.secret = secretsmanager.Secret(
+            scope,
+            construct_id,
+            secret_name=config.name(kind),
+            description=description,
+            # Letters and digits only: no ALB wildcard (* ?) and nothing to escape in a header.
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=EDGE_SECRET_LENGTHS[kind]
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.secret,
+            "AwsSolutions-SMG4",
+            f"The value is copied into {copied_into} at deploy time; it is rotated by the documented, versioned "
+            "procedure (make rotate-edge-secrets), because an unattended rotation would change the value without "
+            "the consumers that CloudFormation fills from it.",
+        )
+
+    def value(self, version: str | None) -> str:
+        """The dynamic reference to one version (None: the version the stack created, i.e. AWSCURRENT)."""
+        return SecretValue.secrets_manager(self.secret.secret_arn, version_id=version).unsafe_unwrap()
+
+    @property
+    def current(self) -> str:
+        """What senders (CloudFront, API Gateway) send: the pinned version."""
+        return self.value(self.config.edge_secret_version)
+
+    @property
+    def accepted(self) -> list[str]:
+        """What receivers (ALB rules, WAF) accept: the pinned version, and the previous one during a switch."""
+        return [self.value(version) for version in self.config.edge_secret_versions]

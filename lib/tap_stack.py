@@ -10,7 +10,7 @@ from constructs import Construct
 from lib.access_logs import AccessLogs
 from lib.api import Api
 from lib.cdn import Cdn
-from lib.config import PlatformConfig
+from lib.config import INITIAL_EDGE_VERSION, NO_PREVIOUS_EDGE_VERSION, PlatformConfig
 from lib.database import Database
 from lib.load_balancer import LoadBalancer
 from lib.network import DATABASE_PORT, Network
@@ -117,6 +117,14 @@ class TapStack(Stack):
             "ApiGatewayRestApiId": (self.api.api.rest_api_id, "API Gateway REST API id"),
             "WebApiKeyId": (self.api.web_key.key_id, "API key CloudFront sends for the web app"),
             "PartnerApiKeyId": (self.api.partner_key.key_id, "API key of the partner usage plan"),
+            "EdgeSecretVersion": (
+                self.config.edge_secret_version or INITIAL_EDGE_VERSION,
+                "Edge-secret version every consumer uses (scripts/edge_secrets.py reads it)",
+            ),
+            "EdgeSecretPreviousVersion": (
+                self.config.edge_secret_previous_version or NO_PREVIOUS_EDGE_VERSION,
+                "Edge-secret version still accepted during a switch",
+            ),
             "WafWebAclArn": (self.api.web_acl.attr_arn, "WAF web ACL on the API stage"),
             "ErrorPagesBucketName": (self.cdn.error_pages_bucket.bucket_name, "Bucket of the custom error pages"),
             "DashboardName": (self.observability.dashboard.dashboard_name, "CloudWatch dashboard"),

@@ -3,7 +3,10 @@
 
 Each service (`frontend-<suffix>`, `backend-<suffix>` in `ecs-cluster-<suffix>`) has a blue and a
 green target group on `alb-<suffix>` and two listener rules that name both groups with weights:
-the production rule and the test rule (`X-Blue-Green-Test: green`). The template sets production
+the production rule and the test rule, which requires the operator token of the secret
+`blue-green-test-<suffix>` in `X-Blue-Green-Test` (CloudFront and API Gateway overwrite that
+header, so only a request sent to the ALB by someone who can read the secret matches it). The
+template sets production
 to blue 100 / green 0. After a blue/green deployment ECS rewrites the rules so production forwards
 to the group that holds the new tasks, then drains the other group. A later `cdk deploy` that
 touches the rules puts the template's weights back (aws/aws-cdk#36649), which can send production
@@ -13,9 +16,11 @@ traffic to a group with no targets: an outage.
     python scripts/blue_green.py pre-deploy --suffix dev    # before `cdk deploy`: exit 3 if it would cause an outage
     python scripts/blue_green.py restore    --suffix dev --dry-run   # show the repair
     python scripts/blue_green.py restore    --suffix dev    # point production back at the healthy group
+    python scripts/blue_green.py probe      --suffix dev --path /api/health   # GET through the test route
 
-Exit codes: 0 OK; 3 drift (or, for pre-deploy, a deploy would cause one); 4 no healthy targets in
-either group (restore cannot help); 2 bad input or resources not found; 1 any other AWS error.
+Exit codes: 0 OK; 3 drift (or, for pre-deploy, a deploy would cause one; for probe, the ALB refused
+the test route); 4 no healthy targets in either group (restore cannot help; for probe, none in the
+group the test route reaches); 2 bad input or resources not found; 1 any other AWS error.
 """
 
 from __future__ import annotations
@@ -24,13 +29,31 @@ import argparse
 import copy
 import re
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-DEFAULT_REGION = "ap-southeast-1"
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from lib.config import (  # noqa: E402  (the repository root is put on the path first)
+    ORIGIN_VERIFY_HEADER,
+    ORIGIN_VERIFY_NAME,
+    REGION,
+    TEST_ROUTE_NAME,
+    TEST_TRAFFIC_HEADER,
+)
+
+DEFAULT_REGION = REGION
 SERVICES = ("frontend", "backend")
 SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+PROBE_TIMEOUT_SECONDS = 10
+# What the ALB answers when no target of the forwarded group is healthy (or registered).
+NO_TARGET_STATUSES = (502, 503, 504)
 
 EXIT_OK = 0
 EXIT_AWS = 1
@@ -200,7 +223,14 @@ def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
         response: dict[str, Any] = getattr(client, operation)(**params)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        if code in {"RuleNotFound", "TargetGroupNotFound", "ClusterNotFoundException", "ServiceNotFoundException"}:
+        if code in {
+            "RuleNotFound",
+            "TargetGroupNotFound",
+            "ClusterNotFoundException",
+            "ServiceNotFoundException",
+            "LoadBalancerNotFound",
+            "ResourceNotFoundException",
+        }:
             raise BlueGreenError(f"{operation}: {error}") from error
         raise AwsError(f"{operation}: {error}") from error
     except BotoCoreError as error:
@@ -408,6 +438,46 @@ def command_pre_deploy(routings: Sequence[ServiceRouting], args: argparse.Namesp
     return code
 
 
+def http_get(url: str, headers: dict[str, str]) -> tuple[int, str]:
+    """Status and the start of the body of a GET; an HTTP error status is an answer, not a failure."""
+    request = urllib.request.Request(url, headers=headers, method="GET")  # noqa: S310  (http(s) URL built here)
+    try:
+        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.status, response.read(200).decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(200).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as error:
+        raise AwsError(f"GET {url}: {error}") from error
+
+
+def command_probe(args: argparse.Namespace, secretsmanager: Any, elbv2: Any) -> int:
+    """GET a path through the test route, as an operator: the origin secret plus the test-route token.
+
+    The values are read from Secrets Manager (AWSCURRENT); the request goes to the ALB directly,
+    because CloudFront and API Gateway overwrite the test header.
+    """
+    verify = _call(secretsmanager, "get_secret_value", SecretId=f"{ORIGIN_VERIFY_NAME}-{args.suffix}")["SecretString"]
+    token = _call(secretsmanager, "get_secret_value", SecretId=f"{TEST_ROUTE_NAME}-{args.suffix}")["SecretString"]
+    base = args.base_url
+    if not base:
+        balancers = _call(elbv2, "describe_load_balancers", Names=[f"alb-{args.suffix}"]).get("LoadBalancers", [])
+        if not balancers:
+            raise BlueGreenError(f"load balancer alb-{args.suffix} not found")
+        base = f"http://{balancers[0]['DNSName']}"
+    url = base.rstrip("/") + args.path
+    status, body = http_get(url, {ORIGIN_VERIFY_HEADER: verify, TEST_TRAFFIC_HEADER: token})
+    print(f"test route   GET {url} -> {status} {body[:120]!r}")
+    production, production_body = http_get(url, {ORIGIN_VERIFY_HEADER: verify})
+    print(f"production   GET {url} -> {production} {production_body[:120]!r}")
+    if status == 403:
+        print("the ALB refused the test route: the token or the origin secret is not the one its rules accept", file=sys.stderr)
+        return EXIT_DRIFT
+    if status in NO_TARGET_STATUSES:
+        print("the test route reached a target group without healthy targets (no deployment in progress?)", file=sys.stderr)
+        return EXIT_NO_HEALTHY_TARGETS
+    return EXIT_OK
+
+
 def _command(args: argparse.Namespace, command: str) -> str:
     region = "" if args.region == DEFAULT_REGION else f" --region {args.region}"
     return f"python scripts/blue_green.py {command} --suffix {args.suffix}{region}"
@@ -431,16 +501,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     commands.add_parser(
         "pre-deploy", parents=[common], help="run before `cdk deploy`; exit 3 if the deploy would cause an outage"
     )
+    probe = commands.add_parser("probe", parents=[common], help="GET a path through the test route (operators only)")
+    probe.add_argument("--path", default="/health", help="path to request (default /health; /api/health for the backend)")
+    probe.add_argument(
+        "--base-url", help="where to reach the ALB (default http://<ALB DNS name>; with a certificate: https://<domainName>)"
+    )
     args = parser.parse_args(argv)
     if not SUFFIX_PATTERN.match(args.suffix):
         parser.error(f"--suffix {args.suffix!r}: lowercase letters, digits and hyphens, starting with a letter")
     return args
 
 
-def main(argv: Sequence[str] | None = None, *, ecs: Any = None, elbv2: Any = None) -> int:
-    """Run one command. Tests pass stubbed `ecs` and `elbv2` clients; otherwise boto3 creates them."""
+def main(argv: Sequence[str] | None = None, *, ecs: Any = None, elbv2: Any = None, secretsmanager: Any = None) -> int:
+    """Run one command. Tests pass stubbed clients; otherwise boto3 creates them."""
     args = parse_args(argv)
     try:
+        if args.command == "probe":
+            if secretsmanager is None or elbv2 is None:
+                import boto3
+
+                secretsmanager = secretsmanager or boto3.client("secretsmanager", region_name=args.region)
+                elbv2 = elbv2 or boto3.client("elbv2", region_name=args.region)
+            return command_probe(args, secretsmanager, elbv2)
         if ecs is None or elbv2 is None:
             import boto3
 

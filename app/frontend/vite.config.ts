@@ -30,5 +30,18 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
     restoreMocks: true,
+    // Vitest's 5 s per test is no more than the 5 s async-util timeout (src/test/setup.ts)
+    // on a busy 2-core CI machine, and coverage instrumentation slows tests further.
+    testTimeout: 20000,
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.{ts,tsx}'],
+      // Test helpers, type-only modules and the entry point that only mounts <App />.
+      exclude: ['src/**/*.test.{ts,tsx}', 'src/test/**', 'src/**/types.ts', 'src/main.tsx', 'src/vite-env.d.ts'],
+      reporter: ['text', 'json-summary'],
+      reportsDirectory: 'coverage',
+      // `npm run test:unit` fails below these (lines, statements, functions, branches).
+      thresholds: { lines: 80, statements: 80, functions: 80, branches: 80 },
+    },
   },
 });

@@ -11,7 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
+from lib.config import MAX_SUFFIX_LENGTH, AlarmThresholds, PlatformConfig, ServiceSize
 from tap import build_app, feature_flags
 
 SUFFIX = "test"
@@ -56,7 +56,7 @@ _cache: dict[tuple[tuple[str, Any], ...], Synthesized] = {}
 def _synth(**overrides: Any) -> Synthesized:
     key = tuple(sorted(overrides.items()))
     if key not in _cache:
-        _cache[key] = Synthesized(PlatformConfig(environment_suffix=SUFFIX, **overrides))
+        _cache[key] = Synthesized(PlatformConfig(**{"environment_suffix": SUFFIX, **overrides}))
     return _cache[key]
 
 
@@ -104,3 +104,13 @@ def tuned() -> Synthesized:
 def https_stack() -> Synthesized:
     """A variant with an ACM certificate on the ALB."""
     return _synth(certificate_arn=CERTIFICATE_ARN, domain_name=ORIGIN_DOMAIN)
+
+
+# The longest suffix the configuration accepts, with a hyphen and digits in it.
+LONGEST_SUFFIX = ("p-" + "9" * MAX_SUFFIX_LENGTH)[:MAX_SUFFIX_LENGTH]
+
+
+@pytest.fixture(scope="session")
+def longest_suffix_stack() -> Synthesized:
+    """The default configuration with the longest allowed environment suffix (every name at its longest)."""
+    return _synth(environment_suffix=LONGEST_SUFFIX)

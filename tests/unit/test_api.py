@@ -271,22 +271,6 @@ def test_stage_throttling_and_web_plan_follow_config(tuned: Synthesized) -> None
     assert web["Throttle"] == {"RateLimit": TUNED["api_throttle_rate"], "BurstLimit": TUNED["api_throttle_burst"]}
 
 
-def test_account_cloudwatch_role_is_deleted_with_the_stack(stack: Synthesized) -> None:
-    key, account = stack.one("AWS::ApiGateway::Account")
-    assert account["DeletionPolicy"] == "Delete", f"{key} would be retained"
-    assert account.get("UpdateReplacePolicy", "Delete") == "Delete"
-    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
-    role = stack.resources[role_id]
-    assert role["Type"] == "AWS::IAM::Role"
-    assert role["DeletionPolicy"] == "Delete", f"{role_id} would be retained"
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}}
-    ]
-    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])
-    # The stage logs only once the account knows the role.
-    assert key in stack.resources[stage(stack)]["DependsOn"]
-
-
 # ---------------------------------------------------------------- WAF
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lib.config import EDGE_TEST_TRAFFIC_VALUE, TEST_TRAFFIC_HEADER
 from tests.unit.conftest import ORIGIN_DOMAIN, SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -362,7 +363,11 @@ def test_with_a_certificate_the_alb_origin_is_https_only_to_the_domain(https_sta
 @pytest.mark.parametrize("path", ["/*", "/assets/*"])
 def test_alb_origin_carries_the_origin_verify_secret(stack: Synthesized, path: str) -> None:
     headers = {h["HeaderName"]: h["HeaderValue"] for h in origin_of(stack, path)["OriginCustomHeaders"]}
-    assert headers == {"X-Origin-Verify": secret_reference(stack, f"origin-verify-{SUFFIX}")}
+    # Plus the blue/green test header, overwritten so that viewers cannot choose it.
+    assert headers == {
+        "X-Origin-Verify": secret_reference(stack, f"origin-verify-{SUFFIX}"),
+        TEST_TRAFFIC_HEADER: EDGE_TEST_TRAFFIC_VALUE,
+    }
 
 
 # ---------------------------------------------------------------- error-pages bucket and deployment

@@ -16,7 +16,6 @@ PINNED_LOGICAL_IDS = {
     "DatabaseClusterWriterD43085C6": "AWS::RDS::DBInstance",
     "DatabaseClusterReader78FE9854": "AWS::RDS::DBInstance",
     "DatabaseKey5E5D9547": "AWS::KMS::Key",
-    "DatabaseCredentials24F58BE6": "AWS::SecretsManager::Secret",
 }
 
 
@@ -125,58 +124,24 @@ def test_performance_insights_and_iam_authentication(stack: Synthesized) -> None
     assert props["EnableIAMDatabaseAuthentication"] is True
 
 
-def test_generated_secret_is_named_encrypted_and_not_a_well_known_user(stack: Synthesized) -> None:
-    secrets = {
-        k: v["Properties"]
-        for k, v in stack.of_type("AWS::SecretsManager::Secret").items()
-        if v["Properties"].get("Name") == f"db-credentials-{SUFFIX}"
-    }
-    assert len(secrets) == 1
-    props = next(iter(secrets.values()))
-    assert props["KmsKeyId"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
-    generate = props["GenerateSecretString"]
-    assert generate["GenerateStringKey"] == "password"
-    assert '"username": "catalog_admin"' in generate["SecretStringTemplate"]
-    for reserved in ("postgres", 'admin"'):
-        assert f'"username": "{reserved}' not in generate["SecretStringTemplate"]
-    # The cluster takes its master credentials from the secret, never a literal.
-    assert "{{resolve:secretsmanager:" in str(cluster(stack)["MasterUserPassword"])
+def test_rds_manages_and_rotates_the_master_password_encrypted_with_the_aurora_key(stack: Synthesized) -> None:
+    props = cluster(stack)
+    assert props["ManageMasterUserPassword"] is True
+    assert props["MasterUserSecret"] == {"KmsKeyId": {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}}
+    assert props["MasterUsername"] == "catalog_admin"
+    # No password in the template, and no rotation function: RDS rotates the secret itself.
+    assert "MasterUserPassword" not in props
+    assert not stack.of_type("AWS::SecretsManager::RotationSchedule")
+    assert not stack.of_type("AWS::Serverless::Application")
+    assert "Transform" not in stack.json
 
 
-def test_rotation_every_30_days_in_the_private_subnets_with_its_own_security_group(stack: Synthesized) -> None:
-    _, schedule = stack.one("AWS::SecretsManager::RotationSchedule")
-    props = schedule["Properties"]
-    assert props["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
-    hosted = props["HostedRotationLambda"]
-    assert hosted["RotationType"] == "PostgreSQLSingleUser"
-    assert hosted["VpcSecurityGroupIds"] == {"Fn::GetAtt": ["NetworkRotationSecurityGroup27815DCC", "GroupId"]}
-    subnets = hosted["VpcSubnetIds"]["Fn::Join"][1]
-    assert sorted(s["Ref"] for s in subnets if isinstance(s, dict)) == sorted(
-        k for k in stack.of_type("AWS::EC2::Subnet") if "privateSubnet" in k
-    )
-    assert hosted["KmsKeyArn"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
-    assert len(hosted["RotationLambdaName"]) <= 64
-    assert SUFFIX in hosted["RotationLambdaName"]
-    # Rotates the attached secret (it carries host/port), after the cluster exists.
-    assert props["SecretId"]["Ref"].startswith("DatabaseCredentialsAttachment")
-    assert "DatabaseCluster5B53A178" in schedule["DependsOn"]
-
-
-def test_rotation_function_logs_are_kept_30_days(stack: Synthesized) -> None:
-    name = stack.one("AWS::SecretsManager::RotationSchedule")[1]["Properties"]["HostedRotationLambda"]["RotationLambdaName"]
-    stack.template.has_resource(
-        "AWS::Logs::LogGroup",
-        {"Properties": {"LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": 30}, "DeletionPolicy": "Delete"},
-    )
-
-
-def test_rotation_security_group_may_reach_the_database(stack: Synthesized) -> None:
-    stack.template.has_resource_properties(
-        "AWS::EC2::SecurityGroupIngress",
-        {
-            "GroupId": {"Fn::GetAtt": ["NetworkDatabaseSecurityGroup2B3F4679", "GroupId"]},
-            "SourceSecurityGroupId": {"Fn::GetAtt": ["NetworkRotationSecurityGroup27815DCC", "GroupId"]},
-            "FromPort": 5432,
-            "ToPort": 5432,
-        },
-    )
+def test_no_security_group_is_left_for_a_rotation_function(stack: Synthesized) -> None:
+    ingress = [
+        v["Properties"]
+        for v in stack.of_type("AWS::EC2::SecurityGroupIngress").values()
+        if v["Properties"].get("GroupId") == {"Fn::GetAtt": ["NetworkDatabaseSecurityGroup2B3F4679", "GroupId"]}
+    ]
+    assert len(ingress) == 1
+    assert ingress[0]["SourceSecurityGroupId"] == {"Fn::GetAtt": ["NetworkBackendSecurityGroup3FBA5497", "GroupId"]}
+    assert len(stack.of_type("AWS::EC2::SecurityGroup")) == 4

@@ -49,15 +49,8 @@ WILDCARD_RESOURCE_ALLOWED: dict[frozenset[str], Allowance] = {
     ),
     frozenset({"kms:Decrypt", "kms:GenerateDataKey*"}): Allowance(
         KEY_POLICY,
-        "CloudWatch publishing alarm notifications into the KMS-encrypted alarms topic (condition "
-        "aws:SourceAccount); in a key policy, Resource '*' means this key only.",
-    ),
-    frozenset(
-        {"kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
-    ): Allowance(
-        KEY_POLICY,
-        "Secrets Manager encrypting the database credentials with the Aurora key (condition kms:ViaService "
-        "secretsmanager); in a key policy, Resource '*' means this key only.",
+        "CloudWatch publishing alarm notifications into the KMS-encrypted alarms topic (conditions "
+        "aws:SourceAccount and aws:SourceArn); in a key policy, Resource '*' means this key only.",
     ),
 }
 

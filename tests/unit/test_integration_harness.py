@@ -451,6 +451,8 @@ EXPECTED_FAILING_CHECKS = {
     "test_observability::test_stack_log_groups_keep_30_days",
     "test_registry::test_repository_scans_on_push_with_immutable_tags[backend]",
     "test_registry::test_repository_scans_on_push_with_immutable_tags[frontend]",
+    "test_registry::test_running_image_is_a_scanned_image_of_the_project_repository[backend]",
+    "test_registry::test_running_image_is_a_scanned_image_of_the_project_repository[frontend]",
     "test_services::test_service_active_at_desired_count[backend]",
     "test_services::test_service_active_at_desired_count[frontend]",
     "test_services::test_service_targets_healthy[backend]",

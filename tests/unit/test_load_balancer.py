@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from lib.load_balancer import FORBIDDEN_BODY
+from lib.network import security_group_type
 from tests.unit.conftest import SUFFIX, Synthesized
 
 
@@ -30,7 +32,9 @@ def test_alb_is_internet_facing_in_public_subnets_behind_its_security_group(stac
         k for k in stack.of_type("AWS::EC2::Subnet") if "publicSubnet" in k
     )
     alb_group = next(
-        k for k, v in stack.of_type("AWS::EC2::SecurityGroup").items() if v["Properties"].get("GroupName") == f"sg-alb-{SUFFIX}"
+        k
+        for k, v in stack.of_type("AWS::EC2::SecurityGroup").items()
+        if v["Properties"].get("GroupName") == f"{security_group_type('alb')}-{SUFFIX}"
     )
     assert props["SecurityGroups"] == [{"Fn::GetAtt": [alb_group, "GroupId"]}]
     attrs = attributes(props)
@@ -47,14 +51,48 @@ def test_alb_access_logs_go_to_the_log_bucket(stack: Synthesized) -> None:
     assert any("AccessLogsBucket" in json.dumps(a) for a in bucket)
 
 
+def forbidden_function(stack: Synthesized, action: dict) -> dict:
+    """The Lambda function behind a forward default action (its single target)."""
+    assert action["Type"] == "forward", f"default action {action['Type']}: the listener must only forward"
+    group = stack.resources[action["TargetGroupArn"]["Ref"]]["Properties"]
+    assert group["TargetType"] == "lambda"
+    assert group["Name"] == f"tg-forbidden-{SUFFIX}"
+    (target,) = group["Targets"]
+    return stack.resources[target["Id"]["Fn::GetAtt"][0]]["Properties"]
+
+
+def run_inline_handler(function: dict) -> dict:
+    namespace: dict = {}
+    exec(compile(function["Code"]["ZipFile"], "index.py", "exec"), namespace)  # noqa: S102 - the function's own inline code
+    response: dict = namespace["handler"]({"path": "/", "httpMethod": "GET", "headers": {}}, None)
+    return response
+
+
 def test_without_certificate_only_http_80_with_a_403_default(stack: Synthesized) -> None:
     found = listeners(stack)
     assert set(found) == {80}
     http = found[80]
     assert http["Protocol"] == "HTTP"
     (action,) = http["DefaultActions"]
-    assert action["Type"] == "fixed-response"
-    assert action["FixedResponseConfig"]["StatusCode"] == "403"
+    response = run_inline_handler(forbidden_function(stack, action))
+    assert response["statusCode"] == 403
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert json.loads(response["body"]) == json.loads(FORBIDDEN_BODY)
+
+
+@pytest.mark.parametrize("variant", ["stack", "https_stack"])
+def test_the_blue_green_listener_only_forwards(request: pytest.FixtureRequest, variant: str) -> None:
+    """Every action on the listener that holds the ECS production and test rules is a forward.
+
+    Editions of the ECS guide say blue/green deployments fail on a listener that mixes
+    forward and non-forward (fixed-response, redirect, authenticate) actions.
+    """
+    stack: Synthesized = request.getfixturevalue(variant)
+    (listener_id,) = {r["ListenerArn"]["Ref"] for r in rules(stack)}
+    listener = stack.resources[listener_id]["Properties"]
+    actions = listener["DefaultActions"] + [a for r in rules(stack) for a in r["Actions"]]
+    assert {a["Type"] for a in actions} == {"forward"}
+    forbidden_function(stack, listener["DefaultActions"][0])
 
 
 def test_with_certificate_https_443_and_80_redirects(https_stack: Synthesized) -> None:
@@ -63,7 +101,7 @@ def test_with_certificate_https_443_and_80_redirects(https_stack: Synthesized) -
     https = found[443]
     assert https["Protocol"] == "HTTPS"
     assert https["Certificates"][0]["CertificateArn"].startswith("arn:aws:acm:ap-southeast-1:")
-    assert https["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
+    assert run_inline_handler(forbidden_function(https_stack, https["DefaultActions"][0]))["statusCode"] == 403
     redirect = found[80]["DefaultActions"][0]
     assert redirect["Type"] == "redirect"
     assert redirect["RedirectConfig"]["Protocol"] == "HTTPS" and redirect["RedirectConfig"]["Port"] == "443"

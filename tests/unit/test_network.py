@@ -6,6 +6,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from lib.config import AVAILABILITY_ZONES
+from lib.network import security_group_type
 from tests.unit.conftest import SUFFIX, Synthesized
 from tests.unit.reachability import Endpoint, Network, internet
 
@@ -82,7 +83,7 @@ def test_acl_entries_are_explicit_allow_rules_on_tcp(stack: Synthesized) -> None
 
 def test_no_security_group_admits_the_internet_except_the_alb(stack: Synthesized) -> None:
     network = Network(stack.json)
-    alb = network.security_group(f"sg-alb-{SUFFIX}")
+    alb = network.security_group(f"{security_group_type('alb')}-{SUFFIX}")
     for group, rules in network.ingress.items():
         for rule in rules:
             if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0":
@@ -102,7 +103,7 @@ def tier(net: Network, name: str) -> list[Endpoint]:
     if name == "internet":
         return internet()
     subnet_type = "Public" if name == "alb" else "Private"
-    return net.endpoints(name, f"sg-{name}-{SUFFIX}", subnet_type)
+    return net.endpoints(name, f"{security_group_type(name)}-{SUFFIX}", subnet_type)
 
 
 REQUIRED_FLOWS = [
@@ -111,10 +112,8 @@ REQUIRED_FLOWS = [
     ("alb", "frontend", 8080),
     ("alb", "backend", 8000),
     ("backend", "database", 5432),
-    ("rotation", "database", 5432),
     ("frontend", "internet", 443),
     ("backend", "internet", 443),
-    ("rotation", "internet", 443),
 ]
 
 FORBIDDEN_FLOWS = [
@@ -134,8 +133,6 @@ FORBIDDEN_FLOWS = [
     ("internet", "alb", 8000),
     # Tiers talk only along the request path: no lateral moves between workloads.
     ("backend", "frontend", 8080),
-    ("rotation", "backend", 8000),
-    ("internet", "rotation", 443),
     # Outbound from tasks is HTTPS only.
     ("frontend", "internet", 80),
 ]

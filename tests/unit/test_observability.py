@@ -211,7 +211,6 @@ def test_every_lambda_function_logs_to_a_30_day_group_of_the_stack(stack: Synthe
         assert group["Properties"]["RetentionInDays"] == 30, key
 
 
-def test_rotation_and_api_execution_logs_are_precreated(stack: Synthesized) -> None:
+def test_api_execution_logs_are_precreated(stack: Synthesized) -> None:
     names = [json.dumps(v["Properties"].get("LogGroupName")) for v in stack.of_type("AWS::Logs::LogGroup").values()]
-    assert any(f"/aws/lambda/db-rotation-{SUFFIX}" in n for n in names)
     assert any("API-Gateway-Execution-Logs_" in n and "/prod" in n for n in names)

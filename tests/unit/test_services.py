@@ -79,8 +79,6 @@ def test_container_runs_non_root_read_only_with_health_check_stop_timeout_and_lo
 
 def test_without_image_tag_images_are_built_from_the_app_directories_for_amd64(stack: Synthesized) -> None:
     for name in ("backend", "frontend"):
-        image = json.dumps(container(stack, name)["Image"])
-        assert "cdk-hnb659fds-container-assets" in image, f"{name} should use a CDK image asset"
         assert task(stack, name)["RuntimePlatform"] == {"CpuArchitecture": "X86_64", "OperatingSystemFamily": "LINUX"}
     assets = stack.asset_manifest()
     sources = {a["source"]["directory"] for a in assets.get("dockerImages", {}).values()}
@@ -101,7 +99,7 @@ def test_backend_gets_ssm_parameters_injected_and_the_secret_arn(stack: Synthesi
     for env in ("DB_WRITER_HOST", "DB_READER_HOST", "DB_NAME", "DB_PORT", "LOG_LEVEL", "CORS_ALLOWED_ORIGINS", "CACHE_MAX_AGE"):
         assert env in secrets and ":parameter" in secrets[env], env
     environment = {e["Name"]: e["Value"] for e in definition["Environment"]}
-    assert environment["DB_SECRET_ARN"] == {"Ref": "DatabaseCredentials24F58BE6"}
+    assert environment["DB_SECRET_ARN"] == {"Fn::GetAtt": ["DatabaseCluster5B53A178", "MasterUserSecret.SecretArn"]}
     assert environment["DB_SSLMODE"] == "require"
     assert "DB_PASSWORD" not in environment and "DB_PASSWORD" not in secrets
     frontend = container(stack, "frontend")
@@ -133,7 +131,7 @@ def test_backend_task_role_reads_its_secret_key_and_parameters_only(stack: Synth
         "ssm:GetParametersByPath",
     ]
     by_action = {a: s["Resource"] for s in statements for a in _actions(s)}
-    assert by_action["secretsmanager:GetSecretValue"] == {"Ref": "DatabaseCredentials24F58BE6"}
+    assert by_action["secretsmanager:GetSecretValue"] == {"Fn::GetAtt": ["DatabaseCluster5B53A178", "MasterUserSecret.SecretArn"]}
     assert by_action["kms:Decrypt"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
     assert json.dumps(by_action["ssm:GetParameter"]).endswith(f':parameter/tap/{SUFFIX}/*"]]}}')
 
