@@ -127,11 +127,33 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class DefaultAction:
+    """The listener's default action: a fixed response, or a Lambda target whose inline code is run here."""
+
+    status: int | None = None
+    body: str = ""
+    lambda_code: str | None = None
+    lambda_handler: str | None = None
+
+    def respond(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if self.lambda_code is not None:
+            assert self.lambda_handler, "a Lambda target needs its handler"
+            namespace: dict[str, Any] = {}
+            # The template's own inline function code, run as the ALB would invoke it.
+            exec(compile(self.lambda_code, "<default-action>", "exec"), namespace)  # noqa: S102
+            event = {"httpMethod": method, "path": path, "headers": headers, "body": "", "isBase64Encoded": False}
+            result = namespace[self.lambda_handler.rsplit(".", 1)[-1]](event, None)
+            return int(result["statusCode"]), dict(result.get("headers", {})), str(result.get("body", "")).encode()
+        assert self.status is not None, "listener default action not modelled"
+        return self.status, {}, self.body.encode()
+
+
+@dataclass(frozen=True)
 class Routing:
     """The ALB's listener rules for one listener, and which container each target group reaches."""
 
     rules: list[Rule]
-    default_status: int | None
+    default: DefaultAction
     target_containers: dict[str, tuple[str, int]]  # target-group logical id -> (container, port)
 
 
@@ -168,8 +190,16 @@ def alb_routing(template: dict[str, Any]) -> Routing:
     # (HTTP without a certificate, HTTPS with one) carries the most rules.
     listener_id = max(rules_by_listener, key=lambda k: len(rules_by_listener[k]))
     listener = resources[listener_id]["Properties"]
-    default = listener["DefaultActions"][0]
-    default_status = int(default["FixedResponseConfig"]["StatusCode"]) if default["Type"] == "fixed-response" else None
+    action = listener["DefaultActions"][0]
+    if action["Type"] == "fixed-response":
+        cfg = action["FixedResponseConfig"]
+        default = DefaultAction(status=int(cfg["StatusCode"]), body=cfg.get("MessageBody", ""))
+    else:
+        assert action["Type"] == "forward", f"default action {action['Type']} is not modelled"
+        group = resources[_ref(action["TargetGroupArn"])]["Properties"]
+        assert group.get("TargetType") == "lambda", "the default action forwards to a Lambda target"
+        function = resources[group["Targets"][0]["Id"]["Fn::GetAtt"][0]]["Properties"]
+        default = DefaultAction(lambda_code=function["Code"]["ZipFile"], lambda_handler=function["Handler"])
     targets: dict[str, tuple[str, int]] = {}
     for res in resources.values():
         if res["Type"] != "AWS::ECS::Service":
@@ -180,7 +210,7 @@ def alb_routing(template: dict[str, Any]) -> Routing:
             alt = lb.get("AdvancedConfiguration", {}).get("AlternateTargetGroupArn")
             if alt:
                 targets[_ref(alt)] = container
-    return Routing(sorted(rules_by_listener[listener_id], key=lambda r: r.priority), default_status, targets)
+    return Routing(sorted(rules_by_listener[listener_id], key=lambda r: r.priority), default, targets)
 
 
 # --- build settings -------------------------------------------------------------
@@ -443,10 +473,16 @@ class PathRouter:
         path = handler.path.split("?", 1)[0]
         container = self.choose(path, dict(handler.headers.items()))
         if container is None:
-            status = self.routing.default_status or 404
+            status, default_headers, default_body = self.routing.default.respond(
+                handler.command, path, dict(handler.headers.items())
+            )
             handler.send_response(status)
-            handler.send_header("Content-Length", "0")
+            for k, v in default_headers.items():
+                handler.send_header(k, v)
+            handler.send_header("Content-Length", str(len(default_body)))
             handler.end_headers()
+            if handler.command != "HEAD":
+                handler.wfile.write(default_body)
             return
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None

@@ -359,8 +359,9 @@ def test_requests_cross_the_tiers_through_the_listener_rules(stack: Stack, templ
         assert len(json.loads(body)["items"]) == 5, "migrations and the demo seed ran in the container"
         status, body = _get(f"{alb.url}/videos/12", verified)
         assert status == 200 and b'<div id="root">' in body, body[:200]
-        assert routing.default_status == 403
-        assert _get(f"{alb.url}/api/health")[0] == 403, "no origin-verify header: the listener's default action"
+        status, body = _get(f"{alb.url}/api/health")
+        assert status == 403, "no origin-verify header: the listener's default action"
+        assert json.loads(body)["error"]["code"] == "forbidden"
         assert _get(f"{alb.url}/api/health", {"X-Origin-Verify": "guess"})[0] == 403
 
 
