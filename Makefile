@@ -24,9 +24,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Coverage gates of `make test-infra` (lib/, lines and branches each).
 LIB_COVERAGE_MIN := 95
 
-.PHONY: help install synth test test-infra test-backend test-frontend lint check-plain-synth account-setup deploy destroy \
-        outputs integration run-backend run-frontend bench-backend clean rotate-edge-secrets edge-secrets-status \
-        edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish
+.PHONY: help install synth test test-infra test-backend test-frontend test-containers container-tools lint check-plain-synth \
+        account-setup deploy destroy outputs integration run-backend run-frontend bench-backend clean rotate-edge-secrets \
+        edge-secrets-status edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -46,7 +46,7 @@ synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials
 	$(CDK) synth --quiet --context environmentSuffix=$(SUFFIX)
 	@echo "Wrote cdk.out/TapStack$(SUFFIX).template.json"
 
-test: test-infra test-backend test-frontend ## Every test: infrastructure, backend, frontend
+test: test-infra test-backend test-frontend test-containers ## Every test: infrastructure, backend, frontend, containers
 
 test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, cfn-lint, reachability); lib/ coverage >= 95% lines and branches
 	$(PY) -m ruff check .
@@ -60,6 +60,22 @@ test-backend: ## Catalog API tests against a throwaway PostgreSQL
 
 test-frontend: ## Web app unit and browser tests
 	$(MAKE) -C app/frontend test
+
+# Debian packages the container tests need (podman runs as root with runc here).
+CONTAINER_TOOLS := podman runc mmdebstrap uidmap
+container-tools:
+	@missing=""; for tool in podman runc mmdebstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing apt packages: $(CONTAINER_TOOLS)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CONTAINER_TOOLS) >/dev/null; \
+	else \
+		echo "missing:$$missing; install them with: sudo apt-get install -y $(CONTAINER_TOOLS)" >&2; exit 1; \
+	fi
+
+test-containers: container-tools synth ## Build both images from their Dockerfiles, run them as the task definitions do
+	$(MAKE) -C app/backend venv postgres
+	SUFFIX=$(SUFFIX) app/backend/.venv/bin/python -m pytest -p no:cacheprovider tests/containers
 
 lint: install ## Linters only
 	$(PY) -m ruff check .

@@ -56,6 +56,8 @@ class LocalPostgres:
         app_password: str | None = None,
         dbname: str = "catalog",
         port: int | None = None,
+        listen_addresses: str | None = None,
+        extra_hba: tuple[str, ...] = (),
     ) -> None:
         bindir = find_bindir()
         if bindir is None:
@@ -70,6 +72,10 @@ class LocalPostgres:
         self.dbname = dbname
         self.port = port or free_port()
         self.host = "127.0.0.1"
+        # Containers on a bridge network reach the server on the host's bridge
+        # address: listen there too ("*") and allow their subnet in extra_hba.
+        self.listen_addresses = listen_addresses or self.host
+        self.extra_hba = extra_hba
         self._as_postgres = os.geteuid() == 0
         # As root the server runs as ``postgres``, which must be able to reach
         # the directory: a private TMPDIR (0700) would not do, /tmp does.
@@ -113,6 +119,9 @@ class LocalPostgres:
             "--no-sync",
         )  # fmt: skip
         pwfile.unlink()
+        if self.extra_hba:
+            with (self.datadir / "pg_hba.conf").open("a") as hba:
+                hba.write("".join(f"{line}\n" for line in self.extra_hba))
         self._initialised = True
 
     def start(self) -> LocalPostgres:
@@ -121,7 +130,7 @@ class LocalPostgres:
         if first:
             self._init()
         opts = (
-            f"-p {self.port} -k {self.sockdir} -c listen_addresses={self.host} "
+            f"-p {self.port} -k {self.sockdir} -c listen_addresses='{self.listen_addresses}' "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200 -c shared_buffers=64MB"
         )

@@ -1,8 +1,9 @@
-"""The image is built elsewhere (no Docker engine here): check it by construction."""
+"""Static checks of the Dockerfile; tests/containers builds and runs the image itself."""
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 import runpy
 import shutil
@@ -77,15 +78,35 @@ def test_no_compilers_in_final_image() -> None:
         assert tool not in runtime_text
 
 
-def test_rds_bundle_and_bytecode_settings() -> None:
-    runtime = stages()[-1]
-    add = next(arg for word, arg in runtime if word == "ADD")
-    assert "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" in add
-    assert "--chmod=0644" in add  # remote ADD files are 0600 otherwise: uid 10001 could not read
-    dest = add.split()[-1]
+def test_rds_bundle_is_committed_and_checked_in_the_build() -> None:
+    """No ADD of a URL: a build needs no internet, and the bundle is the reviewed file."""
+    assert all(word != "ADD" for word, _ in instructions()), "ADD: copy committed files instead"
+    build, runtime = stages()[0], stages()[-1]
+    copy = next(arg for word, arg in runtime if word == "COPY" and "rds-global-bundle.pem" in arg)
+    assert "--from=build" in copy
+    assert "--chmod=0644" in copy  # readable by uid 10001
+    dest = copy.split()[-1]
     env = " ".join(arg for word, arg in runtime if word == "ENV")
     assert f"DB_SSLROOTCERT={dest}" in env
     assert "PYTHONDONTWRITEBYTECODE=1" in env
+    runs = [arg for word, arg in build if word == "RUN"]
+    assert any(
+        "sha256sum --check --strict certs/rds-global-bundle.pem.sha256" in run for run in runs
+    )
+    # The checked-in digest matches the checked-in bundle.
+    digest, name = (BACKEND / "certs/rds-global-bundle.pem.sha256").read_text().split()
+    assert name == "certs/rds-global-bundle.pem"
+    assert hashlib.sha256((BACKEND / name).read_bytes()).hexdigest() == digest
+
+
+def test_tmp_is_a_volume_with_its_mode_set_before() -> None:
+    """On Fargate /tmp is a root-owned 0755 bind mount unless the image declares the volume."""
+    runtime = stages()[-1]
+    volume = runtime.index(("VOLUME", "/tmp"))
+    chmod = next(
+        i for i, (word, arg) in enumerate(runtime) if word == "RUN" and "chmod 1777 /tmp" in arg
+    )
+    assert chmod < volume
 
 
 def _ignored(path: str, patterns: list[str]) -> bool:
