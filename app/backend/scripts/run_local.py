@@ -3,9 +3,9 @@
 
 * Starts a throwaway PostgreSQL unless DB_WRITER_HOST is set in the environment.
 * The app migrates and seeds the demo catalog at startup (SEED_DEMO_DATA=true).
-* Serves with gunicorn on --host/--port and prints ``READY http://host:port``
+* Serves with granian (``serve.py``, as in the image) on --host/--port and prints ``READY http://host:port``
   once /api/health answers 200.
-* SIGTERM/SIGINT stop gunicorn and remove the throwaway database.
+* SIGTERM/SIGINT stop the server and remove the throwaway database.
 """
 
 from __future__ import annotations
@@ -64,17 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("LOG_LEVEL", "INFO")
     env["BIND"] = f"{args.host}:{args.port}"
     env["WEB_CONCURRENCY"] = str(args.workers)
-    env["GUNICORN_THREADS"] = str(args.threads)
+    env["WSGI_THREADS"] = str(args.threads)
     env["PYTHONPATH"] = str(BACKEND) + os.pathsep + env.get("PYTHONPATH", "")
 
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        str(BACKEND / "gunicorn.conf.py"),
-        "catalog.wsgi:app",
-    ]
+    cmd = [sys.executable, str(BACKEND / "serve.py")]
     proc = subprocess.Popen(cmd, cwd=BACKEND, env=env)
     stopping = False
 
