@@ -81,11 +81,11 @@ def settings() -> dict[str, object]:
         "websockets": False,
         "workers": _int("WEB_CONCURRENCY", 2),
         "blocking_threads": _int("WSGI_THREADS", 8),
-        "runtime_threads": 1,
+        "runtime_threads": _int("RUNTIME_THREADS", 1),
         "runtime_mode": RuntimeModes.st,
         "loop": Loops.asyncio,
-        "backlog": _int("BACKLOG", 2048),
-        "backpressure": _int("BACKPRESSURE", 1024),
+        "backlog": _int("BACKLOG", 4096),
+        "backpressure": _int("BACKPRESSURE", 4096),
         "http1_settings": HTTP1Settings(
             header_read_timeout=_int("HEADER_READ_TIMEOUT_MS", KEEPALIVE_MS), keep_alive=True
         ),

@@ -50,23 +50,24 @@ class CircuitBreaker:
     def state(self) -> str:
         return self._state
 
-    def before(self) -> None:
-        """Admit a request, or raise :class:`CircuitOpenError`."""
+    def before(self) -> bool:
+        """Admit a request (True: it is the probe), or raise :class:`CircuitOpenError`."""
         if self._state == self.CLOSED:  # fast path, no lock
-            return
+            return False
         with self._lock:
             now = time.monotonic()
             if self._state == self.OPEN and now - self._opened_at >= self.open_seconds:
                 self._state = self.HALF_OPEN
                 self._probe_started = now
                 log.info("circuit half-open: probing the database", extra={"pool": self.name})
-                return  # this request is the probe
+                return True
             if self._state == self.HALF_OPEN and now - self._probe_started > 10 * self.open_seconds:
                 # A probe that never reported back (killed thread): allow another.
                 self._probe_started = now
-                return
+                return True
             if self._state != self.CLOSED:
                 raise CircuitOpenError(f"circuit for the {self.name} pool is open")
+            return False
 
     def success(self) -> None:
         if self._state == self.CLOSED and self._failures == 0:

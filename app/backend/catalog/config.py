@@ -37,7 +37,7 @@ class Config:
     db_pool_min_size: int = 1
     db_pool_max_size: int = 8
     db_pool_timeout: float = 0.5
-    db_retry_attempts: int = 2
+    db_retry_attempts: int = 3
     db_breaker_failures: int = 3
     db_breaker_open_seconds: float = 0.5
     secret_cache_seconds: int = 300

@@ -231,18 +231,26 @@ class Database:
         pool = self.writer if write else self.reader
         breaker = self.breakers[pool.name]
         try:
-            breaker.before()
+            probe = breaker.before()
         except CircuitOpenError as exc:
             raise DatabaseUnavailableError(str(exc)) from None
         attempts = attempts or self.config.db_retry_attempts
+        if probe:
+            # The one request let through an open breaker finds out quickly:
+            # a short pool wait, short statement and lock timeouts, no retry.
+            fn = _probing(fn)
+            timeout = min(timeout or self.config.db_pool_timeout, PROBE_POOL_TIMEOUT)
+            attempts = 1
         last: BaseException | None = None
         for attempt in range(1, attempts + 1):
+            started = time.monotonic()
             try:
                 result = self._run_once(pool, fn, timeout)
             except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
-                # statement_timeout or lock_timeout: the database answered, so
-                # the breaker stays closed; retrying would only add load.
-                breaker.success()
+                # statement_timeout or lock_timeout: the database answered too
+                # slowly. Retrying would only add load; it counts towards the
+                # breaker, which then sheds load until a probe gets through.
+                breaker.failure()
                 kind = "lock" if isinstance(exc, psycopg.errors.LockNotAvailable) else "statement"
                 raise DatabaseBusyError(f"{kind} timeout") from exc
             except Exception as exc:
@@ -254,12 +262,15 @@ class Database:
                     "database attempt failed",
                     extra={"pool": pool.name, "attempt": attempt, "error": str(exc).strip()},
                 )
-                if isinstance(exc, PoolTimeout):
-                    # The pool already waited for a connection: retrying would
-                    # only hold this thread longer during an outage.
+                if isinstance(exc, PoolTimeout) or time.monotonic() - started >= self.query_deadline:
+                    # The pool already waited for a connection, or the query
+                    # ran into its deadline: retrying would only hold this
+                    # thread longer during an outage.
                     break
+                # A connection dropped under the query (killed backend,
+                # failover): cheap to retry on another one.
                 if attempt < attempts:
-                    time.sleep(0.01)
+                    time.sleep(0.01 * attempt)
             else:
                 breaker.success()
                 return result
@@ -289,6 +300,27 @@ class Database:
             self.run(
                 lambda c: c.execute("SELECT 1").fetchone(), write=write, timeout=timeout, attempts=2
             )
+
+
+PROBE_POOL_TIMEOUT = 0.2
+PROBE_LIMITS = "SET statement_timeout = 200; SET lock_timeout = 50"
+
+
+def _probing(fn: Callable[[psycopg.Connection[Any]], T]) -> Callable[[psycopg.Connection[Any]], T]:
+    """``fn`` under the probe's short timeouts, restored afterwards."""
+
+    def run(conn: psycopg.Connection[Any]) -> T:
+        conn.execute(PROBE_LIMITS)
+        try:
+            return fn(conn)
+        finally:
+            try:
+                # RESET returns to the connection's startup values.
+                conn.execute("RESET statement_timeout; RESET lock_timeout")
+            except psycopg.Error:
+                conn.close()  # never hand a connection with probe limits back
+
+    return run
 
 
 class DatabaseBusyError(DatabaseUnavailableError):
