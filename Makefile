@@ -10,7 +10,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
-        run-backend run-frontend bench-backend clean
+        test-faults run-backend run-frontend bench-backend clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -38,8 +38,11 @@ test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, 
 	$(PY) -m mypy
 	$(PY) -m pytest tests/unit
 
-test-backend: ## Catalog API tests against a throwaway PostgreSQL
+test-backend: ## Catalog API tests against a throwaway PostgreSQL (includes test-faults)
 	$(MAKE) -C app/backend test
+
+test-faults: ## Fault injection against the real API server and PostgreSQL; prints liveness, 503 and recovery figures
+	$(MAKE) -C app/backend test-faults
 
 test-frontend: ## Web app unit and browser tests
 	$(MAKE) -C app/frontend test
@@ -69,7 +72,7 @@ run-backend: ## Serve the Catalog API on 127.0.0.1:8000 with a local PostgreSQL
 run-frontend: ## Serve the web app locally (API proxied to 127.0.0.1:8000)
 	$(MAKE) -C app/frontend run
 
-bench-backend: ## Load-test the Catalog API on one core
+bench-backend: ## Floor vs catalog API under gunicorn and granian on one core; prints req/s, p50, p99, ratios
 	$(MAKE) -C app/backend bench
 
 clean: ## Remove build output and installed dependencies

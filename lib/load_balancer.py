@@ -21,6 +21,10 @@ TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
 TEST_TRAFFIC_VALUE = "green"
 HEALTH_CHECK_PATH = "/health"
 DEREGISTRATION_DELAY = Duration.seconds(30)
+# Shorter than the backend's keep-alive (HEADER_READ_TIMEOUT_MS in
+# app/backend/serve.py, 35 s): the ALB closes idle target connections first and
+# never sends a request on one the task is closing.
+IDLE_TIMEOUT = Duration.seconds(30)
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class LoadBalancer(Construct):
             drop_invalid_header_fields=True,
             deletion_protection=False,
             http2_enabled=True,
-            idle_timeout=Duration.seconds(60),
+            idle_timeout=IDLE_TIMEOUT,
         )
         self.alb.log_access_logs(access_logs.bucket, prefix="alb")
 

@@ -33,6 +33,9 @@ LIVENESS_DIR = HERE / "catalog" / "liveness"
 LIVENESS_PATH = "/health"
 # Header read timeout and idle keep-alive (granian uses one setting for both).
 KEEPALIVE_MS = 35_000
+# SIGTERM to exit: in-flight requests finish (the slowest is bounded by the
+# database budgets, about 6 s); below ECS's 30 s stop timeout (lib/services.py).
+GRACEFUL_TIMEOUT_S = 20
 
 
 def _int(name: str, default: int) -> int:
@@ -87,7 +90,10 @@ def settings() -> dict[str, object]:
         "backlog": _int("BACKLOG", 4096),
         "backpressure": _int("BACKPRESSURE", 4096),
         "http1_settings": HTTP1Settings(
-            header_read_timeout=_int("HEADER_READ_TIMEOUT_MS", KEEPALIVE_MS), keep_alive=True
+            header_read_timeout=_int("HEADER_READ_TIMEOUT_MS", KEEPALIVE_MS),
+            keep_alive=True,
+            # Request line and headers beyond 64 KiB get a 431 (the ALB's own limit is 64 KiB).
+            max_buffer_size=64 * 1024,
         ),
         "log_level": LogLevels(level.lower()),
         "log_dictconfig": log_config(level),
@@ -97,7 +103,7 @@ def settings() -> dict[str, object]:
         "respawn_interval": 1.0,
         # Worker recycling: restart each worker after this many seconds (>= 60).
         "workers_lifetime": lifetime or None,
-        "workers_kill_timeout": _int("GRACEFUL_TIMEOUT", 20),
+        "workers_kill_timeout": _int("GRACEFUL_TIMEOUT", GRACEFUL_TIMEOUT_S),
         "static_path_route": [LIVENESS_PATH],
         "static_path_mount": [LIVENESS_DIR],
         "static_path_dir_to_file": "health.json",

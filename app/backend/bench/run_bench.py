@@ -178,7 +178,7 @@ def main() -> int:
             wait_ready(url)
 
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
-        for name, url in urls.items():  # warm-up (prepared statements, pools)
+        for url in urls.values():  # warm-up (prepared statements, pools)
             wrk(url, duration=2, connections=args.connections, script=None)
         for _ in range(args.rounds):
             for name, url in urls.items():
@@ -227,8 +227,7 @@ def main() -> int:
         for label, value in ratios.items():
             print(f"{label:30} {value:5.2f}x")
         goals = (
-            ratios["catalog/floor on granian"] >= 0.9
-            and ratios["catalog granian/gunicorn"] >= 1.6
+            ratios["catalog/floor on granian"] >= 0.9 and ratios["catalog granian/gunicorn"] >= 1.6
         )
         print(
             "goals (catalog >= 0.9x floor on the shipped server, >= 1.6x gunicorn): "

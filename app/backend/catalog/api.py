@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -136,7 +137,9 @@ def read_body() -> bytes:
         raise ApiError(411, "length_required", "Send the body with a Content-Length header.")
     expected = request.content_length or 0
     if expected > MAX_BODY_BYTES:
-        raise ApiError(413, "request_entity_too_large", f"The body limit is {MAX_BODY_BYTES} bytes.")
+        raise ApiError(
+            413, "request_entity_too_large", f"The body limit is {MAX_BODY_BYTES} bytes."
+        )
     raw = request.get_data(cache=False)
     if len(raw) != expected:
         raise bad_request("incomplete_body", "The body is shorter than its Content-Length.")
@@ -208,6 +211,26 @@ def list_categories() -> Response:
     return json_response({"items": items}, cacheable=True)
 
 
+@functools.lru_cache(maxsize=8)
+def list_query(cursor: bool, category: bool, search: bool) -> bytes:
+    """The list query for one combination of filters, composed once."""
+    where: list[sql.Composable] = []
+    if cursor:
+        where.append(sql.SQL("(v.published_at, v.id) < (%s, %s)"))
+    if category:
+        where.append(sql.SQL("v.category_id = (SELECT id FROM categories WHERE slug = %s)"))
+    if search:
+        where.append(sql.SQL("v.title ILIKE %s"))
+    query: sql.Composable = _VIDEO_COLUMNS
+    if where:
+        query = sql.SQL("{} WHERE {}").format(query, sql.SQL(" AND ").join(where))
+    query = sql.SQL("{} ORDER BY v.published_at DESC, v.id DESC LIMIT %s").format(query)
+    return query.as_bytes()
+
+
+_DETAIL_QUERY = sql.SQL("{} WHERE v.id = %s").format(_VIDEO_COLUMNS).as_bytes()
+
+
 @api.get("/videos")
 def list_videos() -> Response:
     limit = parse_limit(request.args.get("limit"))
@@ -216,22 +239,15 @@ def list_videos() -> Response:
     q = parse_query(_arg("q"))
     category = parse_category(_arg("category"))
 
-    where: list[sql.Composable] = []
     params: list[Any] = []
     if cursor:
-        where.append(sql.SQL("(v.published_at, v.id) < (%s, %s)"))
         params.extend(cursor)
     if category:
-        where.append(sql.SQL("v.category_id = (SELECT id FROM categories WHERE slug = %s)"))
         params.append(category)
     if q:
-        where.append(sql.SQL("v.title ILIKE %s"))
         params.append(like_pattern(q))
-    query: sql.Composable = _VIDEO_COLUMNS
-    if where:
-        query = sql.SQL("{} WHERE {}").format(query, sql.SQL(" AND ").join(where))
-    query = sql.SQL("{} ORDER BY v.published_at DESC, v.id DESC LIMIT %s").format(query)
     params.append(limit + 1)
+    query = list_query(cursor is not None, category is not None, q is not None)
 
     rows = _db().run(lambda conn: conn.execute(query, params).fetchall())
     next_cursor = None
@@ -247,8 +263,7 @@ def list_videos() -> Response:
 @api.get("/videos/<video_id>")
 def get_video(video_id: str) -> Response:
     vid = parse_id(video_id)
-    query = sql.SQL("{} WHERE v.id = %s").format(_VIDEO_COLUMNS)
-    row = _db().run(lambda conn: conn.execute(query, (vid,)).fetchone())
+    row = _db().run(lambda conn: conn.execute(_DETAIL_QUERY, (vid,)).fetchone())
     if row is None:
         raise ApiError(404, "not_found", f"Video {vid} does not exist.")
     return json_response(video_json(row), cacheable=True)

@@ -82,7 +82,9 @@ class Config:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1 (0 would disable it)")
         if not 0 < self.db_pool_timeout <= 5 or not 0 < self.db_breaker_open_seconds <= 5:
-            raise ConfigError("DB_POOL_TIMEOUT and DB_BREAKER_OPEN_SECONDS must be in (0, 5] seconds")
+            raise ConfigError(
+                "DB_POOL_TIMEOUT and DB_BREAKER_OPEN_SECONDS must be in (0, 5] seconds"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -143,18 +145,14 @@ class Config:
             db_sslmode=(optional("DB_SSLMODE") or "require").lower(),
             db_sslrootcert=optional("DB_SSLROOTCERT"),
             db_connect_timeout=integer("DB_CONNECT_TIMEOUT", cls.db_connect_timeout),
-            db_statement_timeout_ms=integer(
-                "DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms
-            ),
+            db_statement_timeout_ms=integer("DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms),
             db_lock_timeout_ms=integer("DB_LOCK_TIMEOUT_MS", cls.db_lock_timeout_ms),
             db_pool_min_size=integer("DB_POOL_MIN_SIZE", 1),
             db_pool_max_size=integer("DB_POOL_MAX_SIZE", 8),
             db_pool_timeout=number("DB_POOL_TIMEOUT", cls.db_pool_timeout),
             db_retry_attempts=integer("DB_RETRY_ATTEMPTS", cls.db_retry_attempts),
             db_breaker_failures=integer("DB_BREAKER_FAILURES", cls.db_breaker_failures),
-            db_breaker_open_seconds=number(
-                "DB_BREAKER_OPEN_SECONDS", cls.db_breaker_open_seconds
-            ),
+            db_breaker_open_seconds=number("DB_BREAKER_OPEN_SECONDS", cls.db_breaker_open_seconds),
             secret_cache_seconds=integer("SECRET_CACHE_SECONDS", 300),
             aws_region=optional("AWS_REGION") or optional("AWS_DEFAULT_REGION"),
             log_level=(optional("LOG_LEVEL") or "INFO").upper(),

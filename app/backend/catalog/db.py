@@ -262,7 +262,10 @@ class Database:
                     "database attempt failed",
                     extra={"pool": pool.name, "attempt": attempt, "error": str(exc).strip()},
                 )
-                if isinstance(exc, PoolTimeout) or time.monotonic() - started >= self.query_deadline:
+                if (
+                    isinstance(exc, PoolTimeout)
+                    or time.monotonic() - started >= self.query_deadline
+                ):
                     # The pool already waited for a connection, or the query
                     # ran into its deadline: retrying would only hold this
                     # thread longer during an outage.

@@ -184,7 +184,8 @@ class Load:
                 if resp.status == 503:
                     time.sleep(0.01)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 conn = None
                 if reused:
                     # The server closed an idle keep-alive connection as the
@@ -212,7 +213,8 @@ class Load:
                 sample = Sample(
                     kind, started, time.monotonic(), None, f"{exc.__class__.__name__}: {exc}"
                 )
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 conn = None
             with self._lock:
                 self.samples.append(sample)
@@ -365,16 +367,21 @@ def frozen(pg: LocalPostgres) -> Iterator[None]:
                 os.kill(pid, signal.SIGCONT)
 
 
-def raw_exchange(port: int, data: bytes, *, timeout: float = 5.0) -> bytes:
-    """Send raw bytes, half-close, and read until the server closes or goes quiet."""
+def raw_exchange(
+    port: int, data: bytes, *, half_close: bool = False, timeout: float = 3.0
+) -> bytes:
+    """Send raw bytes (then half-close if asked) and read until the server
+    closes, or stays quiet for 0.5 s after it started answering."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(data)
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(OSError):  # the server may refuse mid-send
+            sock.sendall(data)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
         out = b""
         with contextlib.suppress(TimeoutError, OSError):
             while chunk := sock.recv(65536):
                 out += chunk
+                sock.settimeout(0.5)
         return out
 
 

@@ -172,7 +172,7 @@ def test_d_rotation_under_load(server_factory: Start, record: Record) -> None:
             region_name="ap-southeast-1",
             endpoint_url=endpoint,
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy key
+            aws_secret_access_key="testing",
         )
         arn = sm.create_secret(Name="catalog-db", SecretString=_secret(pg, pg.app_password))["ARN"]
         server = server_factory(
@@ -215,7 +215,10 @@ def test_d_rotation_under_load(server_factory: Start, record: Record) -> None:
             current = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
             old = next(v for v, stages in current.items() if "AWSCURRENT" in stages)
             sm.update_secret_version_stage(
-                SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=old
+                SecretId=arn,
+                VersionStage="AWSCURRENT",
+                MoveToVersionId=token,
+                RemoveFromVersionId=old,
             )
             pg.terminate_app_connections()
             time.sleep(1.0)
@@ -238,7 +241,7 @@ def total_views(pg: LocalPostgres) -> int:
     with pg.superuser_conn(pg.dbname) as conn:
         row = conn.execute("SELECT sum(views) FROM videos").fetchone()
     assert row is not None
-    return int(row[0])
+    return int(str(row[0]))
 
 
 def test_e_sigterm_under_load(
