@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Throughput/latency benchmark of the Catalog API on one core.
+"""Throughput/latency of the Catalog API against its floor, under two servers, on one core.
 
 * PostgreSQL (throwaway cluster, demo catalog) and wrk share core 1.
-* gunicorn runs ONE worker process (gthread) pinned to core 0.
-* wrk loads /api/videos and /api/videos/<id> (random ids) for --duration s each
-  and we print req/s, p50 and p99.
+* Four servers, one worker each, pinned to core 0, started side by side: the
+  floor (bench/floor.py: the same SQL and JSON in bare Flask) and the catalog
+  API, each under gunicorn gthread (bench/gunicorn.conf.py) and granian (serve.py).
+* After a warm-up they are measured in turn, --rounds times, with wrk on
+  /api/videos; prints median req/s, p50 and p99 per server, and the ratios.
 
-Usage: python bench/run_bench.py [--duration 20] [--connections 8] [--threads 4]
+Usage: python bench/run_bench.py [--duration 10] [--rounds 3] [--connections 8] [--threads 4]
 """
 
 from __future__ import annotations

@@ -54,12 +54,14 @@ def is_stale(conn: psycopg.Connection[Any]) -> bool:
 
     An idle connection has nothing to read: a readable socket means the
     server sent its goodbye (terminated backend, restart, failover) or closed
-    the socket. One ``select``, no round trip to the server.
+    the socket. One ``poll`` (not ``select``, which fails on descriptors
+    above 1023: a busy task holds more sockets than that), no round trip.
     """
     if conn.closed or conn.broken:
         return True
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    return bool(readable)
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def is_auth_failure(exc: BaseException) -> bool:
