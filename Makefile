@@ -24,9 +24,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Coverage gates of `make test-infra` (lib/, lines and branches each).
 LIB_COVERAGE_MIN := 95
 
-.PHONY: help install synth test test-infra test-backend test-frontend test-containers container-tools lint check-plain-synth \
-        account-setup deploy destroy outputs integration run-backend run-frontend bench-backend clean rotate-edge-secrets \
-        edge-secrets-status edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish
+.PHONY: help install synth test test-infra test-backend test-frontend test-containers test-faults container-tools lint \
+        check-plain-synth account-setup deploy destroy outputs integration run-backend run-frontend bench-backend clean \
+        rotate-edge-secrets edge-secrets-status edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -55,8 +55,11 @@ test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, 
 	$(PY) -m pytest tests/unit --cov=lib --cov-branch --cov-report=term-missing:skip-covered --cov-report=json:.coverage-lib.json
 	$(PY) scripts/coverage_gate.py .coverage-lib.json --label lib/ --lines $(LIB_COVERAGE_MIN) --branches $(LIB_COVERAGE_MIN)
 
-test-backend: ## Catalog API tests against a throwaway PostgreSQL
+test-backend: ## Catalog API tests against a throwaway PostgreSQL (includes test-faults)
 	$(MAKE) -C app/backend test
+
+test-faults: ## Fault injection against the real API server and PostgreSQL; prints liveness, 503 and recovery figures
+	$(MAKE) -C app/backend test-faults
 
 test-frontend: ## Web app unit and browser tests
 	$(MAKE) -C app/frontend test
@@ -142,7 +145,7 @@ publish-media: ## Publish a video: SOURCE=clip.mp4 VIDEO_ID=12 BUCKET=<MediaBuck
 measure-startup: ## Time to first frame of a demo video in headless Chromium (RUNS=5, median)
 	$(MAKE) -C app/frontend measure-startup RUNS=$(or $(RUNS),5)
 
-bench-backend: ## Load-test the Catalog API on one core
+bench-backend: ## Floor vs catalog API under gunicorn and granian on one core; prints req/s, p50, p99, ratios
 	$(MAKE) -C app/backend bench
 
 clean: ## Remove build output and installed dependencies

@@ -37,6 +37,10 @@ def handler(event, context):
         "body": {FORBIDDEN_BODY!r},
     }}
 """
+# Shorter than the backend's keep-alive (HEADER_READ_TIMEOUT_MS in
+# app/backend/serve.py, 35 s): the ALB closes idle target connections first and
+# never sends a request on one the task is closing.
+IDLE_TIMEOUT = Duration.seconds(30)
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class LoadBalancer(Construct):
             drop_invalid_header_fields=True,
             deletion_protection=False,
             http2_enabled=True,
-            idle_timeout=Duration.seconds(60),
+            idle_timeout=IDLE_TIMEOUT,
         )
         self.alb.log_access_logs(access_logs.bucket, prefix="alb")
 

@@ -209,7 +209,7 @@ class Services(Construct):
             ),
         )
         # The root filesystem is read-only; /tmp is the one writable path
-        # (gunicorn heartbeat files, nginx pid and temp files).
+        # (nginx pid and temp files, Python temporary files of the API).
         container.add_mount_points(
             ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)  # noqa: S108 - a task volume
         )

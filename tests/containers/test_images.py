@@ -247,7 +247,7 @@ def test_without_the_image_volume_fargate_tmp_is_unwritable(
 
     Each image declares VOLUME /tmp; here the declaration is ignored, as it would be if
     it were removed. The task user cannot write to /tmp then: a server that needs it
-    (gunicorn's worker heartbeat files, nginx's pid and temp files) fails to start, as it
+    (nginx's pid and temp files, say) fails to start, as it
     would on Fargate; one that does not is still shown the unwritable /tmp.
     """
     spec = specs[name]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +207,20 @@ def test_access_log_bucket_is_private_tls_only_encrypted_expiring_and_destroyabl
     policy = next(v for v in stack.of_type("AWS::S3::BucketPolicy").values() if v["Properties"]["Bucket"] == {"Ref": key})
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+
+
+def backend_server_constant(name: str) -> int:
+    """A module-level constant of the backend's server config (app/backend/serve.py)."""
+    tree = ast.parse((Path(__file__).resolve().parents[2] / "app/backend/serve.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return int(ast.literal_eval(node.value))
+    raise AssertionError(f"{name} not found in serve.py")
+
+
+def test_alb_idle_timeout_below_backend_keepalive(stack: Synthesized) -> None:
+    """The ALB must close idle target connections before the task does, or it can
+    send a request on a connection the task is closing (a 502)."""
+    _, alb = stack.one("AWS::ElasticLoadBalancingV2::LoadBalancer")
+    idle = int(attributes(alb["Properties"])["idle_timeout.timeout_seconds"])
+    assert idle * 1000 < backend_server_constant("KEEPALIVE_MS")

@@ -266,3 +266,14 @@ def test_request_count_scaling_for_the_backend_is_switched_by_config(stack: Synt
     assert config["TargetValue"] == 500 and config["DisableScaleIn"] is True
     _, frontend_policies = _scaling(spiky, "frontend")
     assert not [p for p in frontend_policies if "ALBRequestCountPerTarget" in json.dumps(p)]
+
+
+def test_backend_stop_timeout_exceeds_the_servers_graceful_budget(stack: Synthesized) -> None:
+    """ECS sends SIGKILL after StopTimeout: the server must finish in-flight work first."""
+    from tests.unit.test_load_balancer import backend_server_constant
+
+    definition = container(stack, "backend")
+    assert definition["StopTimeout"] > backend_server_constant("GRACEFUL_TIMEOUT_S")
+    # The container health check (liveness, answered by the server without Python
+    # or the database) gives up well after the probe's own 3 s client timeout.
+    assert definition["HealthCheck"]["Timeout"] > 3

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Throughput/latency benchmark of the Catalog API on one core.
+"""Throughput/latency of the Catalog API against its floor, under two servers, on one core.
 
 * PostgreSQL (throwaway cluster, demo catalog) and wrk share core 1.
-* gunicorn runs ONE worker process (gthread) pinned to core 0.
-* wrk loads /api/videos and /api/videos/<id> (random ids) for --duration s each
-  and we print req/s, p50 and p99.
+* Four servers, one worker each, pinned to core 0, started side by side: the
+  floor (bench/floor.py: the same SQL and JSON in bare Flask) and the catalog
+  API, each under gunicorn gthread (bench/gunicorn.conf.py) and granian (serve.py).
+* After a warm-up they are measured in turn, --rounds times, with wrk on
+  /api/videos; prints median req/s, p50 and p99 per server, and the ratios.
 
-Usage: python bench/run_bench.py [--duration 20] [--connections 8] [--threads 4]
+Usage: python bench/run_bench.py [--duration 10] [--rounds 3] [--connections 8] [--threads 4]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -106,18 +109,39 @@ def wrk(url: str, *, duration: int, connections: int, script: Path | None) -> di
     return parse_wrk(out)
 
 
+# (name, server, WSGI target). Same SQL and JSON in every one; see bench/floor.py.
+SERVERS = (
+    ("floor   gunicorn", "gunicorn", "bench.floor:app"),
+    ("catalog gunicorn", "gunicorn", "catalog.wsgi:app"),
+    ("floor   granian", "granian", "bench.floor:app"),
+    ("catalog granian", "granian", "catalog.wsgi:app"),
+)
+
+
+def server_command(server: str, target: str) -> list[str]:
+    pinned = ["taskset", "-c", APP_CPU, sys.executable]
+    if server == "gunicorn":
+        return [*pinned, "-m", "gunicorn", "-c", str(BENCH_DIR / "gunicorn.conf.py"), target]
+    return [*pinned, str(BACKEND / "serve.py")]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads in the worker")
+    parser.add_argument("--threads", type=int, default=4, help="WSGI threads in the one worker")
     parser.add_argument("--no-access-log", action="store_true")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk (make bench does it)")
 
     pg = LocalPostgres()
-    gunicorn: subprocess.Popen[bytes] | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         pg.start()
         # Keep the database off the app's core.
@@ -128,82 +152,104 @@ def main() -> int:
         env = {**os.environ, **pg.env(), "SEED_DEMO_DATA": "true", "LOG_LEVEL": "WARNING"}
         prepare_database(Database(Config.from_env(env)), seed=True)
 
-        port = free_port()
-        env.update(
-            {
+        urls: dict[str, str] = {}
+        for name, server, target in SERVERS:
+            port = free_port()
+            server_env = {
+                **env,
                 "BIND": f"127.0.0.1:{port}",
                 "WEB_CONCURRENCY": "1",
                 "GUNICORN_THREADS": str(args.threads),
+                "WSGI_THREADS": str(args.threads),
+                "WSGI_APP": target,
                 "DB_POOL_MAX_SIZE": str(args.threads),
                 "DB_POOL_MIN_SIZE": str(args.threads),
                 "ACCESS_LOG": "false" if args.no_access_log else "true",
                 "RUN_MIGRATIONS": "false",
                 "PYTHONPATH": str(BACKEND),
             }
-        )
-        gunicorn = subprocess.Popen(
-            [
-                *("taskset", "-c", APP_CPU, sys.executable, "-m", "gunicorn"),
-                *("-c", str(BACKEND / "gunicorn.conf.py"), "catalog.wsgi:app"),
-            ],
-            cwd=BACKEND,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(f"{base}/api/health")
+            procs[name] = subprocess.Popen(
+                server_command(server, target),
+                cwd=BACKEND,
+                env=server_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            urls[name] = f"http://127.0.0.1:{port}/api/videos"
+        for url in urls.values():
+            wait_ready(url)
 
-        targets = {
-            "list  /api/videos": (f"{base}/api/videos", None),
-            "detail /api/videos/<id>": (base, BENCH_DIR / "detail.lua"),
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+        for url in urls.values():  # warm-up (prepared statements, pools)
+            wrk(url, duration=2, connections=args.connections, script=None)
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                busy0, total0 = cpu0_ticks()
+                app0 = process_ticks(procs[name].pid)
+                result = wrk(url, duration=args.duration, connections=args.connections, script=None)
+                busy1, total1 = cpu0_ticks()
+                app1 = process_ticks(procs[name].pid)
+                span = max(total1 - total0, 1)
+                # How much of core 0 the server got, and how much other
+                # processes on this machine took from it.
+                result["app_cpu0_share"] = round((app1 - app0) / span, 3)
+                result["other_cpu0_share"] = round(
+                    max((busy1 - busy0) - (app1 - app0), 0) / span, 3
+                )
+                runs[name].append(result)
+
+        summary = {
+            name: {key: median([r[key] for r in rs]) for key in rs[0]} for name, rs in runs.items()
         }
-        results: dict[str, dict[str, float]] = {}
-        for name, (url, script) in targets.items():
-            wrk(url, duration=3, connections=args.connections, script=script)  # warm-up
-            busy0, total0 = cpu0_ticks()
-            app0 = process_ticks(gunicorn.pid)
-            results[name] = wrk(
-                url, duration=args.duration, connections=args.connections, script=script
-            )
-            busy1, total1 = cpu0_ticks()
-            app1 = process_ticks(gunicorn.pid)
-            span = max(total1 - total0, 1)
-            # How much of core 0 the API got, and how much other processes
-            # on this machine took from it (a shared machine inflates p99).
-            results[name]["app_cpu0_share"] = round((app1 - app0) / span, 3)
-            results[name]["other_cpu0_share"] = round(
-                max((busy1 - busy0) - (app1 - app0), 0) / span, 3
-            )
-
         print(
-            f"\n1 gunicorn worker x {args.threads} threads on cpu {APP_CPU}; "
-            f"wrk -c{args.connections} {args.duration}s on cpu {LOAD_CPU} (PostgreSQL there too); "
+            f"\nGET /api/videos (20 items); one worker x {args.threads} threads on cpu {APP_CPU}; "
+            f"wrk -c{args.connections} on cpu {LOAD_CPU} with PostgreSQL; "
+            f"{args.rounds} alternating rounds x {args.duration} s, medians; "
             f"access log {'off' if args.no_access_log else 'on'}"
         )
         print(
-            f"{'endpoint':26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"
-            f" {'api cpu0':>9} {'other cpu0':>10}"
+            f"{'server':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"
+            f" {'app cpu0':>9} {'other cpu0':>10}   req/s per round"
         )
-        for name, r in results.items():
+        for name, r in summary.items():
+            rounds = " ".join(f"{x['rps']:.0f}" for x in runs[name])
             print(
-                f"{name:26} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+                f"{name:18} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
                 f"{r['non_2xx']:8.0f} {r['app_cpu0_share']:9.0%} {r['other_cpu0_share']:10.0%}"
+                f"   {rounds}"
             )
+        rps = {name: r["rps"] for name, r in summary.items()}
+        ratios = {
+            "catalog/floor on gunicorn": rps["catalog gunicorn"] / rps["floor   gunicorn"],
+            "catalog/floor on granian": rps["catalog granian"] / rps["floor   granian"],
+            "catalog granian/gunicorn": rps["catalog granian"] / rps["catalog gunicorn"],
+            "p99 catalog granian/gunicorn": summary["catalog granian"]["p99_ms"]
+            / summary["catalog gunicorn"]["p99_ms"],
+        }
+        for label, value in ratios.items():
+            print(f"{label:30} {value:5.2f}x")
+        goals = (
+            ratios["catalog/floor on granian"] >= 0.9 and ratios["catalog granian/gunicorn"] >= 1.6
+        )
+        print(
+            "goals (catalog >= 0.9x floor on the shipped server, >= 1.6x gunicorn): "
+            + ("met" if goals else "NOT met")
+        )
         out_dir = BENCH_DIR / "results"
         out_dir.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
         (out_dir / f"bench-{stamp}.json").write_text(
-            json.dumps({"args": vars(args), "results": results}, indent=2)
+            json.dumps({"args": vars(args), "runs": runs, "ratios": ratios}, indent=2)
         )
-        target = results["list  /api/videos"]
-        ok = target["rps"] >= 1000 and target["p99_ms"] <= 25
-        print(f"target (list >= 1000 req/s, p99 <= 25 ms): {'met' if ok else 'NOT met'}")
         return 0
     finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=30)
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         pg.cleanup()
 
 

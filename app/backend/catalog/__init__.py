@@ -46,7 +46,10 @@ def create_app(config: Config | None = None, *, database: Database | None = None
 
     app = Flask(__name__)
     app.config["CATALOG"] = config
-    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY_BYTES
+    # No redirects: `//api//videos` would otherwise get a 308 whose Location
+    # is built from the client's Host header.
+    app.url_map.merge_slashes = False
     # Before touching the database: without its signing key the API cannot entitle playback.
     app.extensions["media_signer"] = signer_from_config(config)
 

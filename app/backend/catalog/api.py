@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,10 +27,15 @@ MAX_LIMIT = 100
 MAX_QUERY_LENGTH = 100
 MAX_CURSOR_LENGTH = 64
 MAX_ID = 2**63 - 1
+MAX_BODY_BYTES = 16 * 1024
+# Readiness waits at most this long for a connection from each pool; an open
+# circuit answers at once.
+READINESS_POOL_TIMEOUT = 0.25
 
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
-_CURSOR = re.compile(r"^(-?[0-9]{1,18})\.([0-9]{1,19})$")
+# Used with fullmatch: ``$`` would also accept a trailing newline.
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
+_CURSOR = re.compile(r"(-?[0-9]{1,18})\.([0-9]{1,19})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Cursor timestamps are limited to a sane window: years 1900..9999.
@@ -59,13 +65,13 @@ def _arg(name: str) -> str | None:
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not _DIGITS.match(raw) or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise bad_request("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}.")
     return int(raw)
 
 
 def parse_id(raw: str) -> int:
-    if not _DIGITS.match(raw) or not 1 <= int(raw) <= MAX_ID:
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_ID:
         raise bad_request("invalid_id", "Video id must be a positive integer.")
     return int(raw)
 
@@ -84,7 +90,7 @@ def decode_cursor(raw: str) -> tuple[datetime, int]:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
     except (binascii.Error, ValueError):
         raise invalid from None
-    match = _CURSOR.match(text)
+    match = _CURSOR.fullmatch(text)
     if not match:
         raise invalid
     micros, video_id = int(match[1]), int(match[2])
@@ -106,7 +112,7 @@ def parse_query(raw: str | None) -> str | None:
 def parse_category(raw: str | None) -> str | None:
     if raw is None:
         return None
-    if not _SLUG.match(raw):
+    if not _SLUG.fullmatch(raw):
         raise bad_request(
             "invalid_category", "category must be a slug (lowercase letters, digits, hyphens)."
         )
@@ -117,6 +123,28 @@ def like_pattern(text: str) -> str:
     """Substring pattern for ILIKE with the LIKE metacharacters escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def read_body() -> bytes:
+    """The request body, only when its framing is sound.
+
+    A chunked body is refused with 411 (the one JSON body this API accepts is
+    tiny; CloudFront and API Gateway send a Content-Length): WSGI servers
+    differ in how they report a malformed chunk, and one of them hands the
+    application an empty body. A body shorter than its Content-Length is a
+    400, never a truncated success; a longer declared length is a 413.
+    """
+    if request.headers.get("Transfer-Encoding"):
+        raise ApiError(411, "length_required", "Send the body with a Content-Length header.")
+    expected = request.content_length or 0
+    if expected > MAX_BODY_BYTES:
+        raise ApiError(
+            413, "request_entity_too_large", f"The body limit is {MAX_BODY_BYTES} bytes."
+        )
+    raw = request.get_data(cache=False)
+    if len(raw) != expected:
+        raise bad_request("incomplete_body", "The body is shorter than its Content-Length.")
+    return raw
 
 
 # --- serialisation ---------------------------------------------------------
@@ -147,21 +175,29 @@ def video_json(row: tuple[Any, ...]) -> dict[str, Any]:
 
 @probes.get("/health")
 def liveness() -> Response:
-    """Liveness: the process answers. Never touches the database."""
+    """Liveness: the process answers. Never touches the database.
+
+    In the container granian answers ``/health`` itself from
+    ``catalog/liveness/health.json`` (see ``serve.py``), so the probe never
+    waits for a Python thread; this route serves other WSGI servers and tests.
+    """
     return json_response({"status": "ok"})
 
 
 @api.get("/health")
 def readiness() -> Response:
+    """Readiness: both pools answer ``SELECT 1``; 503 within READINESS_BUDGET otherwise."""
     try:
-        _db().ping()
+        _db().ping(timeout=READINESS_POOL_TIMEOUT)
     except DatabaseUnavailableError:
         body: dict[str, Any] = {
             "status": "unavailable",
             "database": "unreachable",
             **error_body("database_unavailable", "The catalog database does not answer."),
         }
-        return json_response(body, 503)
+        response = json_response(body, 503)
+        response.headers["Retry-After"] = "1"
+        return response
     return json_response({"status": "ok", "database": "ok"})
 
 
@@ -179,6 +215,26 @@ def list_categories() -> Response:
     return json_response({"items": items}, cacheable=True)
 
 
+@functools.lru_cache(maxsize=8)
+def list_query(cursor: bool, category: bool, search: bool) -> bytes:
+    """The list query for one combination of filters, composed once."""
+    where: list[sql.Composable] = []
+    if cursor:
+        where.append(sql.SQL("(v.published_at, v.id) < (%s, %s)"))
+    if category:
+        where.append(sql.SQL("v.category_id = (SELECT id FROM categories WHERE slug = %s)"))
+    if search:
+        where.append(sql.SQL("v.title ILIKE %s"))
+    query: sql.Composable = _VIDEO_COLUMNS
+    if where:
+        query = sql.SQL("{} WHERE {}").format(query, sql.SQL(" AND ").join(where))
+    query = sql.SQL("{} ORDER BY v.published_at DESC, v.id DESC LIMIT %s").format(query)
+    return query.as_bytes()
+
+
+_DETAIL_QUERY = sql.SQL("{} WHERE v.id = %s").format(_VIDEO_COLUMNS).as_bytes()
+
+
 @api.get("/videos")
 def list_videos() -> Response:
     limit = parse_limit(request.args.get("limit"))
@@ -187,22 +243,15 @@ def list_videos() -> Response:
     q = parse_query(_arg("q"))
     category = parse_category(_arg("category"))
 
-    where: list[sql.Composable] = []
     params: list[Any] = []
     if cursor:
-        where.append(sql.SQL("(v.published_at, v.id) < (%s, %s)"))
         params.extend(cursor)
     if category:
-        where.append(sql.SQL("v.category_id = (SELECT id FROM categories WHERE slug = %s)"))
         params.append(category)
     if q:
-        where.append(sql.SQL("v.title ILIKE %s"))
         params.append(like_pattern(q))
-    query: sql.Composable = _VIDEO_COLUMNS
-    if where:
-        query = sql.SQL("{} WHERE {}").format(query, sql.SQL(" AND ").join(where))
-    query = sql.SQL("{} ORDER BY v.published_at DESC, v.id DESC LIMIT %s").format(query)
     params.append(limit + 1)
+    query = list_query(cursor is not None, category is not None, q is not None)
 
     rows = _db().run(lambda conn: conn.execute(query, params).fetchall())
     next_cursor = None
@@ -218,8 +267,7 @@ def list_videos() -> Response:
 @api.get("/videos/<video_id>")
 def get_video(video_id: str) -> Response:
     vid = parse_id(video_id)
-    query = sql.SQL("{} WHERE v.id = %s").format(_VIDEO_COLUMNS)
-    row = _db().run(lambda conn: conn.execute(query, (vid,)).fetchone())
+    row = _db().run(lambda conn: conn.execute(_DETAIL_QUERY, (vid,)).fetchone())
     if row is None:
         raise ApiError(404, "not_found", f"Video {vid} does not exist.")
     return json_response(video_json(row), cacheable=True)
@@ -229,7 +277,7 @@ def _require_json_object_body() -> None:
     """POST bodies: Content-Type application/json, and an empty body or a JSON object."""
     if request.mimetype != "application/json":
         raise bad_request("unsupported_content_type", "Content-Type must be application/json.")
-    raw = request.get_data()
+    raw = read_body()
     if raw.strip():
         try:
             body = orjson.loads(raw)

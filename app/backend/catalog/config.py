@@ -37,12 +37,15 @@ class Config:
     db_secret_arn: str | None = None
     db_sslmode: str = "require"
     db_sslrootcert: str | None = None
-    db_connect_timeout: int = 5
-    db_statement_timeout_ms: int = 5000
+    db_connect_timeout: int = 2
+    db_statement_timeout_ms: int = 2000
+    db_lock_timeout_ms: int = 500
     db_pool_min_size: int = 1
     db_pool_max_size: int = 8
-    db_pool_timeout: float = 3.0
+    db_pool_timeout: float = 0.5
     db_retry_attempts: int = 3
+    db_breaker_failures: int = 3
+    db_breaker_open_seconds: float = 0.5
     secret_cache_seconds: int = 300
     aws_region: str | None = None
     log_level: str = "INFO"
@@ -100,6 +103,16 @@ class Config:
             raise ConfigError(
                 "MEDIA_BASE_URL must be an origin like https://d111.cloudfront.net; "
                 f"got {self.media_base_url!r}"
+            )
+        if self.db_connect_timeout < 2:
+            # libpq treats 1 as 2 and 0 as "wait forever".
+            raise ConfigError("DB_CONNECT_TIMEOUT must be at least 2 (seconds)")
+        for name in ("db_statement_timeout_ms", "db_lock_timeout_ms", "db_breaker_failures"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be at least 1 (0 would disable it)")
+        if not 0 < self.db_pool_timeout <= 5 or not 0 < self.db_breaker_open_seconds <= 5:
+            raise ConfigError(
+                "DB_POOL_TIMEOUT and DB_BREAKER_OPEN_SECONDS must be in (0, 5] seconds"
             )
 
     @classmethod
@@ -160,12 +173,15 @@ class Config:
             db_secret_arn=optional("DB_SECRET_ARN"),
             db_sslmode=(optional("DB_SSLMODE") or "require").lower(),
             db_sslrootcert=optional("DB_SSLROOTCERT"),
-            db_connect_timeout=integer("DB_CONNECT_TIMEOUT", 5),
-            db_statement_timeout_ms=integer("DB_STATEMENT_TIMEOUT_MS", 5000),
+            db_connect_timeout=integer("DB_CONNECT_TIMEOUT", cls.db_connect_timeout),
+            db_statement_timeout_ms=integer("DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms),
+            db_lock_timeout_ms=integer("DB_LOCK_TIMEOUT_MS", cls.db_lock_timeout_ms),
             db_pool_min_size=integer("DB_POOL_MIN_SIZE", 1),
             db_pool_max_size=integer("DB_POOL_MAX_SIZE", 8),
-            db_pool_timeout=number("DB_POOL_TIMEOUT", 3.0),
-            db_retry_attempts=integer("DB_RETRY_ATTEMPTS", 3),
+            db_pool_timeout=number("DB_POOL_TIMEOUT", cls.db_pool_timeout),
+            db_retry_attempts=integer("DB_RETRY_ATTEMPTS", cls.db_retry_attempts),
+            db_breaker_failures=integer("DB_BREAKER_FAILURES", cls.db_breaker_failures),
+            db_breaker_open_seconds=number("DB_BREAKER_OPEN_SECONDS", cls.db_breaker_open_seconds),
             secret_cache_seconds=integer("SECRET_CACHE_SECONDS", 300),
             aws_region=optional("AWS_REGION") or optional("AWS_DEFAULT_REGION"),
             log_level=(optional("LOG_LEVEL") or "INFO").upper(),

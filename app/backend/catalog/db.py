@@ -4,13 +4,19 @@
   used as soon as the pool reconnects.
 * A login rejected by the server triggers one re-read of the secret and one
   retry, inside the connection factory the pools use.
-* Queries that fail on a broken connection (failover, restart) are retried
-  with backoff after the pool has dropped its dead connections.
+* A connection the server has closed (failover, restart, killed backend) is
+  noticed when it leaves the pool, without a round trip, and replaced.
+* Queries that fail on a broken connection are retried once.
+* Every query runs under a client-side deadline (:class:`~catalog.breaker.Watchdog`)
+  and every request passes a circuit breaker per pool
+  (:class:`~catalog.breaker.CircuitBreaker`), so an unreachable or frozen
+  database costs a request milliseconds, not seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +25,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from .breaker import CircuitBreaker, CircuitOpenError, Watchdog
 from .config import Config
 from .credentials import (
     CredentialProvider,
@@ -37,6 +44,24 @@ AUTH_FAILURE_SQLSTATES = frozenset({"28P01", "28000"})
 
 class DatabaseUnavailableError(RuntimeError):
     """The database could not be reached after the configured retries."""
+
+    #: Seconds a client should wait before trying again (``Retry-After``).
+    retry_after = 1
+
+
+def is_stale(conn: psycopg.Connection[Any]) -> bool:
+    """True for a pooled connection the server has already closed.
+
+    An idle connection has nothing to read: a readable socket means the
+    server sent its goodbye (terminated backend, restart, failover) or closed
+    the socket. One ``poll`` (not ``select``, which fails on descriptors
+    above 1023: a busy task holds more sockets than that), no round trip.
+    """
+    if conn.closed or conn.broken:
+        return True
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def is_auth_failure(exc: BaseException) -> bool:
@@ -103,9 +128,10 @@ class Database:
             "max_size": config.db_pool_max_size,
             "timeout": config.db_pool_timeout,
             "open": False,
-            # Give up on a dead slot quickly: waiting requests grow the pool
-            # again on demand, so recovery after an outage is immediate.
-            "reconnect_timeout": 10.0,
+            # Give up on a dead slot quickly: waiting requests (the breaker's
+            # probe) grow the pool again on demand, so recovery after an
+            # outage does not wait for a backed-off reconnect attempt.
+            "reconnect_timeout": 1.0,
             "max_idle": 300.0,
             "max_lifetime": 1800.0,
         }
@@ -119,13 +145,36 @@ class Database:
             name="writer",
             **common,
         )
+        self.breakers = {
+            pool.name: CircuitBreaker(
+                pool.name,
+                failure_threshold=config.db_breaker_failures,
+                open_seconds=config.db_breaker_open_seconds,
+            )
+            for pool in (self.reader, self.writer)
+        }
+        # The client-side deadline of one query: the server's statement
+        # timeout plus a margin, so the server normally cancels first.
+        self.query_deadline = config.db_statement_timeout_ms / 1000 + 0.5
+        self.watchdog = Watchdog()
         self._closed = False
         self._lock = threading.Lock()
 
-    def connect_kwargs(self, host: str, *, read_only: bool = False) -> dict[str, Any]:
-        """Keyword arguments for ``psycopg.connect``, with current credentials."""
+    def connect_kwargs(
+        self, host: str, *, read_only: bool = False, request_limits: bool = True
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect``, with current credentials.
+
+        Pooled (request) connections carry the statement and lock timeouts;
+        migrations and the seed run without them.
+        """
         creds = self.credentials.get()
-        options = f"-c statement_timeout={self.config.db_statement_timeout_ms} -c timezone=UTC"
+        options = "-c timezone=UTC"
+        if request_limits:
+            options += (
+                f" -c statement_timeout={self.config.db_statement_timeout_ms}"
+                f" -c lock_timeout={self.config.db_lock_timeout_ms}"
+            )
         if read_only:
             options += " -c default_transaction_read_only=on"
         kwargs: dict[str, Any] = {
@@ -149,7 +198,7 @@ class Database:
     ) -> psycopg.Connection[Any]:
         """A standalone connection outside the pools (migrations, seeding)."""
         host = self.config.db_reader_host if read_only else self.config.db_writer_host
-        kwargs = self.connect_kwargs(host, read_only=read_only)
+        kwargs = self.connect_kwargs(host, read_only=read_only, request_limits=False)
         kwargs["autocommit"] = autocommit
         conn_class = _connection_class(self.credentials)
         return conn_class.connect(**kwargs)
@@ -174,45 +223,110 @@ class Database:
         timeout: float | None = None,
         attempts: int | None = None,
     ) -> T:
-        """Run ``fn(conn)`` on a pooled connection, retrying transient failures.
+        """Run ``fn(conn)`` on a pooled connection, retrying a broken connection.
 
-        Raises :class:`DatabaseUnavailableError` when every attempt failed.
+        Raises :class:`DatabaseUnavailableError` when the breaker is open, no
+        connection could be had within the pool timeout, the query outlived
+        its deadline, or every attempt failed; :class:`DatabaseBusyError` on a
+        statement or lock timeout (the database answered, but too slowly).
         """
         pool = self.writer if write else self.reader
+        breaker = self.breakers[pool.name]
+        try:
+            probe = breaker.before()
+        except CircuitOpenError as exc:
+            raise DatabaseUnavailableError(str(exc)) from None
         attempts = attempts or self.config.db_retry_attempts
-        delay = 0.05
+        if probe:
+            # The one request let through an open breaker finds out quickly:
+            # a short pool wait, short statement and lock timeouts, no retry.
+            fn = _probing(fn)
+            timeout = min(timeout or self.config.db_pool_timeout, PROBE_POOL_TIMEOUT)
+            attempts = 1
         last: BaseException | None = None
         for attempt in range(1, attempts + 1):
+            started = time.monotonic()
             try:
-                with pool.connection(timeout=timeout) as conn:
-                    return fn(conn)
-            except psycopg.errors.QueryCanceled as exc:
-                # statement_timeout hit: the database is overloaded; retrying
-                # would add load. Report it as unavailable (503), not a 500.
-                raise DatabaseUnavailableError("statement timeout") from exc
+                result = self._run_once(pool, fn, timeout)
+            except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
+                # statement_timeout or lock_timeout: the database answered too
+                # slowly. Retrying would only add load; it counts towards the
+                # breaker, which then sheds load until a probe gets through.
+                breaker.failure()
+                kind = "lock" if isinstance(exc, psycopg.errors.LockNotAvailable) else "statement"
+                raise DatabaseBusyError(f"{kind} timeout") from exc
             except Exception as exc:
                 if not is_transient(exc):
+                    breaker.success()
                     raise
                 last = exc
-                if isinstance(exc, PoolTimeout):
-                    # The pool already waited for a connection: retrying would
-                    # only hold this thread longer during an outage.
-                    break
                 log.warning(
                     "database attempt failed",
                     extra={"pool": pool.name, "attempt": attempt, "error": str(exc).strip()},
                 )
-                if attempt == attempts:
+                if (
+                    isinstance(exc, PoolTimeout)
+                    or time.monotonic() - started >= self.query_deadline
+                ):
+                    # The pool already waited for a connection, or the query
+                    # ran into its deadline: retrying would only hold this
+                    # thread longer during an outage.
                     break
-                # Drop dead idle connections (e.g. after a failover) before retrying.
-                pool.check()
-                time.sleep(delay)
-                delay *= 4
+                # A connection dropped under the query (killed backend,
+                # failover): cheap to retry on another one.
+                if attempt < attempts:
+                    time.sleep(0.01 * attempt)
+            else:
+                breaker.success()
+                return result
+        breaker.failure()
         raise DatabaseUnavailableError(str(last).strip() or last.__class__.__name__) from last
 
-    def ping(self, timeout: float = 1.0) -> None:
-        """Readiness probe: one ``SELECT 1`` on each pool."""
+    def _run_once(
+        self,
+        pool: ConnectionPool[Any],
+        fn: Callable[[psycopg.Connection[Any]], T],
+        timeout: float | None,
+    ) -> T:
+        # Skip (and discard) idle connections the server closed meanwhile, so
+        # killed backends never cost a request an attempt.
+        for _ in range(self.config.db_pool_max_size + 1):
+            with pool.connection(timeout=timeout) as conn:
+                if is_stale(conn):
+                    conn.close()  # the pool replaces a closed connection
+                    continue
+                with self.watchdog.deadline(conn.fileno(), self.query_deadline):
+                    return fn(conn)
+        raise psycopg.OperationalError("every pooled connection was closed by the server")
+
+    def ping(self, timeout: float = 0.5) -> None:
+        """Readiness probe: one ``SELECT 1`` on each pool, within ``timeout`` each."""
         for write in (False, True):
             self.run(
                 lambda c: c.execute("SELECT 1").fetchone(), write=write, timeout=timeout, attempts=2
             )
+
+
+PROBE_POOL_TIMEOUT = 0.2
+PROBE_LIMITS = "SET statement_timeout = 200; SET lock_timeout = 50"
+
+
+def _probing(fn: Callable[[psycopg.Connection[Any]], T]) -> Callable[[psycopg.Connection[Any]], T]:
+    """``fn`` under the probe's short timeouts, restored afterwards."""
+
+    def run(conn: psycopg.Connection[Any]) -> T:
+        conn.execute(PROBE_LIMITS)
+        try:
+            return fn(conn)
+        finally:
+            try:
+                # RESET returns to the connection's startup values.
+                conn.execute("RESET statement_timeout; RESET lock_timeout")
+            except psycopg.Error:
+                conn.close()  # never hand a connection with probe limits back
+
+    return run
+
+
+class DatabaseBusyError(DatabaseUnavailableError):
+    """A statement or lock timeout: the database is up but did not answer in time."""

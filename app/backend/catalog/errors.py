@@ -54,12 +54,14 @@ def _handle_http_exception(exc: HTTPException) -> Response:
 
 
 def _handle_db_unavailable(exc: DatabaseUnavailableError) -> Response:
-    log.error("database unavailable", extra={"error": str(exc)})
+    # Warning, not error: during an outage every request lands here, and the
+    # breaker already logs the transitions at error level.
+    log.warning("database unavailable", extra={"error": str(exc)})
     response = json_response(
         error_body("database_unavailable", "The catalog database is temporarily unavailable."),
         503,
     )
-    response.headers["Retry-After"] = "5"
+    response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -1,4 +1,4 @@
-"""gunicorn entry point: ``gunicorn -c gunicorn.conf.py catalog.wsgi:app``."""
+"""WSGI entry point: ``catalog.wsgi:app`` (served by granian through ``serve.py``)."""
 
 from __future__ import annotations
 

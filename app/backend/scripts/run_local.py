@@ -3,11 +3,11 @@
 
 * Starts a throwaway PostgreSQL unless DB_WRITER_HOST is set in the environment.
 * The app migrates and seeds the demo catalog at startup (SEED_DEMO_DATA=true).
-* Serves with gunicorn on --host/--port and prints ``READY http://host:port``
+* Serves with granian (``serve.py``, as in the image) on --host/--port and prints ``READY http://host:port``
   once /api/health answers 200.
 * Unless MEDIA_SIGNING_KEY_FILE is set, generates a throwaway media signing key
   (no CloudFront locally: the dev server serves /media/ without checking cookies).
-* SIGTERM/SIGINT stop gunicorn and remove the throwaway database and key.
+* SIGTERM/SIGINT stop the server and remove the throwaway database and key.
 """
 
 from __future__ import annotations
@@ -95,17 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         env.setdefault("MEDIA_COOKIE_SECURE", "false")
     env["BIND"] = f"{args.host}:{args.port}"
     env["WEB_CONCURRENCY"] = str(args.workers)
-    env["GUNICORN_THREADS"] = str(args.threads)
+    env["WSGI_THREADS"] = str(args.threads)
     env["PYTHONPATH"] = str(BACKEND) + os.pathsep + env.get("PYTHONPATH", "")
 
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        str(BACKEND / "gunicorn.conf.py"),
-        "catalog.wsgi:app",
-    ]
+    cmd = [sys.executable, str(BACKEND / "serve.py")]
     proc = subprocess.Popen(cmd, cwd=BACKEND, env=env)
     stopping = False
 

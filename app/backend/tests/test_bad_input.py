@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 from typing import Any
 
 import pytest
@@ -128,3 +129,56 @@ def test_charset_parameter_is_accepted(client: FlaskClient) -> None:
         "/api/videos/1/views", data="{}", content_type="application/json; charset=utf-8"
     )
     assert resp.status_code == 200
+
+
+# --- hostile framing and near-miss input (the corpus in tests/faults runs the
+# same against the real server) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/api/videos/1%0A", "invalid_id"),
+        ("/api/videos?limit=5%0A", "invalid_limit"),
+        ("/api/videos?category=news%0A", "invalid_category"),
+        ("/api/videos?cursor=" + b64("1700000000000000.5\n"), "invalid_cursor"),
+    ],
+)
+def test_trailing_newline_is_rejected(client: FlaskClient, path: str, code: str) -> None:
+    assert_400(client.get(path), code)
+
+
+def test_view_with_trailing_newline_counts_nothing(client: FlaskClient) -> None:
+    before = client.get("/api/videos/3").get_json()["views"]
+    assert_400(client.post("/api/videos/3%0A/views", json={}), "invalid_id")
+    assert client.get("/api/videos/3").get_json()["views"] == before
+
+
+def test_no_redirect_from_client_host(client: FlaskClient) -> None:
+    resp = client.get("//api//videos", headers={"Host": "evil.example"})
+    assert resp.status_code == 404
+    assert "Location" not in resp.headers
+    assert resp.is_json
+
+
+def test_chunked_body_is_411(client: FlaskClient) -> None:
+    resp = client.post(
+        "/api/videos/1/views",
+        data=b"zz\r\n{}\r\n0\r\n\r\n",
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
+    assert resp.status_code == 411
+    assert resp.get_json()["error"]["code"] == "length_required"
+
+
+def test_body_shorter_than_content_length_is_400(client: FlaskClient) -> None:
+    before = client.get("/api/videos/4").get_json()["views"]
+    resp = client.post(
+        "/api/videos/4/views",
+        input_stream=io.BytesIO(b"{}"),
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": "100"},
+    )
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert resp.is_json
+    assert client.get("/api/videos/4").get_json()["views"] == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import re
 import runpy
 import shutil
@@ -68,8 +69,9 @@ def test_runtime_stage_runs_as_uid_10001_on_8000() -> None:
     assert users[-1].split(":")[0] == "10001"
     assert ("EXPOSE", "8000") in runtime
     cmd = next(arg for word, arg in runtime if word == "CMD")
-    assert "gunicorn" in cmd
-    assert "gunicorn.conf.py" in cmd
+    assert cmd == '["python", "/app/serve.py"]'
+    copied = " ".join(arg for word, arg in runtime if word == "COPY")
+    assert "serve.py" in copied
 
 
 def test_no_compilers_in_final_image() -> None:
@@ -133,7 +135,7 @@ def test_dockerignore_keeps_context_small_but_complete() -> None:
     ]
     for path in (".venv/bin/python", "tests/conftest.py", "bench/run_bench.py", ".git"):
         assert _ignored(path, patterns), path
-    for path in ("requirements.txt", "gunicorn.conf.py", "catalog/api.py"):
+    for path in ("requirements.txt", "serve.py", "catalog/api.py", "catalog/liveness/health.json"):
         assert not _ignored(path, patterns), path
     # Everything the Dockerfile copies from the context exists.
     for word, arg in instructions():
@@ -151,21 +153,27 @@ def test_requirements_are_exact_pins() -> None:
 
 
 @pytest.fixture
-def gunicorn_settings(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    for var in ("BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT"):
+def server_settings(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    for var in ("BIND", "WEB_CONCURRENCY", "WSGI_THREADS", "GRACEFUL_TIMEOUT", "WORKERS_LIFETIME"):
         monkeypatch.delenv(var, raising=False)
-    return runpy.run_path(str(BACKEND / "gunicorn.conf.py"))
+    module = runpy.run_path(str(BACKEND / "serve.py"))
+    settings: dict[str, object] = module["settings"]()
+    return settings
 
 
-def test_gunicorn_config(gunicorn_settings: dict[str, object]) -> None:
-    s = gunicorn_settings
-    assert s["bind"] == "0.0.0.0:8000"
-    assert s["worker_class"] == "gthread"
-    graceful = s["graceful_timeout"]
-    assert isinstance(graceful, int)
-    assert graceful < 30  # ECS stop timeout
-    assert s["worker_tmp_dir"] == "/tmp"
-    keepalive = s["keepalive"]
-    assert isinstance(keepalive, int)
-    assert keepalive > 60  # ALB idle timeout
-    assert s["control_socket_disable"] is True
+def test_server_config(server_settings: dict[str, object]) -> None:
+    """The image's granian settings; the budgets are checked live in tests/faults."""
+    s = server_settings
+    assert (s["address"], s["port"]) == ("0.0.0.0", 8000)  # noqa: S104 - the container binds all
+    assert s["target"] == "catalog.wsgi:app"
+    kill = s["workers_kill_timeout"]
+    assert isinstance(kill, int)
+    assert kill < 30  # ECS stop timeout (lib/services.py STOP_TIMEOUT)
+    assert s["respawn_failed_workers"] is True
+    assert s["log_access"] is False  # the app writes the JSON access log
+    # Liveness is the static file, served without Python.
+    assert s["static_path_route"] == ["/health"]
+    mount = s["static_path_mount"]
+    assert isinstance(mount, list)
+    assert json.loads((mount[0] / "health.json").read_text()) == {"status": "ok"}
+    assert s["static_path_expires"] == 0

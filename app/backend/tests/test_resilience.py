@@ -238,3 +238,71 @@ def test_head_and_no_seed(fresh_pg: LocalPostgres) -> None:
         assert client.get("/api/categories").get_json() == {"items": []}
     finally:
         app.extensions["catalog_db"].close()
+
+
+def test_breaker_fails_fast_and_closes_when_the_database_returns(fresh_pg: LocalPostgres) -> None:
+    db = Database(make_config(fresh_pg, RUN_MIGRATIONS="false", DB_POOL_TIMEOUT="0.2"))
+    db.open()
+    select = lambda conn: conn.execute("SELECT 1").fetchone()  # noqa: E731
+    try:
+        assert db.run(select) == (1,)
+        fresh_pg.stop()
+        for _ in range(db.config.db_breaker_failures):
+            with pytest.raises(DatabaseUnavailableError):
+                db.run(select)
+        assert db.breakers["reader"].state == "open"
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailableError, match="open"):
+            db.run(select)
+        assert time.monotonic() - started < 0.05  # no pool wait while open
+        fresh_pg.start()
+        back = time.monotonic()
+        while True:
+            try:
+                assert db.run(select) == (1,)
+                break
+            except DatabaseUnavailableError:
+                assert time.monotonic() - back < 2, "not closed within 2 s of the return"
+                time.sleep(0.05)
+        assert db.breakers["reader"].state == "closed"
+    finally:
+        db.close()
+
+
+def test_lock_timeout_is_set_and_ends_a_blocked_query(app: Flask, pg: LocalPostgres) -> None:
+    db = Database(make_config(pg, RUN_MIGRATIONS="false"))
+    db.open()
+    try:
+        settings = db.run(
+            lambda c: c.execute(
+                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+            ).fetchone()
+        )
+        assert settings == ("500ms", "2s")
+        with pg.superuser_conn(pg.dbname) as holder:
+            holder.autocommit = False
+            holder.execute("LOCK TABLE videos IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailableError, match="lock timeout"):
+                db.run(lambda c: c.execute("SELECT count(*) FROM videos").fetchone())
+            assert time.monotonic() - started < 1.5
+            holder.rollback()
+    finally:
+        db.close()
+
+
+def test_watchdog_ends_a_query_on_a_frozen_server(fresh_pg: LocalPostgres) -> None:
+    """statement_timeout cannot fire on a frozen server: the client-side deadline does."""
+    from tests.faults.harness import frozen
+
+    db = Database(make_config(fresh_pg, RUN_MIGRATIONS="false", DB_STATEMENT_TIMEOUT_MS="300"))
+    db.open()
+    try:
+        assert db.run(lambda c: c.execute("SELECT 1").fetchone()) == (1,)
+        started = time.monotonic()
+        with frozen(fresh_pg), pytest.raises(DatabaseUnavailableError):
+            db.run(lambda c: c.execute("SELECT 1").fetchone())
+        assert time.monotonic() - started < db.query_deadline + 1.0
+        assert db.watchdog.fired >= 1
+    finally:
+        db.close()

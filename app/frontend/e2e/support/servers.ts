@@ -30,7 +30,7 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Signals the child (which cleans up after itself: run_local.py stops gunicorn and
+ * Signals the child (which cleans up after itself: run_local.py stops the API server and
  * removes its PostgreSQL); kills its whole process group only if it hangs.
  */
 function stopGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') {
@@ -69,7 +69,7 @@ export async function startBackend(timeoutMs = 120_000): Promise<Started> {
   const port = await freePort();
   const child = spawn(python, [script, '--port', String(port)], {
     cwd: REPO_ROOT,
-    detached: true, // own process group, so teardown also stops gunicorn and PostgreSQL
+    detached: true, // own process group, so teardown also stops the API server and PostgreSQL
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log: string[] = [];
