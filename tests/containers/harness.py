@@ -506,10 +506,14 @@ class PathRouter:
 
 # --- Secrets Manager stand-in ---------------------------------------------------
 class FakeSecretsManager:
-    """GetSecretValue over the AWS JSON protocol, for one secret (the app's real boto3 path)."""
+    """GetSecretValue over the AWS JSON protocol (the app's real boto3 path).
 
-    def __init__(self, arn: str, secret: dict[str, str], bind: str = "0.0.0.0") -> None:
+    `secrets` maps each ARN to its SecretString; `calls` counts reads of `counted` (the first ARN).
+    """
+
+    def __init__(self, secrets: dict[str, str], bind: str = "0.0.0.0") -> None:
         self.calls = 0
+        counted = next(iter(secrets))
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -520,17 +524,18 @@ class FakeSecretsManager:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 target = self.headers.get("X-Amz-Target", "")
                 payload: dict[str, Any]
-                if target != "secretsmanager.GetSecretValue" or body.get("SecretId") != arn:
+                arn = body.get("SecretId")
+                if target != "secretsmanager.GetSecretValue" or arn not in secrets:
                     status, payload = 400, {"__type": "ResourceNotFoundException", "message": f"{target} {body.get('SecretId')}"}
                 else:
-                    fake.calls += 1
+                    fake.calls += arn == counted
                     status, payload = (
                         200,
                         {
                             "ARN": arn,
                             "Name": arn.rsplit(":", 1)[-1],
                             "VersionId": "v1",
-                            "SecretString": json.dumps(secret),
+                            "SecretString": secrets[arn],
                             "VersionStages": ["AWSCURRENT"],
                             "CreatedDate": 0,
                         },

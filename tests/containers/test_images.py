@@ -43,17 +43,22 @@ from tests.containers.harness import (
 
 sys.path.insert(0, str(REPO / "app" / "backend"))
 from devtools.local_pg import LocalPostgres
+from devtools.signing_key import LOCAL_KEY_PAIR_ID, write_dev_signing_key
 
 MB = 1_000_000
 SIZE_TARGET_MB = {"backend": 250, "frontend": 60}
 ORIGIN_HEADER = "x-origin-verify"
 SECRET_ARN = "arn:aws:secretsmanager:local:000000000000:secret:db-credentials-local"
+MEDIA_SECRET_ARN = "arn:aws:secretsmanager:local:000000000000:secret:media-signing-key-1-local"
 
 
 def backend_values(**database: str) -> dict[str, str]:
     """Local values for the backend task definition's environment and secret names."""
     return {
         "DB_SECRET_ARN": SECRET_ARN,
+        "MEDIA_SIGNING_SECRET_ARN": MEDIA_SECRET_ARN,
+        "MEDIA_KEY_PAIR_ID": LOCAL_KEY_PAIR_ID,
+        "MEDIA_BASE_URL": "https://example.cloudfront.net",
         "DB_SSLMODE": "disable",  # the throwaway server has no TLS
         "DB_WRITER_HOST": "127.0.0.1",
         "DB_READER_HOST": "127.0.0.1",
@@ -292,7 +297,10 @@ def _bridge_gateway_and_subnet() -> tuple[str, str]:
 def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path) -> Iterator[Stack]:
     gateway, subnet = _bridge_gateway_and_subnet()
     pg = LocalPostgres(listen_addresses="*", extra_hba=(f"host all all {subnet} scram-sha-256",)).start()
-    sm = FakeSecretsManager(SECRET_ARN, {"username": pg.app_user, "password": pg.app_password})
+    media_key = write_dev_signing_key(scratch).read_text()
+    sm = FakeSecretsManager(
+        {SECRET_ARN: json.dumps({"username": pg.app_user, "password": pg.app_password}), MEDIA_SECRET_ARN: media_key}
+    )
     running: list[Running] = []
     try:
         with sm:

@@ -33,6 +33,7 @@ from catalog import prepare_database  # noqa: E402
 from catalog.config import Config  # noqa: E402
 from catalog.db import Database  # noqa: E402
 from devtools.local_pg import LocalPostgres, free_port  # noqa: E402
+from devtools.signing_key import dev_media_env  # noqa: E402
 
 APP_CPU = "0"
 LOAD_CPU = "1"
@@ -149,7 +150,13 @@ def main() -> int:
         subprocess.run(
             ["taskset", "-a", "-p", "-c", LOAD_CPU, pid], check=True, capture_output=True
         )
-        env = {**os.environ, **pg.env(), "SEED_DEMO_DATA": "true", "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            **pg.env(),
+            **dev_media_env(pg.root),
+            "SEED_DEMO_DATA": "true",
+            "LOG_LEVEL": "WARNING",
+        }
         prepare_database(Database(Config.from_env(env)), seed=True)
 
         urls: dict[str, str] = {}

@@ -29,26 +29,7 @@ BACKEND = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BACKEND))
 
 from devtools.local_pg import LocalPostgres  # noqa: E402
-
-LOCAL_KEY_PAIR_ID = "LOCALDEVKEY"
-
-
-def write_dev_signing_key(directory: Path) -> Path:
-    """A fresh RSA 2048 key for local runs, readable by this user only."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = directory / "media-signing-key.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
-    return path
+from devtools.signing_key import dev_media_env  # noqa: E402
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
@@ -89,8 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     key_dir: Path | None = None
     if not env.get("MEDIA_SIGNING_KEY_FILE") and not env.get("MEDIA_SIGNING_SECRET_ARN"):
         key_dir = Path(tempfile.mkdtemp(prefix="catalog-media-key-"))
-        env["MEDIA_SIGNING_KEY_FILE"] = str(write_dev_signing_key(key_dir))
-        env.setdefault("MEDIA_KEY_PAIR_ID", LOCAL_KEY_PAIR_ID)
+        env = {**dev_media_env(key_dir), **env}
         # http://127.0.0.1: cookies without the Secure flag (CloudFront is HTTPS-only).
         env.setdefault("MEDIA_COOKIE_SECURE", "false")
     env["BIND"] = f"{args.host}:{args.port}"

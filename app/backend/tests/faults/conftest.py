@@ -13,6 +13,7 @@ from catalog import prepare_database
 from catalog.config import Config
 from catalog.db import Database
 from devtools.local_pg import LocalPostgres
+from devtools.signing_key import dev_media_env
 from tests.faults.harness import ApiServer
 
 RESULTS: list[dict[str, Any]] = []
@@ -33,7 +34,7 @@ def seeded_pg() -> Iterator[LocalPostgres]:
     pg = LocalPostgres()
     try:
         pg.start()
-        env = {**pg.env(), "LOG_LEVEL": "WARNING"}
+        env = {**pg.env(), **dev_media_env(pg.root), "LOG_LEVEL": "WARNING"}
         db = Database(Config.from_env(env))
         prepare_database(db, seed=True)
         yield pg

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.local_pg import LocalPostgres, free_port
+from devtools.signing_key import dev_media_env
 
 BACKEND = Path(__file__).resolve().parents[2]
 # The one worker under test, sized as in the image: more WSGI threads than
@@ -74,6 +75,7 @@ class ApiServer:
             "LOG_LEVEL": "INFO",
             "ACCESS_LOG": "false",
             "PYTHONPATH": str(BACKEND),
+            **dev_media_env(log_path.parent),
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
