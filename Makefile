@@ -27,7 +27,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
 synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials needed)
-	$(CDK) synth --quiet --context environmentSuffix=$(SUFFIX)
+	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX)
 	@echo "Wrote cdk.out/TapStack$(SUFFIX).template.json"
 
 test: test-infra test-backend test-frontend ## Every test: infrastructure, backend, frontend
@@ -36,7 +36,7 @@ test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, 
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest -n 2 --dist loadscope tests/unit
 
 test-backend: ## Catalog API tests against a throwaway PostgreSQL
 	$(MAKE) -C app/backend test
