@@ -10,7 +10,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
-        run-backend run-frontend bench-backend clean
+        run-backend run-frontend bench-backend bench-cdn clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -71,6 +71,15 @@ run-frontend: ## Serve the web app locally (API proxied to 127.0.0.1:8000)
 
 bench-backend: ## Load-test the Catalog API on one core
 	$(MAKE) -C app/backend bench
+
+$(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+bench-cdn: synth $(VENV)/.bench-installed ## CDN offload of the synthesized distribution under a synthetic day (chart: docs/cdn-offload.svg)
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nginx >/dev/null; } \
+		|| { echo "bench-cdn needs nginx (apt-get install nginx)"; exit 1; }
+	$(PY) scripts/bench_cdn.py --template cdk.out/TapStack$(SUFFIX).template.json
 
 clean: ## Remove build output and installed dependencies
 	rm -rf cdk.out $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache
