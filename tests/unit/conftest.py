@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -108,32 +106,3 @@ def tuned() -> Synthesized:
 def https_stack() -> Synthesized:
     """A variant with an ACM certificate on the ALB: the tuned one, which carries it (a synthesis saved)."""
     return _synth(**TUNED)
-
-
-# Under pytest-xdist (`make test-infra`: two workers, --dist loadscope) every test
-# module that uses a synthesizing fixture goes to one worker, so each variant is
-# synthesized once; the modules that need no synthesis (tool tests, subprocess
-# runs, config parsing) run on the other worker meanwhile. The controller only
-# sees node ids, so a module counts as synthesizing when its source names one of
-# these fixtures as a parameter; a miss costs a second synthesis, never a wrong result.
-SYNTH_FIXTURES = ("synth", "stack", "tuned", "https_stack")
-_SYNTH_PARAMETER = re.compile(rf"[(,]\s*(?:{'|'.join(SYNTH_FIXTURES)})\s*:")
-
-
-@cache
-def _synthesizes(module: str) -> bool:
-    path = Path(__file__).resolve().parents[2] / module
-    return path.is_file() and bool(_SYNTH_PARAMETER.search(path.read_text()))
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    if config.getoption("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class SynthesisScheduling(LoadScopeScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return "synthesis" if _synthesizes(module) else module
-
-    return SynthesisScheduling(config, log)
