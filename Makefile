@@ -79,7 +79,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
 bench-cdn: synth $(VENV)/.bench-installed ## CDN offload of the synthesized distribution under a synthetic day (chart: docs/cdn-offload.svg)
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nginx >/dev/null; } \
 		|| { echo "bench-cdn needs nginx (apt-get install nginx)"; exit 1; }
-	$(PY) scripts/bench_cdn.py --template cdk.out/TapStack$(SUFFIX).template.json
+	$(PY) scripts/bench_cdn.py --template cdk.out/TapStack$(SUFFIX).template.json $(BENCH_CDN_ARGS)
 
 cost: install ## Monthly cost in ap-southeast-1: production and the lean profile side by side (+ usage from make bench-cdn)
 	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX) --output cdk.out/production >/dev/null

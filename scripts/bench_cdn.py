@@ -91,6 +91,29 @@ def backend_scaling(template: dict[str, Any]) -> dict[str, float]:
     }
 
 
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+
+def with_media_behavior(template: dict[str, Any]) -> dict[str, Any]:
+    """What-if: a copy of `template` with a first-listed `/media/*` behavior to an S3 origin with
+    origin shield and the managed CachingOptimized policy, the shape the architecture plans.
+    Refused when the template already has a `/media/*` behavior (then model the real one)."""
+    copy = json.loads(json.dumps(template))
+    config = next(r for r in copy["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution")["Properties"][
+        "DistributionConfig"
+    ]
+    if any(b.get("PathPattern") == "/media/*" for b in config.get("CacheBehaviors", [])):
+        raise SystemExit("the template already has a /media/* behavior: drop --what-if-media-behavior")
+    s3 = next(o for o in config["Origins"] if "S3OriginConfig" in o)
+    config["Origins"].append(
+        {**s3, "Id": "what-if-media", "OriginShield": {"Enabled": True, "OriginShieldRegion": "ap-southeast-1"}}
+    )
+    config.setdefault("CacheBehaviors", []).insert(
+        0, {"PathPattern": "/media/*", "TargetOriginId": "what-if-media", "CachePolicyId": CACHING_OPTIMIZED}
+    )
+    return copy
+
+
 class OriginHeaders:
     """Which origin answers a path decides the headers: media objects, the API, or nginx."""
 
@@ -190,10 +213,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "cdn-offload.svg")
     parser.add_argument("--json", type=Path, default=ROOT / "cdk.out" / "bench-cdn.json")
+    parser.add_argument(
+        "--what-if-media-behavior",
+        action="store_true",
+        help="model the template plus the planned /media/* -> S3 behavior (prints only: no chart, no JSON)",
+    )
     args = parser.parse_args()
     if not args.template.is_file():
         parser.error(f"{args.template} does not exist: run `make synth` first")
     template = json.loads(args.template.read_text())
+    if args.what_if_media_behavior:
+        template = with_media_behavior(template)
+        print("WHAT-IF: a /media/* -> S3 behavior (CachingOptimized, origin shield) added to the template")
     distribution = from_template(template)
     shipped = template_cache_max_age(template)
     nginx = capture_nginx_headers(["/", SPA_ROUTE_SAMPLE, cdn_traffic.ASSETS[0]])
@@ -257,6 +288,8 @@ def main() -> int:
     print("model assumptions a real deployment can contradict:")
     for line in ASSUMPTIONS:
         print(f"  - {line}")
+    if args.what_if_media_behavior:
+        return 0  # a what-if never replaces the shipped figures (chart, JSON for make cost)
     chart(sweep, shipped, args.chart)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(

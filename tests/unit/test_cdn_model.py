@@ -165,3 +165,15 @@ def test_the_model_reads_every_behavior_of_the_synthesized_distribution(stack: S
     assert distribution.match("/media/1/v1/720p/seg00001.ts").path_pattern == next(
         b.path_pattern for b in distribution.behaviors if b.regex.match("/media/1/v1/720p/seg00001.ts")
     )
+
+
+def test_the_what_if_media_behavior_catches_media_before_the_default_and_only_once(stack: Synthesized) -> None:
+    from scripts.bench_cdn import with_media_behavior
+
+    what_if = with_media_behavior(stack.json)
+    behavior = from_template(what_if).match("/media/7/v1/720p/seg00003.ts")
+    assert (behavior.path_pattern, behavior.origin.kind, behavior.policy.max_ttl) == ("/media/*", "S3", 31536000)
+    assert behavior.origin.shield_region == "ap-southeast-1"
+    assert from_template(stack.json).match("/media/7/v1/720p/seg00003.ts").path_pattern == "*"  # the template itself is untouched
+    with pytest.raises(SystemExit, match="already has a /media/\\* behavior"):
+        with_media_behavior(what_if)
