@@ -25,8 +25,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 LIB_COVERAGE_MIN := 95
 
 .PHONY: help install synth test test-infra test-backend test-frontend test-containers test-faults container-tools lint \
-        check-plain-synth account-setup deploy destroy outputs integration run-backend run-frontend bench-backend clean \
-        rotate-edge-secrets edge-secrets-status edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish
+        check-plain-synth account-setup deploy destroy outputs integration run-backend run-frontend bench-backend \
+        bench-cdn cost clean rotate-edge-secrets edge-secrets-status edge-secrets-stage edge-secrets-switch \
+        edge-secrets-promote edge-secrets-finish
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -43,7 +44,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
 synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials needed)
-	$(CDK) synth --quiet --context environmentSuffix=$(SUFFIX)
+	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX)
 	@echo "Wrote cdk.out/TapStack$(SUFFIX).template.json"
 
 test: test-infra test-backend test-frontend test-containers ## Every test: infrastructure, backend, frontend, containers
@@ -147,6 +148,21 @@ measure-startup: ## Time to first frame of a demo video in headless Chromium (RU
 
 bench-backend: ## Floor vs catalog API under gunicorn and granian on one core; prints req/s, p50, p99, ratios
 	$(MAKE) -C app/backend bench
+
+$(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+bench-cdn: synth $(VENV)/.bench-installed ## CDN offload of the synthesized distribution under a synthetic day (chart: docs/cdn-offload.svg)
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq nginx >/dev/null; } \
+		|| { echo "bench-cdn needs nginx (apt-get install nginx)"; exit 1; }
+	$(PY) scripts/bench_cdn.py --template cdk.out/TapStack$(SUFFIX).template.json $(BENCH_CDN_ARGS)
+
+cost: install ## Monthly cost in ap-southeast-1: production and the lean profile side by side (+ usage from make bench-cdn)
+	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX) --output cdk.out/production >/dev/null
+	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX) --context profile=lean --output cdk.out/lean >/dev/null
+	$(PY) scripts/cost.py cdk.out/production/TapStack$(SUFFIX).template.json cdk.out/lean/TapStack$(SUFFIX).template.json \
+		--names production lean $(if $(wildcard cdk.out/bench-cdn.json),--traffic cdk.out/bench-cdn.json)
 
 clean: ## Remove build output and installed dependencies
 	rm -rf cdk.out $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache .coverage .coverage-lib.json

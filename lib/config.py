@@ -39,6 +39,29 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 # Media signing-key generations live at once: the current one, plus the previous one during a rotation.
 MAX_MEDIA_KEY_GENERATIONS = 2
+
+CONTAINER_INSIGHTS = ("enhanced", "enabled")  # ECS cluster setting values: enhanced, or standard ("enabled")
+
+# Named sets of defaults, selected with `--context profile=<name>`. A profile only
+# changes defaults: any setting given explicitly as context still wins, and every value
+# goes through the same validation. Nothing here may weaken what the platform requires
+# (three AZs, writer + reader, encryption, WAF, blue/green, alarms): only sizes and counts.
+PROFILES: dict[str, dict[str, object]] = {
+    "production": {},
+    # Short-lived pull-request environments: one NAT gateway (one AZ's NAT serves all three),
+    # burstable Aurora instances (still a writer and a reader in two AZs), the smallest Fargate
+    # size for the API (still two tasks per service), standard Container Insights, and
+    # CloudFront's cheapest price class.
+    "lean": {
+        "natGateways": 1,
+        "dbInstanceClass": "t4g.medium",
+        "backendCpu": 256,
+        "backendMemory": 512,
+        "containerInsights": "enabled",
+        "priceClass": "PriceClass_100",
+    },
+}
+DEFAULT_PROFILE = "production"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Memory (GiB) of the Aurora instance classes this platform is sized for. Aurora
 # PostgreSQL's max_connections is LEAST(DBInstanceClassMemory / 9531392, 5000);
@@ -150,6 +173,8 @@ class PlatformConfig:
     backend_request_scaling: bool = False
     backend_requests_per_target: int = 1000
     price_class: str = "PriceClass_200"
+    container_insights: str = "enhanced"
+    profile: str = DEFAULT_PROFILE
     api_throttle_rate: int = 5000
     api_throttle_burst: int = 2000
     partner_quota_per_day: int = 100_000
@@ -257,6 +282,12 @@ def validate(cfg: PlatformConfig) -> None:
         raise ConfigError(f"cacheMaxAge must be 0-3600 seconds, got {cfg.cache_max_age_seconds}.")
     if not 1 <= cfg.bake_time_minutes <= 1440:
         raise ConfigError(f"bakeTimeMinutes must be 1-1440, got {cfg.bake_time_minutes}.")
+    if cfg.container_insights not in CONTAINER_INSIGHTS:
+        raise ConfigError(
+            f"containerInsights must be one of {CONTAINER_INSIGHTS} ('enabled' is standard), got {cfg.container_insights!r}."
+        )
+    if cfg.profile not in PROFILES:
+        raise ConfigError(f"profile must be one of {tuple(PROFILES)}, got {cfg.profile!r}.")
     if cfg.price_class not in PRICE_CLASSES:
         raise ConfigError(f"priceClass must be one of {PRICE_CLASSES}, got {cfg.price_class!r}.")
     gens = cfg.media_key_generations
@@ -361,6 +392,7 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "backendRequestsPerTarget": ("backend_requests_per_target", _as_int),
     "priceClass": ("price_class", _as_str),
     "mediaKeyGenerations": ("media_key_generations", _as_int_list),
+    "containerInsights": ("container_insights", _as_str),
     "apiThrottleRate": ("api_throttle_rate", _as_int),
     "apiThrottleBurst": ("api_throttle_burst", _as_int),
     "partnerQuotaPerDay": ("partner_quota_per_day", _as_int),
@@ -379,13 +411,23 @@ def from_context(get: Callable[[str], Any], env: Mapping[str, str]) -> PlatformC
     """
     suffix = get("environmentSuffix") or env.get("ENVIRONMENT_SUFFIX") or "dev"
     validate_suffix(str(suffix))
-    kwargs: dict[str, Any] = {"environment_suffix": str(suffix)}
-    for key, (attr, parse) in CONTEXT_KEYS.items():
+    profile = str(get("profile") or DEFAULT_PROFILE).strip()
+    if profile not in PROFILES:
+        raise ConfigError(f"profile must be one of {tuple(PROFILES)}, got {profile!r}.")
+    defaults = PROFILES[profile]
+
+    def value(key: str) -> Any:
+        """Explicit context first, then the profile's default, else None (the dataclass default)."""
         raw = get(key)
+        return defaults.get(key) if raw is None else raw
+
+    kwargs: dict[str, Any] = {"environment_suffix": str(suffix), "profile": profile}
+    for key, (attr, parse) in CONTEXT_KEYS.items():
+        raw = value(key)
         if raw is not None:
             kwargs[attr] = parse(key, raw)
     for attr, default in (("backend", DEFAULT_BACKEND_SIZE), ("frontend", DEFAULT_FRONTEND_SIZE)):
-        cpu, memory = get(f"{attr}Cpu"), get(f"{attr}Memory")
+        cpu, memory = value(f"{attr}Cpu"), value(f"{attr}Memory")
         kwargs[attr] = ServiceSize(
             default.cpu if cpu is None else _as_int(f"{attr}Cpu", cpu),
             default.memory_mib if memory is None else _as_int(f"{attr}Memory", memory),

@@ -74,7 +74,7 @@ class Services(Construct):
             "Cluster",
             cluster_name=cluster_name,
             vpc=network.vpc,
-            container_insights_v2=ecs.ContainerInsights.ENHANCED,
+            container_insights_v2=ecs.ContainerInsights[config.container_insights.upper()],
             enable_fargate_capacity_providers=True,
         )
         self.cluster.node.add_dependency(self.insights_log_group)

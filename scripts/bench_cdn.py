@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""CDN offload of the synthesized distribution under a synthetic day of traffic.
+
+    python scripts/bench_cdn.py [--template cdk.out/TapStackdev.template.json] [--sessions N] [--seed S]
+                                [--chart docs/cdn-offload.svg] [--json cdk.out/bench-cdn.json]
+
+Reads the distribution from the template (scripts/cdn_model.py), the origins' real
+response headers (scripts/origin_headers.py: nginx run with the project's config, the
+API's code, the media objects' metadata), replays the day (scripts/cdn_traffic.py) and
+prints the offload per behavior and overall, the origin load at the peak hour and the
+backend tasks it needs, then the same at other API max-ages, drawn as a chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts import cdn_traffic  # noqa: E402
+from scripts.cdn_model import Behavior, Request, Result, from_template, simulate  # noqa: E402
+from scripts.origin_headers import (  # noqa: E402
+    MEDIA_OBJECT_HEADERS,
+    BackendHeaders,
+    capture_nginx_headers,
+    template_cache_max_age,
+)
+
+BENCH_RESULTS = ROOT / "app" / "backend" / "bench" / "RESULTS.md"
+SWEEP_MAX_AGES = (0, 5, 30, 120)
+GOAL_REQUESTS, GOAL_BYTES = 0.95, 0.99
+SPA_ROUTE_SAMPLE = "/videos/12"
+
+ASSUMPTIONS = (
+    "caches never evict an object before it expires (real edge caches drop unpopular objects under pressure)",
+    "an expired object is fetched whole from upstream (CloudFront revalidates with If-None-Match; a 304 is smaller)",
+    "an object served from an upper tier keeps its remaining lifetime (Age) in the lower tier",
+    "no request collapsing inside one tier: two misses in the same instant both go upstream",
+    "uncacheable requests (POST, TTL 0) go from the edge straight to the origin",
+    "media objects carry MEDIA_OBJECT_HEADERS (scripts/origin_headers.py), the documented publishing metadata",
+    "audience, catalog popularity, sizes and the diurnal curve are the stated assumptions of scripts/cdn_traffic.py",
+    "backend throughput per task scales with the task's vCPU share from the single-core figure of RESULTS.md",
+)
+
+
+def bench_requests_per_second(path: Path = BENCH_RESULTS) -> float:
+    """The lowest list-endpoint req/s of the first results table (one worker, one core)."""
+    text = path.read_text()
+    table = text[text.index("| run | endpoint") :].split("\n\n", 1)[0]
+    values = [float(m.group(1)) for m in re.finditer(r"^\|[^|]*\|\s*list[^|]*\|\s*([\d,.]+)\s*\|", table, re.MULTILINE)]
+    if not values:
+        raise ValueError(f"no list-endpoint req/s row in the first table of {path}")
+    return min(values)
+
+
+def backend_scaling(template: dict[str, Any]) -> dict[str, float]:
+    """vCPU, minimum tasks and CPU target of the backend service, from the template."""
+    resources = template["Resources"]
+    service_id = next(
+        k
+        for k, v in resources.items()
+        if v["Type"] == "AWS::ECS::Service" and "backend" in json.dumps(v["Properties"].get("ServiceName", ""))
+    )
+    task = resources[resources[service_id]["Properties"]["TaskDefinition"]["Ref"]]["Properties"]
+    target_id, target = next(
+        (k, v)
+        for k, v in resources.items()
+        if v["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget" and service_id in json.dumps(v)
+    )
+    policy = next(
+        v["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        for v in resources.values()
+        if v["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy"
+        and v["Properties"].get("ScalingTargetId") == {"Ref": target_id}
+        and "TargetTrackingScalingPolicyConfiguration" in v["Properties"]
+    )
+    return {
+        "vcpu": int(task["Cpu"]) / 1024,
+        "min_tasks": int(target["Properties"]["MinCapacity"]),
+        "max_tasks": int(target["Properties"]["MaxCapacity"]),
+        "cpu_target": float(policy["TargetValue"]) / 100,
+    }
+
+
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+
+def with_media_behavior(template: dict[str, Any]) -> dict[str, Any]:
+    """What-if: a copy of `template` with a first-listed `/media/*` behavior to an S3 origin with
+    origin shield and the managed CachingOptimized policy, the shape the architecture plans.
+    Refused when the template already has a `/media/*` behavior (then model the real one)."""
+    copy = json.loads(json.dumps(template))
+    config = next(r for r in copy["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution")["Properties"][
+        "DistributionConfig"
+    ]
+    if any(b.get("PathPattern") == "/media/*" for b in config.get("CacheBehaviors", [])):
+        raise SystemExit("the template already has a /media/* behavior: drop --what-if-media-behavior")
+    s3 = next(o for o in config["Origins"] if "S3OriginConfig" in o)
+    config["Origins"].append(
+        {**s3, "Id": "what-if-media", "OriginShield": {"Enabled": True, "OriginShieldRegion": "ap-southeast-1"}}
+    )
+    config.setdefault("CacheBehaviors", []).insert(
+        0, {"PathPattern": "/media/*", "TargetOriginId": "what-if-media", "CachePolicyId": CACHING_OPTIMIZED}
+    )
+    return copy
+
+
+class OriginHeaders:
+    """Which origin answers a path decides the headers: media objects, the API, or nginx."""
+
+    def __init__(self, api_max_age: int, nginx: Mapping[str, Mapping[str, str]]) -> None:
+        self.api = BackendHeaders(api_max_age)
+        self.nginx = nginx
+
+    def __call__(self, request: Request, behavior: Behavior) -> Mapping[str, str]:
+        if request.path.startswith("/media/"):
+            return MEDIA_OBJECT_HEADERS
+        if request.path.startswith("/api/"):
+            return self.api(request.method, request.path)
+        if request.path.startswith("/assets/"):
+            return self.nginx[cdn_traffic.ASSETS[0]]
+        return self.nginx["/" if request.path == "/" else SPA_ROUTE_SAMPLE]
+
+
+def summarize(result: Result, scaling: dict[str, float], per_task: float) -> dict[str, Any]:
+    overall = result.overall
+    peak_hour = max(result.viewer_requests_by_hour, key=lambda h: result.viewer_requests_by_hour[h])
+    origin_peak = {kind: by_hour.get(peak_hour, 0) / 3600 for kind, by_hour in result.origin_requests_by_hour.items()}
+    api_rps = origin_peak.get("API Gateway", 0.0)
+    capacity = per_task * scaling["vcpu"] * scaling["cpu_target"]
+    return {
+        "behaviors": {
+            label: {
+                "requests": t.requests,
+                "bytes": t.bytes,
+                "origin_requests": t.origin_requests,
+                "origin_bytes": t.origin_bytes,
+                "uncacheable": t.uncacheable,
+                "request_offload": t.request_offload,
+                "byte_offload": t.byte_offload,
+            }
+            for label, t in sorted(result.by_behavior.items())
+        },
+        "overall": {
+            "requests": overall.requests,
+            "bytes": overall.bytes,
+            "origin_requests": overall.origin_requests,
+            "origin_bytes": overall.origin_bytes,
+            "uncacheable": overall.uncacheable,
+            "request_offload": overall.request_offload,
+            "byte_offload": overall.byte_offload,
+        },
+        "origin_fetches_by_tier": dict(result.fetches_by_tier),
+        "peak_hour": peak_hour % 24,
+        "peak_viewer_rps": result.viewer_requests_by_hour[peak_hour] / 3600,
+        "peak_origin_rps": origin_peak,
+        "backend_task_capacity_rps": capacity,
+        "backend_tasks_needed": max(int(scaling["min_tasks"]), math.ceil(api_rps / capacity) if capacity else 0),
+    }
+
+
+def chart(sweep: dict[int, dict[str, Any]], shipped: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ages = sorted(sweep)
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    series = [
+        ("overall, requests", [sweep[a]["overall"]["request_offload"] for a in ages]),
+        ("overall, bytes", [sweep[a]["overall"]["byte_offload"] for a in ages]),
+    ]
+    for label in sweep[ages[0]]["behaviors"]:
+        if label.startswith("/api/"):
+            series.append((f"{label}, requests", [sweep[a]["behaviors"][label]["request_offload"] for a in ages]))
+    for label, values in series:
+        ax.plot(ages, [100 * v for v in values], marker="o", label=label)
+    ax.axhline(100 * GOAL_REQUESTS, color="grey", linestyle=":", linewidth=1)
+    ax.axvline(shipped, color="grey", linestyle="--", linewidth=1)
+    ax.annotate(f"shipped max-age={shipped}s", (shipped, 2), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xscale("symlog", linthresh=5)
+    ax.set_xticks(ages, [str(a) for a in ages])
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("API Cache-Control max-age (s)")
+    ax.set_ylabel("served by CloudFront (%)")
+    ax.set_title("CDN offload vs the API's max-age (synthetic day, make bench-cdn)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata={"Date": None} if path.suffix == ".svg" else None)
+    plt.close(fig)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:6.2f}%"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--template", type=Path, default=ROOT / "cdk.out" / "TapStackdev.template.json")
+    parser.add_argument("--sessions", type=int, default=cdn_traffic.SESSIONS_PER_DAY)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "cdn-offload.svg")
+    parser.add_argument("--json", type=Path, default=ROOT / "cdk.out" / "bench-cdn.json")
+    parser.add_argument(
+        "--what-if-media-behavior",
+        action="store_true",
+        help="model the template plus the planned /media/* -> S3 behavior (prints only: no chart, no JSON)",
+    )
+    args = parser.parse_args()
+    if not args.template.is_file():
+        parser.error(f"{args.template} does not exist: run `make synth` first")
+    template = json.loads(args.template.read_text())
+    if args.what_if_media_behavior:
+        template = with_media_behavior(template)
+        print("WHAT-IF: a /media/* -> S3 behavior (CachingOptimized, origin shield) added to the template")
+    distribution = from_template(template)
+    shipped = template_cache_max_age(template)
+    nginx = capture_nginx_headers(["/", SPA_ROUTE_SAMPLE, cdn_traffic.ASSETS[0]])
+    scaling = backend_scaling(template)
+    per_task = bench_requests_per_second()
+    trace = cdn_traffic.synthetic_days(args.seed, args.sessions, days=2)
+    measured_day = 86400.0
+
+    print(f"template {args.template.name}: behaviors in precedence order")
+    for b in distribution.behaviors:
+        p = b.policy
+        print(
+            f"  {b.path_pattern:10} -> {b.origin.kind:11} shield={b.origin.shield_region or '-':15} "
+            f"TTL min/default/max {p.min_ttl}/{p.default_ttl}/{p.max_ttl}  cached {','.join(b.cached_methods)}"
+        )
+    print("origin headers: nginx " + json.dumps(nginx) + f"; media {dict(MEDIA_OBJECT_HEADERS)}")
+    day = [r for r in trace if r.time >= measured_day]
+    print(
+        f"trace: seeds {args.seed}-{args.seed + 1}, {args.sessions:,} sessions a day; day 1 warms the caches, day 2 is "
+        f"measured: {len(day):,} requests, {sum(r.size for r in day) / 1e9:,.1f} GB"
+    )
+
+    ages = sorted({*SWEEP_MAX_AGES, shipped})
+    sweep: dict[int, dict[str, Any]] = {}
+    for age in ages:
+        sweep[age] = summarize(
+            simulate(distribution, trace, OriginHeaders(age, nginx), measure_from=measured_day), scaling, per_task
+        )
+    at = sweep[shipped]
+
+    print(f"\noffload at the shipped settings (API max-age {shipped} s)")
+    print(
+        f"  {'behavior':28} {'requests':>10} {'origin req':>10} {'uncacheable':>11} {'req offload':>11} {'GB':>9} {'byte offload':>12}"
+    )
+    for label, s in [*at["behaviors"].items(), ("overall", at["overall"])]:
+        print(
+            f"  {label:28} {s['requests']:>10,} {s['origin_requests']:>10,} {s['uncacheable']:>11,} {_pct(s['request_offload']):>11} "
+            f"{s['bytes'] / 1e9:>9,.1f} {_pct(s['byte_offload']):>12}"
+        )
+    print(f"  origin fetches by the tier that missed last: {at['origin_fetches_by_tier']}")
+    print(
+        f"\npeak hour {at['peak_hour']:02d}:00: {at['peak_viewer_rps']:,.1f} viewer req/s; origin req/s "
+        + ", ".join(f"{k} {v:,.2f}" for k, v in sorted(at["peak_origin_rps"].items()))
+    )
+    print(
+        f"backend: {per_task:,.0f} req/s per core (app/backend/bench/RESULTS.md) x {scaling['vcpu']} vCPU x "
+        f"{scaling['cpu_target']:.0%} CPU target = {at['backend_task_capacity_rps']:,.0f} req/s per task -> "
+        f"{at['backend_tasks_needed']} tasks (minimum {int(scaling['min_tasks'])}, maximum {int(scaling['max_tasks'])})"
+    )
+    print("\nAPI max-age sweep:  max-age  overall req  overall bytes  /api/* req  origin API req/s at peak  tasks")
+    for age, s in sweep.items():
+        api = next((v for k, v in s["behaviors"].items() if k.startswith("/api/")), None)
+        print(
+            f"{age:>27}  {_pct(s['overall']['request_offload']):>11}  {_pct(s['overall']['byte_offload']):>13}  "
+            f"{_pct(api['request_offload']) if api else '-':>10}  {s['peak_origin_rps'].get('API Gateway', 0):>24.2f}  {s['backend_tasks_needed']:>5}"
+        )
+    met = at["overall"]["request_offload"] >= GOAL_REQUESTS and at["overall"]["byte_offload"] >= GOAL_BYTES
+    print(
+        f"\ngoal >= {GOAL_REQUESTS:.0%} of requests and >= {GOAL_BYTES:.0%} of bytes from CloudFront: {'MET' if met else 'NOT MET'}"
+    )
+    print("model assumptions a real deployment can contradict:")
+    for line in ASSUMPTIONS:
+        print(f"  - {line}")
+    if args.what_if_media_behavior:
+        return 0  # a what-if never replaces the shipped figures (chart, JSON for make cost)
+    chart(sweep, shipped, args.chart)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"shipped_max_age": shipped, "sessions": args.sessions, "seed": args.seed, "sweep": sweep}, indent=1)
+    )
+    print(f"\nwrote {args.chart.relative_to(ROOT) if args.chart.is_relative_to(ROOT) else args.chart} and {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
