@@ -29,9 +29,9 @@ if str(ROOT) not in sys.path:
 from scripts import cdn_traffic  # noqa: E402
 from scripts.cdn_model import Behavior, Request, Result, from_template, simulate  # noqa: E402
 from scripts.origin_headers import (  # noqa: E402
-    MEDIA_OBJECT_HEADERS,
     BackendHeaders,
     capture_nginx_headers,
+    media_object_headers,
     template_cache_max_age,
 )
 
@@ -46,19 +46,20 @@ ASSUMPTIONS = (
     "an object served from an upper tier keeps its remaining lifetime (Age) in the lower tier",
     "no request collapsing inside one tier: two misses in the same instant both go upstream",
     "uncacheable requests (POST, TTL 0) go from the edge straight to the origin",
-    "media objects carry MEDIA_OBJECT_HEADERS (scripts/origin_headers.py), the documented publishing metadata",
+    "media objects carry the headers of app/media/formats.json, as the publisher and the demo deployment set them",
     "audience, catalog popularity, sizes and the diurnal curve are the stated assumptions of scripts/cdn_traffic.py",
     "backend throughput per task scales with the task's vCPU share from the single-core figure of RESULTS.md",
 )
 
 
 def bench_requests_per_second(path: Path = BENCH_RESULTS) -> float:
-    """The lowest list-endpoint req/s of the first results table (one worker, one core)."""
-    text = path.read_text()
-    table = text[text.index("| run | endpoint") :].split("\n\n", 1)[0]
-    values = [float(m.group(1)) for m in re.finditer(r"^\|[^|]*\|\s*list[^|]*\|\s*([\d,.]+)\s*\|", table, re.MULTILINE)]
+    """The lowest catalog-API req/s on the shipped server (granian, one worker, one core) in RESULTS.md."""
+    values = [
+        float(m.group(1).replace(",", ""))
+        for m in re.finditer(r"^\|\s*catalog, granian\s*\|\s*([\d,.]+)\s*\|", path.read_text(), re.M)
+    ]
     if not values:
-        raise ValueError(f"no list-endpoint req/s row in the first table of {path}")
+        raise ValueError(f"no '| catalog, granian | <req/s> |' row in {path}")
     return min(values)
 
 
@@ -91,29 +92,6 @@ def backend_scaling(template: dict[str, Any]) -> dict[str, float]:
     }
 
 
-CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-
-
-def with_media_behavior(template: dict[str, Any]) -> dict[str, Any]:
-    """What-if: a copy of `template` with a first-listed `/media/*` behavior to an S3 origin with
-    origin shield and the managed CachingOptimized policy, the shape the architecture plans.
-    Refused when the template already has a `/media/*` behavior (then model the real one)."""
-    copy = json.loads(json.dumps(template))
-    config = next(r for r in copy["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution")["Properties"][
-        "DistributionConfig"
-    ]
-    if any(b.get("PathPattern") == "/media/*" for b in config.get("CacheBehaviors", [])):
-        raise SystemExit("the template already has a /media/* behavior: drop --what-if-media-behavior")
-    s3 = next(o for o in config["Origins"] if "S3OriginConfig" in o)
-    config["Origins"].append(
-        {**s3, "Id": "what-if-media", "OriginShield": {"Enabled": True, "OriginShieldRegion": "ap-southeast-1"}}
-    )
-    config.setdefault("CacheBehaviors", []).insert(
-        0, {"PathPattern": "/media/*", "TargetOriginId": "what-if-media", "CachePolicyId": CACHING_OPTIMIZED}
-    )
-    return copy
-
-
 class OriginHeaders:
     """Which origin answers a path decides the headers: media objects, the API, or nginx."""
 
@@ -123,7 +101,7 @@ class OriginHeaders:
 
     def __call__(self, request: Request, behavior: Behavior) -> Mapping[str, str]:
         if request.path.startswith("/media/"):
-            return MEDIA_OBJECT_HEADERS
+            return media_object_headers(request.path)
         if request.path.startswith("/api/"):
             return self.api(request.method, request.path)
         if request.path.startswith("/assets/"):
@@ -213,18 +191,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "cdn-offload.svg")
     parser.add_argument("--json", type=Path, default=ROOT / "cdk.out" / "bench-cdn.json")
-    parser.add_argument(
-        "--what-if-media-behavior",
-        action="store_true",
-        help="model the template plus the planned /media/* -> S3 behavior (prints only: no chart, no JSON)",
-    )
     args = parser.parse_args()
     if not args.template.is_file():
         parser.error(f"{args.template} does not exist: run `make synth` first")
     template = json.loads(args.template.read_text())
-    if args.what_if_media_behavior:
-        template = with_media_behavior(template)
-        print("WHAT-IF: a /media/* -> S3 behavior (CachingOptimized, origin shield) added to the template")
     distribution = from_template(template)
     shipped = template_cache_max_age(template)
     nginx = capture_nginx_headers(["/", SPA_ROUTE_SAMPLE, cdn_traffic.ASSETS[0]])
@@ -240,7 +210,7 @@ def main() -> int:
             f"  {b.path_pattern:10} -> {b.origin.kind:11} shield={b.origin.shield_region or '-':15} "
             f"TTL min/default/max {p.min_ttl}/{p.default_ttl}/{p.max_ttl}  cached {','.join(b.cached_methods)}"
         )
-    print("origin headers: nginx " + json.dumps(nginx) + f"; media {dict(MEDIA_OBJECT_HEADERS)}")
+    print("origin headers: nginx " + json.dumps(nginx) + f"; media {dict(media_object_headers('seg.ts'))}")
     day = [r for r in trace if r.time >= measured_day]
     print(
         f"trace: seeds {args.seed}-{args.seed + 1}, {args.sessions:,} sessions a day; day 1 warms the caches, day 2 is "
@@ -288,8 +258,6 @@ def main() -> int:
     print("model assumptions a real deployment can contradict:")
     for line in ASSUMPTIONS:
         print(f"  - {line}")
-    if args.what_if_media_behavior:
-        return 0  # a what-if never replaces the shipped figures (chart, JSON for make cost)
     chart(sweep, shipped, args.chart)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(

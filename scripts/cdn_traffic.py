@@ -4,7 +4,7 @@ Every number below is an assumption about the audience, stated once here:
 
 * Catalog: the demo catalog's size (app/backend/catalog/seed.py), video popularity
   Zipf(s=ZIPF_S); each video lasts 3-20 minutes and is packaged as HLS with the
-  RENDITIONS ladder in SEGMENT_SECONDS segments under /media/<id>/v<version>/.
+  RENDITIONS ladder in SEGMENT_SECONDS segments (the publisher's) under /media/<id>/v<version>/.
 * Audience: SESSIONS_PER_DAY sessions; start times follow HOURLY_SHARE (Singapore
   time, evening peak); each session uses one edge location (EDGE_LOCATIONS, weighted,
   each tied to its regional edge cache).
@@ -30,10 +30,20 @@ from scripts.cdn_model import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SOURCE = ROOT / "app" / "backend" / "catalog" / "seed.py"
+PACKAGER_SOURCE = ROOT / "app" / "backend" / "publishing" / "package.py"
+
+
+def _module_constant(source: Path, name: str) -> int:
+    """An integer constant of a module, read without importing it (and its dependencies)."""
+    for node in ast.parse(source.read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
+            return int(ast.literal_eval(node.value))
+    raise LookupError(f"{name} not found in {source}")
+
 
 SESSIONS_PER_DAY = 10_000
 ZIPF_S = 1.0
-SEGMENT_SECONDS = 6
+SEGMENT_SECONDS = _module_constant(PACKAGER_SOURCE, "SEGMENT_SECONDS")  # what the publisher cuts
 # (name, video bitrate incl. audio in bit/s, share of plays that pick it first)
 RENDITIONS = (("360p", 900_000, 0.25), ("720p", 2_800_000, 0.55), ("1080p", 5_000_000, 0.20))
 RENDITION_SWITCH = 0.3
@@ -72,10 +82,7 @@ BROWSER_HEADERS = {"Accept-Encoding": "gzip, deflate, br"}
 
 def demo_catalog_size() -> int:
     """DEMO_VIDEO_COUNT of the backend's seed module (what a fresh environment serves)."""
-    for node in ast.parse(SEED_SOURCE.read_text()).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DEMO_VIDEO_COUNT":
-            return int(ast.literal_eval(node.value))
-    raise ValueError(f"DEMO_VIDEO_COUNT not found in {SEED_SOURCE}")
+    return _module_constant(SEED_SOURCE, "DEMO_VIDEO_COUNT")
 
 
 @dataclass

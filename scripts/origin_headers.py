@@ -8,12 +8,13 @@
   `no-store` on every other response. CACHE_MAX_AGE is the value the template hands the
   task (SSM parameter `/tap/<suffix>/app/cache-max-age`). Reading the code needs no
   database and no backend virtualenv, and it changes when the code changes.
-* Media objects (S3): MEDIA_OBJECT_HEADERS below.
+* Media objects (S3): app/media/formats.json, as the publisher and the demo deployment set them.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -31,13 +32,16 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKEND = ROOT / "app" / "backend" / "catalog"
 NGINX_DIR = ROOT / "app" / "frontend" / "nginx"
 
-# ---------------------------------------------------------------------------------------
-# MEDIA OBJECT METADATA: the Cache-Control the publishing tooling sets on every HLS object
-# (segments, VOD rendition playlists and the master playlist) it uploads under the
-# versioned prefix /media/<video-id>/v<version>/. Documented value, assumed until the
-# model reads it from the publishing code; the only place the model takes it from.
-MEDIA_OBJECT_HEADERS: Mapping[str, str] = {"Cache-Control": "public, max-age=31536000, immutable"}
-# ---------------------------------------------------------------------------------------
+# Media object metadata: the Content-Type and Cache-Control that the publisher and the
+# stack's demo-media deployment both set, read from their one source (app/media/formats.json).
+MEDIA_FORMATS = ROOT / "app" / "media" / "formats.json"
+
+
+def media_object_headers(path: str) -> Mapping[str, str]:
+    """The headers S3 returns for a published media object, by its extension."""
+    formats = json.loads(MEDIA_FORMATS.read_text())["files"]
+    entry = formats[path.rsplit(".", 1)[-1]]
+    return {"Cache-Control": entry["cache_control"], "Content-Type": entry["content_type"]}
 
 
 class HeaderCaptureError(RuntimeError):
