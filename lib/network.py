@@ -191,6 +191,14 @@ class Network(Construct):
         ):
             group.add_egress_rule(ec2.Peer.any_ipv4(), https, f"{who}: HTTPS to AWS APIs through NAT")
 
+        # EC2 gives a new group an allow-all egress rule, and CloudFormation removes it only when
+        # the group's own SecurityGroupEgress lists rules (AWS::EC2::SecurityGroup, SecurityGroupEgress).
+        # The ALB's egress rules point at other groups, so CDK makes them separate resources and
+        # leaves the list empty: pin CDK's "no traffic" placeholder so the default rule goes.
+        cfn_alb_group = self.alb_security_group.node.default_child
+        assert isinstance(cfn_alb_group, ec2.CfnSecurityGroup)
+        cfn_alb_group.add_property_override("SecurityGroupEgress", [NO_TRAFFIC_EGRESS])
+
         # The ALB SG has no open egress; cdk-nag's EC23 applies to ingress only,
         # and viewer ingress on 80/443 is the ALB's purpose.
         acknowledge(
@@ -199,6 +207,16 @@ class Network(Construct):
             "Internet-facing ALB: CloudFront and API Gateway reach it from public addresses on 80/443; "
             "requests without the origin-verify header are refused with 403 by the listener.",
         )
+
+
+# CDK's placeholder for "no outbound traffic" (an ICMP type no host sends).
+NO_TRAFFIC_EGRESS = {
+    "CidrIp": "255.255.255.255/32",
+    "Description": "Disallow all traffic",
+    "IpProtocol": "icmp",
+    "FromPort": 252,
+    "ToPort": 86,
+}
 
 
 class _AclRules:

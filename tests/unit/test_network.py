@@ -171,3 +171,14 @@ def test_evaluator_detects_a_missing_acl_return_rule(stack: Synthesized) -> None
     broken = Network(template)
     results = broken.flow(tier(broken, "backend"), internet(), 443)
     assert all(why is not None and "reply" in why for why in results.values()), results
+
+
+@pytest.mark.parametrize("variant", ["stack", "https_stack"])
+def test_no_security_group_keeps_the_default_allow_all_egress(request: pytest.FixtureRequest, variant: str) -> None:
+    """EC2 adds an allow-all egress rule to every new group; CloudFormation removes it only when the
+    group lists SecurityGroupEgress itself (separate AWS::EC2::SecurityGroupEgress resources do not)."""
+    stack: Synthesized = request.getfixturevalue(variant)
+    for key, group in stack.of_type("AWS::EC2::SecurityGroup").items():
+        egress = group["Properties"].get("SecurityGroupEgress")
+        assert egress, f"{key} ({group['Properties'].get('GroupName')}) keeps EC2's default allow-all egress"
+        assert all(not (rule.get("CidrIp") == "0.0.0.0/0" and rule.get("IpProtocol") == "-1") for rule in egress), key

@@ -52,22 +52,34 @@ Start = Callable[..., ApiServer]
 Record = Callable[[dict[str, Any]], None]
 
 
+class TimingGoalMissed(AssertionError):
+    """A latency or recovery goal missed. Only these are retried (`--only-rerun TimingGoalMissed`
+    in the Makefile): on a shared 2-core machine another tenant's burst can move a p99 built
+    from ~150 liveness probes. Lost requests, 500s and failed probes are never retried."""
+
+
+def within(result: dict[str, Any], key: str, limit: float) -> None:
+    value = result[key]
+    if value is None or value > limit:
+        raise TimingGoalMissed(f"{key} = {value}, goal <= {limit}: {result}")
+
+
 def assert_outage_goals(result: dict[str, Any]) -> None:
     assert result["lost"] == 0, result
     assert result["live_failed"] == 0, result
-    assert result["live_p99_ms"] <= LIVENESS_P99_MS, result
+    within(result, "live_p99_ms", LIVENESS_P99_MS)
     assert result["first_503_s"] is not None, result
-    assert result["first_503_s"] <= FIRST_503_S, result
-    assert result["503_p99_ms"] <= P99_503_MS, result
+    within(result, "first_503_s", FIRST_503_S)
+    within(result, "503_p99_ms", P99_503_MS)
     assert result["recovery_s"] is not None, result
-    assert result["recovery_s"] <= RECOVERY_S, result
+    within(result, "recovery_s", RECOVERY_S)
 
 
 def assert_no_loss(result: dict[str, Any]) -> None:
     assert result["lost"] == 0, result
     assert result["503"] == 0, result
     assert result["live_failed"] == 0, result
-    assert result["live_p99_ms"] <= LIVENESS_P99_MS, result
+    within(result, "live_p99_ms", LIVENESS_P99_MS)
 
 
 # --- (a) database frozen, then stopped -----------------------------------------
