@@ -16,7 +16,7 @@ from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
 from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, PlatformConfig
 from lib.load_balancer import LoadBalancer
 from lib.log_groups import log_group
-from lib.nag import acknowledge, partition
+from lib.nag import acknowledge, acknowledge_bucket_deployment
 
 ERROR_PAGES_DIR = Path(__file__).resolve().parent.parent / "app" / "error-pages"
 ERROR_CODES = (403, 404, 500, 502, 503, 504)
@@ -259,30 +259,10 @@ class Cdn(Construct):
         stack = Stack.of(self)
         # The function is a singleton at stack level, not a child of the deployment.
         handler = next(child for child in stack.node.children if child.node.id.startswith("Custom::CDKBucketDeployment"))
-        bucket_id = stack.resolve(stack.get_logical_id(self.error_pages_bucket.node.default_child))  # type: ignore[arg-type]
-        account = config.account or "<AWS::AccountId>"
-        acknowledge(
+        acknowledge_bucket_deployment(
             handler,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "The deployment function of aws-cdk-lib's BucketDeployment; the AWS managed policy only lets it write its own logs.",
-        )
-        for finding in (
-            "Action::s3:GetObject*",
-            "Action::s3:GetBucket*",
-            "Action::s3:List*",
-            "Action::s3:DeleteObject*",
-            "Action::s3:Abort*",
-            f"Resource::arn:{partition(self)}:s3:::cdk-hnb659fds-assets-{account}-{config.region}/*",
-            f"Resource::<{bucket_id}.Arn>/*",
-        ):
-            acknowledge(
-                handler,
-                f"AwsSolutions-IAM5[{finding}]",
-                "BucketDeployment copies a folder of objects: it reads the staged asset objects and writes and "
-                "prunes the objects of the error-pages bucket only; object-level wildcards are inherent to that.",
-            )
-        acknowledge(
-            handler,
-            "AwsSolutions-L1",
-            "The runtime of the BucketDeployment function is chosen by aws-cdk-lib and moves with its upgrades.",
+            bucket=self.error_pages_bucket.node.default_child,  # type: ignore[arg-type]
+            account=config.account or "<AWS::AccountId>",
+            region=config.region,
+            copies="copies and prunes the error pages in the error-pages bucket",
         )

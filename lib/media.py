@@ -29,7 +29,7 @@ from lib.access_logs import AccessLogs
 from lib.cdn import Cdn
 from lib.config import PlatformConfig
 from lib.log_groups import log_group
-from lib.nag import acknowledge, partition
+from lib.nag import acknowledge, acknowledge_bucket_deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 MEDIA_DIR = ROOT / "app" / "media"
@@ -243,31 +243,11 @@ class Media(Construct):
             if child.node.id.startswith("Custom::CDKBucketDeployment") and child.node.id.endswith(f"{DEPLOYMENT_MEMORY_MIB}MiB")
         ]
         assert len(handlers) == 1, handlers
-        bucket_id = stack.resolve(stack.get_logical_id(self.bucket.node.default_child))  # type: ignore[arg-type]
-        account = config.account or "<AWS::AccountId>"
         for handler in handlers:
-            acknowledge(
+            acknowledge_bucket_deployment(
                 handler,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                "The deployment function of aws-cdk-lib's BucketDeployment; the AWS managed policy only lets it write its own logs.",
-            )
-            for finding in (
-                "Action::s3:GetObject*",
-                "Action::s3:GetBucket*",
-                "Action::s3:List*",
-                "Action::s3:DeleteObject*",
-                "Action::s3:Abort*",
-                f"Resource::arn:{partition(self)}:s3:::cdk-hnb659fds-assets-{account}-{config.region}/*",
-                f"Resource::<{bucket_id}.Arn>/*",
-            ):
-                acknowledge(
-                    handler,
-                    f"AwsSolutions-IAM5[{finding}]",
-                    "BucketDeployment copies the demo clips: it reads the staged asset objects and writes the "
-                    "objects of the media bucket only; object-level wildcards are inherent to that.",
-                )
-            acknowledge(
-                handler,
-                "AwsSolutions-L1",
-                "The runtime of the BucketDeployment function is chosen by aws-cdk-lib and moves with its upgrades.",
+                bucket=self.bucket.node.default_child,  # type: ignore[arg-type]
+                account=config.account or "<AWS::AccountId>",
+                region=config.region,
+                copies="copies the demo clips into the media bucket",
             )

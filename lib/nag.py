@@ -17,3 +17,37 @@ def partition(scope: IConstruct) -> str:
     """The partition as cdk-nag writes it in a finding id: literal when known at synth."""
     value = Stack.of(scope).partition
     return "<AWS::Partition>" if Token.is_unresolved(value) else value
+
+
+def acknowledge_bucket_deployment(handler: IConstruct, *, bucket: IConstruct, account: str, region: str, copies: str) -> None:
+    """The findings on one of aws-cdk-lib's BucketDeployment functions (a stack-level singleton per memory size).
+
+    `bucket` is the destination bucket's CfnBucket; `copies` says what the function copies and where.
+    """
+    stack = Stack.of(handler)
+    bucket_id = stack.resolve(stack.get_logical_id(bucket))  # type: ignore[arg-type]
+    acknowledge(
+        handler,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "The deployment function of aws-cdk-lib's BucketDeployment; the AWS managed policy only lets it write its own logs.",
+    )
+    for finding in (
+        "Action::s3:GetObject*",
+        "Action::s3:GetBucket*",
+        "Action::s3:List*",
+        "Action::s3:DeleteObject*",
+        "Action::s3:Abort*",
+        f"Resource::arn:{partition(handler)}:s3:::cdk-hnb659fds-assets-{account}-{region}/*",
+        f"Resource::<{bucket_id}.Arn>/*",
+    ):
+        acknowledge(
+            handler,
+            f"AwsSolutions-IAM5[{finding}]",
+            f"BucketDeployment {copies}: it reads the staged asset objects and writes the objects of that bucket "
+            "only; object-level wildcards are inherent to that.",
+        )
+    acknowledge(
+        handler,
+        "AwsSolutions-L1",
+        "The runtime of the BucketDeployment function is chosen by aws-cdk-lib and moves with its upgrades.",
+    )

@@ -17,6 +17,7 @@ from aws_cdk.assertions import Template
 from lib.account_setup import _PRECONDITION_CODE, ACCOUNT_SETUP_COMMAND, ACCOUNT_SETUP_STACK_NAME, WAF_LOG_GROUP_PREFIX
 from lib.config import PlatformConfig
 from tap import build_account_setup, feature_flags
+from tests.unit.cfn_lint import cfn_lint
 from tests.unit.conftest import SUFFIX, Synthesized
 from tests.unit.template_graph import waits_for
 
@@ -165,13 +166,5 @@ def test_context_switch_builds_only_the_account_setup(tmp_path: Path) -> None:
 
 
 def test_cfn_lint_reports_nothing_on_the_account_setup(account_setup: dict[str, Any], tmp_path: Path) -> None:
-    template = tmp_path / "account-setup.json"
-    template.write_text(json.dumps(account_setup))
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(account_setup, tmp_path, "account-setup.json")
     assert result.returncode == 0, result.stdout + result.stderr

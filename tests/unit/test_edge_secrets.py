@@ -26,6 +26,7 @@ from lib.config import (
     ConfigError,
     from_context,
 )
+from tests.unit.cfn_lint import cfn_lint
 from tests.unit.conftest import SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -404,13 +405,5 @@ def test_a_bad_version_fails_synth_with_the_rule() -> None:
 
 
 def test_cfn_lint_accepts_the_switch(switching: Synthesized, tmp_path: Path) -> None:
-    template = tmp_path / "template.json"
-    template.write_text(json.dumps(switching.json))
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(switching.json, tmp_path, "template.json")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.unit.cfn_lint import cfn_lint
 from tests.unit.conftest import SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,15 +97,7 @@ def test_cdk_nag_report_has_no_unacknowledged_finding(stack: Synthesized) -> Non
 
 
 def test_cfn_lint_reports_no_error_or_warning(stack: Synthesized, tmp_path: Path) -> None:
-    template = tmp_path / "template.json"
-    template.write_text(json.dumps(stack.json))
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(stack.json, tmp_path, "template.json")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
