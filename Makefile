@@ -9,12 +9,13 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 EDGE := $(PY) scripts/edge_secrets.py
 BLUE_GREEN := $(PY) scripts/blue_green.py
-# cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish),
-# after checking that a listener-rule update cannot send production to a drained target group.
+# cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish) and the
+# blue/green context that states where ECS left production, so a listener-rule update keeps it (aws/aws-cdk#36649).
 define edge_deploy
 	set -euo pipefail; edge=$$($(EDGE) context --step $(1) --suffix $(SUFFIX)); \
-	echo "edge-secret context: $${edge:-none}"; \
-	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) $$edge --require-approval never \
+	live=$$($(BLUE_GREEN) context --suffix $(SUFFIX)); \
+	echo "edge-secret context: $${edge:-none}; blue/green context: $${live:-none (template start: blue)}"; \
+	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) $$edge $$live --require-approval never \
 		--outputs-file cfn-outputs/all-outputs.json
 endef
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -110,7 +111,7 @@ edge-secrets-stage: $(VENV)/.installed ## Rotation 1/4: new edge-secret values a
 	$(EDGE) stage --suffix $(SUFFIX)
 
 edge-secrets-switch: install ## Rotation 2/4: deploy; ALB and WAF accept old and new, CloudFront and API Gateway send new
-	$(BLUE_GREEN) pre-deploy --suffix $(SUFFIX)
+	$(BLUE_GREEN) pre-deploy --keeps-live --suffix $(SUFFIX)
 	$(call edge_deploy,switch)
 	$(BLUE_GREEN) status --suffix $(SUFFIX)
 
@@ -118,7 +119,7 @@ edge-secrets-promote: $(VENV)/.installed ## Rotation 3/4: AWSCURRENT moves to th
 	$(EDGE) promote --suffix $(SUFFIX)
 
 edge-secrets-finish: install ## Rotation 4/4: deploy; only the new values are accepted
-	$(BLUE_GREEN) pre-deploy --suffix $(SUFFIX)
+	$(BLUE_GREEN) pre-deploy --keeps-live --suffix $(SUFFIX)
 	$(call edge_deploy,finish)
 	$(BLUE_GREEN) status --suffix $(SUFFIX)
 	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)

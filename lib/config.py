@@ -37,6 +37,10 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     4096: tuple(range(8192, 30721, 1024)),
 }
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+# The services deployed blue/green, and their two target-group colors (the template starts on blue).
+BLUE_GREEN_SERVICES = ("frontend", "backend")
+BLUE_GREEN_COLORS = ("blue", "green")
+
 # Media signing-key generations live at once: the current one, plus the previous one during a rotation.
 MAX_MEDIA_KEY_GENERATIONS = 2
 
@@ -189,6 +193,9 @@ class PlatformConfig:
     # Media signing-key generations whose public keys are in the key group; the API
     # signs with the last one. Two only while a rotation is under way.
     media_key_generations: tuple[int, ...] = (1,)
+    # The target group each service's production rule serves now (ECS moves it at every
+    # blue/green release); a deploy that states it keeps the live weights (aws/aws-cdk#36649).
+    blue_green_live: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         validate(self)
@@ -221,6 +228,10 @@ class PlatformConfig:
         """Aurora PostgreSQL's default max_connections for the configured instance class."""
         memory_bytes = DB_INSTANCE_MEMORY_GIB[self.db_instance_class] * 1024**3
         return min(memory_bytes // 9531392, 5000)
+
+    def live_color(self, service: str) -> str:
+        """The color (`blue` or `green`) that production serves for `service`; blue until a release moves it."""
+        return dict(self.blue_green_live).get(service, BLUE_GREEN_COLORS[0])
 
     @property
     def https_enabled(self) -> bool:
@@ -303,6 +314,14 @@ def validate(cfg: PlatformConfig) -> None:
     if cfg.alarm_email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", cfg.alarm_email):
         raise ConfigError(f"alarmEmail must be an e-mail address, got {cfg.alarm_email!r}.")
     validate_edge_secret_versions(cfg.edge_secret_version, cfg.edge_secret_previous_version)
+    services = [service for service, _ in cfg.blue_green_live]
+    if len(services) != len(set(services)) or any(
+        service not in BLUE_GREEN_SERVICES or color not in BLUE_GREEN_COLORS for service, color in cfg.blue_green_live
+    ):
+        raise ConfigError(
+            f"blueGreenLive must list <service>=<color> pairs, services {BLUE_GREEN_SERVICES} at most once each, "
+            f"colors {BLUE_GREEN_COLORS} (e.g. 'frontend=green,backend=blue'), got {cfg.blue_green_live!r}."
+        )
 
 
 def validate_edge_secret_versions(version: str | None, previous: str | None) -> None:
@@ -358,6 +377,16 @@ def _as_int_list(key: str, value: Any) -> tuple[int, ...]:
     return tuple(_as_int(key, part) for part in _as_list(key, value))
 
 
+def _as_pairs(key: str, value: Any) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in _as_list(key, value):
+        name, sep, color = part.partition("=")
+        if not sep:
+            raise ConfigError(f"{key} must list <service>=<color> pairs (e.g. 'frontend=green,backend=blue'), got {part!r}.")
+        pairs.append((name.strip(), color.strip()))
+    return tuple(pairs)
+
+
 def _as_optional_str(_key: str, value: Any) -> str | None:
     text = str(value).strip()
     return text or None
@@ -400,6 +429,7 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "alarmEmail": ("alarm_email", _as_optional_str),
     "edgeSecretVersion": ("edge_secret_version", _as_edge_secret_version),
     "edgeSecretPreviousVersion": ("edge_secret_previous_version", _as_optional_str),
+    "blueGreenLive": ("blue_green_live", _as_pairs),
 }
 
 

@@ -200,7 +200,10 @@ class LoadBalancer(Construct):
         operator = elbv2.ListenerCondition.http_header(TEST_TRAFFIC_HEADER, self.test_route.accepted)
         paths = elbv2.ListenerCondition.path_patterns([path])
         # Both rules name both target groups; ECS shifts the weights during a
-        # deployment. Production starts on blue, test traffic on green.
+        # deployment. Production starts on blue, test traffic on green; after a release
+        # `blueGreenLive` states where ECS left production, so a deploy keeps it there.
+        live = blue if self.config.live_color(name) == "blue" else green
+        idle = green if live is blue else blue
         test_rule = elbv2.ApplicationListenerRule(
             self,
             f"{title}TestRule",
@@ -209,8 +212,8 @@ class LoadBalancer(Construct):
             conditions=[paths, verified, operator],
             action=elbv2.ListenerAction.weighted_forward(
                 [
-                    elbv2.WeightedTargetGroup(target_group=blue, weight=0),
-                    elbv2.WeightedTargetGroup(target_group=green, weight=100),
+                    elbv2.WeightedTargetGroup(target_group=blue, weight=100 if idle is blue else 0),
+                    elbv2.WeightedTargetGroup(target_group=green, weight=100 if idle is green else 0),
                 ]
             ),
         )
@@ -222,8 +225,8 @@ class LoadBalancer(Construct):
             conditions=[paths, verified],
             action=elbv2.ListenerAction.weighted_forward(
                 [
-                    elbv2.WeightedTargetGroup(target_group=blue, weight=100),
-                    elbv2.WeightedTargetGroup(target_group=green, weight=0),
+                    elbv2.WeightedTargetGroup(target_group=blue, weight=100 if live is blue else 0),
+                    elbv2.WeightedTargetGroup(target_group=green, weight=100 if live is green else 0),
                 ]
             ),
         )

@@ -41,6 +41,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.config import (  # noqa: E402  (the repository root is put on the path first)
+    BLUE_GREEN_COLORS,
+    BLUE_GREEN_SERVICES,
     ORIGIN_VERIFY_HEADER,
     ORIGIN_VERIFY_NAME,
     REGION,
@@ -49,7 +51,7 @@ from lib.config import (  # noqa: E402  (the repository root is put on the path 
 )
 
 DEFAULT_REGION = REGION
-SERVICES = ("frontend", "backend")
+SERVICES = BLUE_GREEN_SERVICES
 SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 PROBE_TIMEOUT_SECONDS = 10
 # What the ALB answers when no target of the forwarded group is healthy (or registered).
@@ -398,12 +400,33 @@ def command_restore(routings: Sequence[ServiceRouting], args: argparse.Namespace
     return code
 
 
+def live_colors(routings: Sequence[ServiceRouting]) -> dict[str, str]:
+    """Service -> the color of the target group its production rule serves now (by the group's name)."""
+    colors: dict[str, str] = {}
+    for routing in routings:
+        service = next(s for s in SERVICES if routing.service_name.startswith(f"{s}-"))
+        serving = max(routing.production_weights.items(), key=lambda item: item[1])[0]
+        match = re.match(rf"tg-{service}-({'|'.join(BLUE_GREEN_COLORS)})-", target_group_name(serving))
+        if match is None:
+            raise BlueGreenError(f"cannot tell the color of {target_group_name(serving)} (expected tg-{service}-<color>-...)")
+        colors[service] = match.group(1)
+    return colors
+
+
+def command_context(routings: Sequence[ServiceRouting]) -> int:
+    """Print the `cdk deploy` context that keeps production where ECS left it (blueGreenLive)."""
+    colors = live_colors(routings)
+    print(f"--context blueGreenLive={','.join(f'{service}={color}' for service, color in colors.items())}")
+    return EXIT_OK
+
+
 def command_pre_deploy(routings: Sequence[ServiceRouting], args: argparse.Namespace) -> int:
     code = EXIT_OK
     at_risk = False
     for routing in routings:
         _print_routing(routing)
-        template = routing.template_weights
+        # With --keeps-live the deploy passes `blue_green.py context`, so the template states the live weights.
+        template = routing.production_weights if args.keeps_live else routing.template_weights
         risk = deploy_risk(template, routing.healthy)
         if routing.deploying:
             print("  BLOCK            a deployment is in progress; wait until it completes, then run pre-deploy again")
@@ -498,8 +521,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     commands.add_parser("status", parents=[common], help="show routing and health; exit 3 on drift")
     restore = commands.add_parser("restore", parents=[common], help="point production back at the healthy target group")
     restore.add_argument("--dry-run", action="store_true", help="print the changes without making them")
-    commands.add_parser(
+    pre_deploy = commands.add_parser(
         "pre-deploy", parents=[common], help="run before `cdk deploy`; exit 3 if the deploy would cause an outage"
+    )
+    pre_deploy.add_argument("--keeps-live", action="store_true", help="the deploy passes the output of `context` (blueGreenLive)")
+    commands.add_parser(
+        "context",
+        parents=[common],
+        help="print `--context blueGreenLive=...` so a deploy keeps production where ECS left it (nothing before the first deploy)",
     )
     probe = commands.add_parser("probe", parents=[common], help="GET a path through the test route (operators only)")
     probe.add_argument("--path", default="/health", help="path to request (default /health; /api/health for the backend)")
@@ -529,6 +558,14 @@ def main(argv: Sequence[str] | None = None, *, ecs: Any = None, elbv2: Any = Non
             ecs = ecs or boto3.client("ecs", region_name=args.region)
             elbv2 = elbv2 or boto3.client("elbv2", region_name=args.region)
         services = [s for s in SERVICES if s in args.service] if args.service else list(SERVICES)
+        if args.command == "context":
+            try:
+                routings = read_routing(ecs, elbv2, args.suffix, services)
+            except (AwsError, BlueGreenError) as error:
+                if "ClusterNotFoundException" in str(error) or "not found" in str(error) or "not active" in str(error):
+                    return EXIT_OK  # no environment yet: the template's blue start is right
+                raise
+            return command_context(routings)
         routings = read_routing(ecs, elbv2, args.suffix, services)
         if args.command == "status":
             return command_status(routings, args)

@@ -376,3 +376,27 @@ def test_suffix_is_validated() -> None:
     with pytest.raises(SystemExit) as raised:
         bg.main(["status", "--suffix", "Bad_Suffix"], ecs=object(), elbv2=object())
     assert raised.value.code == 2
+
+
+def test_context_states_where_production_is_now(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.expect_read(Live("frontend", production=(0, 100), test=(100, 0), healthy=(0, 2)), Live("backend"))
+    assert aws.run("context") == bg.EXIT_OK
+    assert capsys.readouterr().out.strip() == "--context blueGreenLive=frontend=green,backend=blue"
+
+
+def test_context_is_empty_before_the_first_deploy(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.ecs_stub.add_client_error("describe_services", service_error_code="ClusterNotFoundException", service_message="nope")
+    assert aws.run("context") == bg.EXIT_OK
+    assert capsys.readouterr().out == ""
+
+
+def test_context_fails_on_other_aws_errors(aws: Aws) -> None:
+    aws.ecs_stub.add_client_error("describe_services", service_error_code="AccessDeniedException", service_message="no")
+    assert aws.run("context") == bg.EXIT_AWS
+
+
+def test_pre_deploy_keeping_the_live_weights_is_safe_after_blue_drained(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    """The deploy passes `context`, so the template states green: nothing moves (aws/aws-cdk#36649 avoided)."""
+    aws.expect_read(Live("frontend", production=(0, 100), test=(100, 0), healthy=(0, 2)), Live("backend"))
+    assert aws.run("pre-deploy", "--keeps-live") == bg.EXIT_OK
+    assert "OK to deploy" in capsys.readouterr().out

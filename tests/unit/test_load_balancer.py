@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,35 @@ def test_alb_idle_timeout_below_backend_keepalive(stack: Synthesized) -> None:
     _, alb = stack.one("AWS::ElasticLoadBalancingV2::LoadBalancer")
     idle = int(attributes(alb["Properties"])["idle_timeout.timeout_seconds"])
     assert idle * 1000 < backend_server_constant("KEEPALIVE_MS")
+
+
+def test_blue_green_live_context_keeps_production_where_ecs_left_it(synth: Callable[..., Synthesized]) -> None:
+    """After a release ECS serves production from green; a deploy stating it must not move it back."""
+    template = synth(blue_green_live=(("frontend", "green"),)).json
+    groups = {
+        k: v["Properties"]["Name"]
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"
+    }
+    served: dict[str, str] = {}
+    for rule in (
+        v["Properties"] for v in template["Resources"].values() if v["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+    ):
+        (action,) = rule["Actions"]
+        (serving,) = [groups[g["TargetGroupArn"]["Ref"]] for g in action["ForwardConfig"]["TargetGroups"] if g["Weight"] == 100]
+        kind = "test" if len(rule["Conditions"]) == 3 else "production"
+        served[f"{serving.split('-')[1]} {kind}"] = serving.split("-")[2]
+    assert served == {
+        "frontend production": "green",
+        "frontend test": "blue",
+        "backend production": "blue",
+        "backend test": "green",
+    }
+
+
+@pytest.mark.parametrize("value", ["frontend=purple", "web=green", "frontend=green,frontend=blue", "frontend"])
+def test_blue_green_live_rejects_what_it_cannot_mean(value: str) -> None:
+    from lib.config import ConfigError, from_context
+
+    with pytest.raises(ConfigError, match="blueGreenLive must list <service>=<color> pairs"):
+        from_context({"blueGreenLive": value}.get, {})
