@@ -22,7 +22,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +106,22 @@ class Watchdog:
             self._thread = threading.Thread(target=self._loop, name="db-watchdog", daemon=True)
             self._thread.start()
 
-    @contextlib.contextmanager
-    def deadline(self, fd: int, seconds: float) -> Iterator[None]:
+    def deadline(self, fd: int, seconds: float) -> _Deadline:
+        """Context manager: the socket ``fd`` is shut down if the block outlives ``seconds``."""
+        return _Deadline(self, fd, seconds)
+
+    def arm(self, fd: int, seconds: float) -> int:
+        """Start a deadline for ``fd``; returns the token for :meth:`disarm`."""
         token = next(self._counter)
         with self._lock:
             self._ensure_thread()
             self._active[token] = fd
             heapq.heappush(self._heap, (time.monotonic() + seconds, token, fd))
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._active.pop(token, None)
+        return token
+
+    def disarm(self, token: int) -> None:
+        with self._lock:
+            self._active.pop(token, None)
 
     def _loop(self) -> None:
         while True:
@@ -141,3 +144,20 @@ class Watchdog:
                 sock.shutdown(socket.SHUT_RDWR)
             finally:
                 sock.close()
+
+
+class _Deadline:
+    """``with watchdog.deadline(fd, s):`` (a class, cheaper than a generator per query)."""
+
+    __slots__ = ("_fd", "_seconds", "_token", "_watchdog")
+
+    def __init__(self, watchdog: Watchdog, fd: int, seconds: float) -> None:
+        self._watchdog = watchdog
+        self._fd = fd
+        self._seconds = seconds
+
+    def __enter__(self) -> None:
+        self._token = self._watchdog.arm(self._fd, self._seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        self._watchdog.disarm(self._token)
