@@ -95,6 +95,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profiler", choices=("pyinstrument", "cprofile"), default="pyinstrument")
     parser.add_argument("--top", type=int, default=25, help="cProfile rows")
+    parser.add_argument("--no-access-log", action="store_true", help="ACCESS_LOG=false")
     args = parser.parse_args()
 
     pg = LocalPostgres()
@@ -107,7 +108,7 @@ def main() -> int:
                 **pg.env(),
                 "SEED_DEMO_DATA": "true",
                 "LOG_LEVEL": "INFO",
-                "ACCESS_LOG": "true",
+                "ACCESS_LOG": "false" if args.no_access_log else "true",
                 "DB_POOL_MIN_SIZE": "4",
                 "DB_POOL_MAX_SIZE": "4",
                 "MEDIA_SIGNING_KEY_FILE": str(write_dev_signing_key(key_dir)),

@@ -159,6 +159,83 @@ def extract_backend(ref: str, into: Path) -> Path:
     return into / rel
 
 
+# Where a granian worker's samples go: the first matching frame of each stack,
+# innermost first. Labels are printed in this order.
+PROFILE_BUCKETS = (
+    ("JSON access log (catalog.logs, logging)", ("catalog/logs.py", "logging/__init__.py")),
+    ("psycopg: query round trip and rows", ("psycopg/",)),
+    ("pool checkout/return", ("psycopg_pool/",)),
+    (
+        "breaker, watchdog, stale check (catalog.db/breaker)",
+        ("catalog/db.py", "catalog/breaker.py"),
+    ),
+    ("rows to JSON (video_json, orjson)", ("video_json", "_iso", "encode_cursor", "orjson")),
+    ("query parameters, view body", ("catalog/api.py", "bench/floor.py")),
+    ("headers, CORS, Cache-Control (catalog.http)", ("catalog/http.py",)),
+    ("ProxyFix", ("proxy_fix.py",)),
+    ("Flask and werkzeug (routing, contexts, Response)", ("flask/", "werkzeug/")),
+)
+
+
+def bucket_of(stack: str) -> str:
+    frames = stack.split(";")
+    for frame in reversed(frames):
+        for label, needles in PROFILE_BUCKETS:
+            if any(n in frame for n in needles):
+                return label
+    return "granian glue and other"
+
+
+def profile_granian(
+    procs: dict[str, subprocess.Popen[bytes]],
+    urls: dict[str, str],
+    args: argparse.Namespace,
+    out: Path,
+) -> None:
+    """Sample each granian server with py-spy under the same wrk load (not measured)."""
+    out.mkdir()
+    py_spy = Path(sys.executable).with_name("py-spy")
+    print(
+        f"\npy-spy, {args.duration} s under wrk -c{args.connections} per server; share of samples"
+    )
+    shares: dict[str, dict[str, float]] = {}
+    for name, url in urls.items():
+        if "granian" not in name:
+            continue
+        raw = out / (name.replace(" ", "_").replace("@", "") + ".txt")
+        cmd = [
+            *(str(py_spy), "record", "--subprocesses", "--gil", "--rate", "250"),
+            *("--format", "raw", "-o", str(raw), "-d", str(args.duration)),
+            *("--pid", str(procs[name].pid)),
+        ]
+        spy = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wrk(url, duration=args.duration, connections=args.connections, script=None)
+        spy.wait(timeout=args.duration + 30)
+        counts: dict[str, int] = {}
+        for line in raw.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            # Samples of the thread holding the GIL (--gil) in request work: CPU time.
+            if "__call__" not in stack and "wsgi_app" not in stack:
+                continue
+            counts[bucket_of(stack)] = counts.get(bucket_of(stack), 0) + int(n)
+        total = sum(counts.values()) or 1
+        shares[name] = {label: n / total for label, n in counts.items()}
+        shares[name]["samples"] = total
+    labels = [label for label, _ in PROFILE_BUCKETS] + ["granian glue and other"]
+    names = list(shares)
+    print(f"{'':52}" + "".join(f"{n:>24}" for n in names))
+    for label in labels:
+        print(f"{label:52}" + "".join(f"{shares[n].get(label, 0):24.1%}" for n in names))
+    print(
+        f"{'samples in request code':52}" + "".join(f"{shares[n]['samples']:24.0f}" for n in names)
+    )
+    print(f"raw stacks: {out}")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -174,6 +251,11 @@ def main() -> int:
         "--baseline",
         metavar="REF",
         help="also measure the catalog API of this git revision under granian",
+    )
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="afterwards, sample each granian server with py-spy and print where its time goes",
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -299,6 +381,8 @@ def main() -> int:
         out_dir = BENCH_DIR / "results"
         out_dir.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
+        if args.py_spy:
+            profile_granian(procs, urls, args, out_dir / f"py-spy-{stamp}")
         (out_dir / f"bench-{stamp}.json").write_text(
             json.dumps({"args": vars(args), "runs": runs, "ratios": ratios}, indent=2)
         )
