@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 import logging
 import socket
@@ -95,8 +94,9 @@ class Watchdog:
     def __init__(self, tick: float = 0.05) -> None:
         self._tick = tick
         self._lock = threading.Lock()
-        self._heap: list[tuple[float, int, int]] = []
-        self._active: dict[int, int] = {}  # token -> socket fd
+        # token -> (deadline, socket fd) of the queries running now: at most
+        # one per thread, so the watchdog scans them all on every tick.
+        self._active: dict[int, tuple[float, int]] = {}
         self._counter = itertools.count()
         self._thread: threading.Thread | None = None
         self.fired = 0
@@ -115,8 +115,7 @@ class Watchdog:
         token = next(self._counter)
         with self._lock:
             self._ensure_thread()
-            self._active[token] = fd
-            heapq.heappush(self._heap, (time.monotonic() + seconds, token, fd))
+            self._active[token] = (time.monotonic() + seconds, fd)
         return token
 
     def disarm(self, token: int) -> None:
@@ -128,10 +127,9 @@ class Watchdog:
             time.sleep(self._tick)
             now = time.monotonic()
             with self._lock:
-                while self._heap and self._heap[0][0] <= now:
-                    _, token, fd = heapq.heappop(self._heap)
-                    if self._active.pop(token, None) is not None:
-                        self._drop(fd)
+                expired = [t for t, (due, _) in self._active.items() if due <= now]
+                for token in expired:
+                    self._drop(self._active.pop(token)[1])
 
     def _drop(self, fd: int) -> None:
         self.fired += 1
