@@ -13,7 +13,7 @@ from catalog import prepare_database
 from catalog.config import Config
 from catalog.db import Database
 from devtools.local_pg import LocalPostgres
-from tests.faults.harness import ApiServer
+from tests.faults.harness import MEDIA_SIGNING_ENV, ApiServer
 
 RESULTS: list[dict[str, Any]] = []
 
@@ -33,7 +33,7 @@ def seeded_pg() -> Iterator[LocalPostgres]:
     pg = LocalPostgres()
     try:
         pg.start()
-        env = {**pg.env(), "LOG_LEVEL": "WARNING"}
+        env = {**pg.env(), "LOG_LEVEL": "WARNING", **MEDIA_SIGNING_ENV}
         db = Database(Config.from_env(env))
         prepare_database(db, seed=True)
         yield pg

@@ -29,11 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from devtools.local_pg import LocalPostgres, free_port
+from tests.conftest import KEY_PAIR_ID, SIGNING_KEY_FILE
 
 BACKEND = Path(__file__).resolve().parents[2]
 # The one worker under test, sized as in the image: more WSGI threads than
 # connections per pool, so requests beyond a hung pool see its timeout.
 THREADS = 16
+# The service refuses to start without its media signing key: the test session's.
+MEDIA_SIGNING_ENV = {
+    "MEDIA_SIGNING_KEY_FILE": str(SIGNING_KEY_FILE),
+    "MEDIA_KEY_PAIR_ID": KEY_PAIR_ID,
+}
 POOL_SIZE = 8
 
 
@@ -74,6 +80,7 @@ class ApiServer:
             "LOG_LEVEL": "INFO",
             "ACCESS_LOG": "false",
             "PYTHONPATH": str(BACKEND),
+            **MEDIA_SIGNING_ENV,
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
