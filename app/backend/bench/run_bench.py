@@ -7,8 +7,14 @@
   API, each under gunicorn gthread (bench/gunicorn.conf.py) and granian (serve.py).
 * After a warm-up they are measured in turn, --rounds times, with wrk on
   /api/videos; prints median req/s, p50 and p99 per server, and the ratios.
+* ``--baseline REF`` adds the catalog API of git revision REF (extracted with
+  ``git archive``) under granian, measured in the same alternation, and prints
+  this tree's catalog against it: a before/after comparison in one run.
+* The servers run with the shipped logging (``LOG_LEVEL=INFO``, one JSON
+  access-log line per request, to /dev/null) unless --no-access-log.
 
 Usage: python bench/run_bench.py [--duration 10] [--rounds 3] [--connections 8] [--threads 4]
+                                 [--baseline REF] [--no-access-log]
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -117,13 +125,113 @@ SERVERS = (
     ("floor   granian", "granian", "bench.floor:app"),
     ("catalog granian", "granian", "catalog.wsgi:app"),
 )
+BASELINE = "catalog granian @base"
 
 
-def server_command(server: str, target: str) -> list[str]:
+def server_command(server: str, target: str, backend: Path = BACKEND) -> list[str]:
     pinned = ["taskset", "-c", APP_CPU, sys.executable]
     if server == "gunicorn":
         return [*pinned, "-m", "gunicorn", "-c", str(BENCH_DIR / "gunicorn.conf.py"), target]
-    return [*pinned, str(BACKEND / "serve.py")]
+    return [*pinned, str(backend / "serve.py")]
+
+
+def extract_backend(ref: str, into: Path) -> Path:
+    """app/backend as of git revision ``ref``, unpacked under ``into``."""
+    top = Path(
+        subprocess.run(
+            ["git", "-C", str(BACKEND), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    rel = BACKEND.relative_to(top).as_posix()
+    archive = into / "baseline.tar"
+    subprocess.run(
+        ["git", "-C", str(top), "archive", "--output", str(archive), ref, rel],
+        check=True,
+        capture_output=True,
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into / rel
+
+
+# Where a granian worker's samples go: the first matching frame of each stack,
+# innermost first. Labels are printed in this order.
+PROFILE_BUCKETS = (
+    ("JSON access log (catalog.logs, logging)", ("catalog/logs.py", "logging/__init__.py")),
+    ("psycopg: query round trip and rows", ("psycopg/",)),
+    ("pool checkout/return", ("psycopg_pool/",)),
+    (
+        "breaker, watchdog, stale check (catalog.db/breaker)",
+        ("catalog/db.py", "catalog/breaker.py"),
+    ),
+    ("rows to JSON (video_json, orjson)", ("video_json", "_iso", "encode_cursor", "orjson")),
+    ("query parameters, view body", ("catalog/api.py", "bench/floor.py")),
+    ("headers, CORS, Cache-Control (catalog.http)", ("catalog/http.py",)),
+    ("ProxyFix", ("proxy_fix.py",)),
+    ("Flask and werkzeug (routing, contexts, Response)", ("flask/", "werkzeug/")),
+)
+
+
+def bucket_of(stack: str) -> str:
+    frames = stack.split(";")
+    for frame in reversed(frames):
+        for label, needles in PROFILE_BUCKETS:
+            if any(n in frame for n in needles):
+                return label
+    return "granian glue and other"
+
+
+def profile_granian(
+    procs: dict[str, subprocess.Popen[bytes]],
+    urls: dict[str, str],
+    args: argparse.Namespace,
+    out: Path,
+) -> None:
+    """Sample each granian server with py-spy under the same wrk load (not measured)."""
+    out.mkdir()
+    py_spy = Path(sys.executable).with_name("py-spy")
+    print(
+        f"\npy-spy, {args.duration} s under wrk -c{args.connections} per server; share of samples"
+    )
+    shares: dict[str, dict[str, float]] = {}
+    for name, url in urls.items():
+        if "granian" not in name:
+            continue
+        raw = out / (name.replace(" ", "_").replace("@", "") + ".txt")
+        cmd = [
+            *(str(py_spy), "record", "--subprocesses", "--gil", "--rate", "250"),
+            *("--format", "raw", "-o", str(raw), "-d", str(args.duration)),
+            *("--pid", str(procs[name].pid)),
+        ]
+        spy = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wrk(url, duration=args.duration, connections=args.connections, script=None)
+        spy.wait(timeout=args.duration + 30)
+        counts: dict[str, int] = {}
+        for line in raw.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            # Samples of the thread holding the GIL (--gil) in request work: CPU time.
+            if "__call__" not in stack and "wsgi_app" not in stack:
+                continue
+            counts[bucket_of(stack)] = counts.get(bucket_of(stack), 0) + int(n)
+        total = sum(counts.values()) or 1
+        shares[name] = {label: n / total for label, n in counts.items()}
+        shares[name]["samples"] = total
+    labels = [label for label, _ in PROFILE_BUCKETS] + ["granian glue and other"]
+    names = list(shares)
+    print(f"{'':52}" + "".join(f"{n:>24}" for n in names))
+    for label in labels:
+        print(f"{label:52}" + "".join(f"{shares[n].get(label, 0):24.1%}" for n in names))
+    print(
+        f"{'samples in request code':52}" + "".join(f"{shares[n]['samples']:24.0f}" for n in names)
+    )
+    print(f"raw stacks: {out}")
 
 
 def median(values: list[float]) -> float:
@@ -137,13 +245,29 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=4, help="WSGI threads in the one worker")
     parser.add_argument("--no-access-log", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure the catalog API of this git revision under granian",
+    )
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="afterwards, sample each granian server with py-spy and print where its time goes",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk (make bench does it)")
 
     pg = LocalPostgres()
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="catalog-bench-"))
     try:
+        servers: list[tuple[str, str, str, Path]] = [(*s, BACKEND) for s in SERVERS]
+        if args.baseline:
+            servers.append(
+                (BASELINE, "granian", "catalog.wsgi:app", extract_backend(args.baseline, scratch))
+            )
         pg.start()
         # Keep the database off the app's core.
         pid = (pg.datadir / "postmaster.pid").read_text().split()[0]
@@ -155,12 +279,13 @@ def main() -> int:
             **pg.env(),
             **dev_media_env(pg.root),
             "SEED_DEMO_DATA": "true",
-            "LOG_LEVEL": "WARNING",
+            # The shipped level: INFO writes one JSON access-log line per request.
+            "LOG_LEVEL": "WARNING" if args.no_access_log else "INFO",
         }
         prepare_database(Database(Config.from_env(env)), seed=True)
 
         urls: dict[str, str] = {}
-        for name, server, target in SERVERS:
+        for name, server, target, backend in servers:
             port = free_port()
             server_env = {
                 **env,
@@ -173,11 +298,11 @@ def main() -> int:
                 "DB_POOL_MIN_SIZE": str(args.threads),
                 "ACCESS_LOG": "false" if args.no_access_log else "true",
                 "RUN_MIGRATIONS": "false",
-                "PYTHONPATH": str(BACKEND),
+                "PYTHONPATH": str(backend),
             }
             procs[name] = subprocess.Popen(
-                server_command(server, target),
-                cwd=BACKEND,
+                server_command(server, target, backend),
+                cwd=backend,
                 env=server_env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -215,17 +340,19 @@ def main() -> int:
             f"access log {'off' if args.no_access_log else 'on'}"
         )
         print(
-            f"{'server':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"
+            f"{'server':22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"
             f" {'app cpu0':>9} {'other cpu0':>10}   req/s per round"
         )
         for name, r in summary.items():
             rounds = " ".join(f"{x['rps']:.0f}" for x in runs[name])
             print(
-                f"{name:18} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+                f"{name:22} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
                 f"{r['non_2xx']:8.0f} {r['app_cpu0_share']:9.0%} {r['other_cpu0_share']:10.0%}"
                 f"   {rounds}"
             )
         rps = {name: r["rps"] for name, r in summary.items()}
+        if any(r["non_2xx"] or r["socket_errors"] for rs in runs.values() for r in rs):
+            print("WARNING: non-2xx responses or socket errors; the figures are not comparable")
         ratios = {
             "catalog/floor on gunicorn": rps["catalog gunicorn"] / rps["floor   gunicorn"],
             "catalog/floor on granian": rps["catalog granian"] / rps["floor   granian"],
@@ -233,8 +360,14 @@ def main() -> int:
             "p99 catalog granian/gunicorn": summary["catalog granian"]["p99_ms"]
             / summary["catalog gunicorn"]["p99_ms"],
         }
+        if args.baseline:
+            ratios[f"catalog granian this/{args.baseline}"] = rps["catalog granian"] / rps[BASELINE]
+            ratios[f"@{args.baseline} catalog/floor on granian"] = (
+                rps[BASELINE] / rps["floor   granian"]
+            )
+            ratios[f"@{args.baseline} granian/gunicorn"] = rps[BASELINE] / rps["catalog gunicorn"]
         for label, value in ratios.items():
-            print(f"{label:30} {value:5.2f}x")
+            print(f"{label:40} {value:5.2f}x")
         goals = (
             ratios["catalog/floor on granian"] >= 0.9 and ratios["catalog granian/gunicorn"] >= 1.6
         )
@@ -245,6 +378,8 @@ def main() -> int:
         out_dir = BENCH_DIR / "results"
         out_dir.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
+        if args.py_spy:
+            profile_granian(procs, urls, args, out_dir / f"py-spy-{stamp}")
         (out_dir / f"bench-{stamp}.json").write_text(
             json.dumps({"args": vars(args), "runs": runs, "ratios": ratios}, indent=2)
         )
@@ -258,6 +393,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
         pg.cleanup()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -6,6 +6,7 @@ import base64
 import binascii
 import functools
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,10 +57,18 @@ def _db() -> Database:
 # --- input parsing ---------------------------------------------------------
 
 
-def _arg(name: str) -> str | None:
+def _param(args: Mapping[str, str], name: str) -> str | None:
+    """A query parameter as sent, or None.
+
+    ``in`` first: werkzeug's ``MultiDict.get`` builds and catches an
+    exception for every absent key, and most list requests send none.
+    """
+    return args[name] if name in args else None  # noqa: SIM401
+
+
+def _arg(args: Mapping[str, str], name: str) -> str | None:
     """A query parameter; an empty value counts as absent (HTML forms send them)."""
-    value = request.args.get(name)
-    return value if value else None
+    return _param(args, name) or None
 
 
 def parse_limit(raw: str | None) -> int:
@@ -151,7 +160,12 @@ def read_body() -> bytes:
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2024-05-01T12:00:00Z``: UTC, whole seconds.
+
+    ``isoformat`` (after the conversion the offset is always ``+00:00``) costs
+    about two thirds of ``strftime``; it runs for every item of every list.
+    """
+    return ts.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"
 
 
 def video_json(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -237,11 +251,12 @@ _DETAIL_QUERY = sql.SQL("{} WHERE v.id = %s").format(_VIDEO_COLUMNS).as_bytes()
 
 @api.get("/videos")
 def list_videos() -> Response:
-    limit = parse_limit(request.args.get("limit"))
-    cursor_raw = _arg("cursor")
+    args = request.args
+    limit = parse_limit(_param(args, "limit"))
+    cursor_raw = _arg(args, "cursor")
     cursor = decode_cursor(cursor_raw) if cursor_raw else None
-    q = parse_query(_arg("q"))
-    category = parse_category(_arg("category"))
+    q = parse_query(_arg(args, "q"))
+    category = parse_category(_arg(args, "category"))
 
     params: list[Any] = []
     if cursor:

@@ -16,13 +16,11 @@
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +94,9 @@ class Watchdog:
     def __init__(self, tick: float = 0.05) -> None:
         self._tick = tick
         self._lock = threading.Lock()
-        self._heap: list[tuple[float, int, int]] = []
-        self._active: dict[int, int] = {}  # token -> socket fd
+        # token -> (deadline, socket fd) of the queries running now: at most
+        # one per thread, so the watchdog scans them all on every tick.
+        self._active: dict[int, tuple[float, int]] = {}
         self._counter = itertools.count()
         self._thread: threading.Thread | None = None
         self.fired = 0
@@ -107,28 +106,30 @@ class Watchdog:
             self._thread = threading.Thread(target=self._loop, name="db-watchdog", daemon=True)
             self._thread.start()
 
-    @contextlib.contextmanager
-    def deadline(self, fd: int, seconds: float) -> Iterator[None]:
+    def deadline(self, fd: int, seconds: float) -> _Deadline:
+        """Context manager: the socket ``fd`` is shut down if the block outlives ``seconds``."""
+        return _Deadline(self, fd, seconds)
+
+    def arm(self, fd: int, seconds: float) -> int:
+        """Start a deadline for ``fd``; returns the token for :meth:`disarm`."""
         token = next(self._counter)
         with self._lock:
             self._ensure_thread()
-            self._active[token] = fd
-            heapq.heappush(self._heap, (time.monotonic() + seconds, token, fd))
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._active.pop(token, None)
+            self._active[token] = (time.monotonic() + seconds, fd)
+        return token
+
+    def disarm(self, token: int) -> None:
+        with self._lock:
+            self._active.pop(token, None)
 
     def _loop(self) -> None:
         while True:
             time.sleep(self._tick)
             now = time.monotonic()
             with self._lock:
-                while self._heap and self._heap[0][0] <= now:
-                    _, token, fd = heapq.heappop(self._heap)
-                    if self._active.pop(token, None) is not None:
-                        self._drop(fd)
+                expired = [t for t, (due, _) in self._active.items() if due <= now]
+                for token in expired:
+                    self._drop(self._active.pop(token)[1])
 
     def _drop(self, fd: int) -> None:
         self.fired += 1
@@ -141,3 +142,20 @@ class Watchdog:
                 sock.shutdown(socket.SHUT_RDWR)
             finally:
                 sock.close()
+
+
+class _Deadline:
+    """``with watchdog.deadline(fd, s):`` (a class, cheaper than a generator per query)."""
+
+    __slots__ = ("_fd", "_seconds", "_token", "_watchdog")
+
+    def __init__(self, watchdog: Watchdog, fd: int, seconds: float) -> None:
+        self._watchdog = watchdog
+        self._fd = fd
+        self._seconds = seconds
+
+    def __enter__(self) -> None:
+        self._token = self._watchdog.arm(self._fd, self._seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        self._watchdog.disarm(self._token)

@@ -14,19 +14,26 @@ ALLOWED_REQUEST_HEADERS = frozenset(
     {"accept", "accept-language", "content-type", "x-api-key", "x-requested-with", "authorization"}
 )
 PREFLIGHT_MAX_AGE = "600"
+# app.extensions key of the Cache-Control value of cacheable responses.
+_CACHEABLE = "catalog_cache_control"
+
+
+def cache_control(config: Config) -> str:
+    """The ``Cache-Control`` value of cacheable responses (CloudFront honours it)."""
+    return (
+        f"public, max-age={config.cache_max_age}, "
+        f"stale-while-revalidate={config.cache_stale_while_revalidate}"
+    )
 
 
 def json_response(payload: Any, status: int = 200, *, cacheable: bool = False) -> Response:
     """Serialise with orjson; mark the response cacheable for CloudFront when asked."""
-    response = current_app.response_class(
-        orjson.dumps(payload), status=status, mimetype="application/json"
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    response: Response = app.response_class(
+        orjson.dumps(payload), status=status, content_type="application/json"
     )
     if cacheable:
-        config: Config = current_app.config["CATALOG"]
-        response.headers["Cache-Control"] = (
-            f"public, max-age={config.cache_max_age}, "
-            f"stale-while-revalidate={config.cache_stale_while_revalidate}"
-        )
+        response.headers["Cache-Control"] = app.extensions[_CACHEABLE]
     return response
 
 
@@ -73,10 +80,14 @@ def _finish(response: Response) -> Response:
         if allowed != "*":
             # Cached copies differ per Origin when the origin is reflected.
             response.vary.add("Origin")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Set, not setdefault: no handler sets it, and a header lookup that misses
+    # raises and catches a KeyError inside werkzeug on every response.
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
 def init_app(app: Flask) -> None:
+    # The config is frozen: build the header value once, not per response.
+    app.extensions[_CACHEABLE] = cache_control(app.config["CATALOG"])
     app.before_request(_preflight)
     app.after_request(_finish)

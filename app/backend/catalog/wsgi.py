@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import atexit
 
-from . import create_app
+from . import create_app, logs
 
+logs.lean_records()
 app = create_app()
 atexit.register(app.extensions["catalog_db"].close)

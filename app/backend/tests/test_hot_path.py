@@ -1,0 +1,143 @@
+"""What the list endpoint's fast path must keep: the access-log line, the
+security and cache headers on every response, and the timestamp format."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from catalog import create_app, logs
+from catalog.api import _iso
+from devtools.local_pg import LocalPostgres
+from tests.conftest import make_config
+
+CACHEABLE = "public, max-age=30, stale-while-revalidate=60"
+
+
+@pytest.fixture
+def logged_app(app: Flask, pg: LocalPostgres) -> Iterator[tuple[Flask, io.StringIO]]:
+    """An app with the access log on at INFO; its lines land in the returned buffer."""
+    root = logging.getLogger()
+    level = root.level
+    application = create_app(
+        make_config(pg, ACCESS_LOG="true", LOG_LEVEL="INFO", RUN_MIGRATIONS="false")
+    )
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logs.JsonFormatter())
+    logs.access_log.addHandler(handler)
+    try:
+        yield application, buffer
+    finally:
+        logs.access_log.removeHandler(handler)
+        root.setLevel(level)
+        application.extensions["catalog_db"].close()
+
+
+def _lines(buffer: io.StringIO) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in buffer.getvalue().splitlines()]
+
+
+def test_access_log_line_has_every_field(logged_app: tuple[Flask, io.StringIO]) -> None:
+    app, buffer = logged_app
+    client = app.test_client()
+    client.get(
+        "/api/videos?limit=2",
+        headers={
+            "X-Forwarded-For": "6.6.6.6, 203.0.113.7",
+            "X-Amzn-Trace-Id": "Root=1-67891233-abcdef012345678912345678",
+        },
+    )
+    client.get("/api/videos/999999")
+    first, second = _lines(buffer)
+    assert first["logger"] == "catalog.access"
+    assert first["message"] == "request"
+    assert (first["method"], first["path"], first["status"]) == ("GET", "/api/videos", 200)
+    # ProxyFix trusts one hop: the address the ALB appended, not the spoofed one.
+    assert first["remote_addr"] == "203.0.113.7"
+    assert first["trace_id"] == "Root=1-67891233-abcdef012345678912345678"
+    assert isinstance(first["duration_ms"], float)
+    assert 0 < first["duration_ms"] < 5000
+    assert (second["path"], second["status"], second["trace_id"]) == (
+        "/api/videos/999999",
+        404,
+        None,
+    )
+
+
+def test_access_log_respects_the_level(logged_app: tuple[Flask, io.StringIO]) -> None:
+    app, buffer = logged_app
+    logging.getLogger().setLevel(logging.WARNING)
+    app.test_client().get("/api/videos?limit=1")
+    assert buffer.getvalue() == ""
+
+
+def test_lean_records_keep_the_json_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process-wide logging switches change nothing JsonFormatter prints."""
+    for name in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, name, getattr(logging, name))
+    logger = logging.getLogger("catalog.test_lean")
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logs.JsonFormatter())
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("before", extra={"pool": "reader"})
+        logs.lean_records()
+        logger.warning("after", extra={"pool": "reader"})
+    finally:
+        logger.removeHandler(handler)
+    before, after = _lines(buffer)
+    assert logging._srcfile is None
+    assert set(before) == set(after) == {"ts", "level", "logger", "message", "pool"}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "headers"),
+    [
+        ("/api/videos", "GET", {}),
+        ("/api/videos/999999", "GET", {}),
+        ("/api/videos?limit=0", "GET", {}),
+        ("/api/nope", "GET", {}),
+        ("/api/videos", "DELETE", {}),
+        ("/api/videos", "OPTIONS", {"Access-Control-Request-Method": "GET"}),
+        ("/health", "GET", {}),
+    ],
+)
+def test_every_response_is_nosniff_once(
+    client: FlaskClient, path: str, method: str, headers: dict[str, str]
+) -> None:
+    resp = client.open(path, method=method, headers=headers)
+    assert resp.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    assert len(resp.headers.getlist("Cache-Control")) == 1
+    assert resp.headers["Content-Type"] == "application/json" or resp.status_code == 204
+
+
+def test_list_is_cacheable_with_the_configured_ages(client: FlaskClient) -> None:
+    resp = client.get("/api/videos")
+    assert resp.headers.getlist("Cache-Control") == [CACHEABLE]
+    assert resp.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC),
+        datetime(2024, 5, 1, 12, 0, 0, 999_999, tzinfo=UTC),
+        datetime(1900, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2024, 3, 31, 1, 30, 15, 500_000, tzinfo=timezone(timedelta(hours=-7))),
+        datetime(2024, 1, 1, 0, 0, 0, tzinfo=timezone(timedelta(hours=5, minutes=45))),
+    ],
+)
+def test_timestamps_are_utc_whole_seconds(ts: datetime) -> None:
+    assert _iso(ts) == ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
