@@ -258,20 +258,33 @@ def test_without_the_image_volume_fargate_tmp_is_unwritable(
     spec = specs[name]
     assert "/tmp" in (image_config(images[name]).get("Volumes") or {}), f"{name} image must declare VOLUME /tmp"
     values = backend_values() if name == "backend" else {}
-    running = run_as_task(spec, images[name], values, name=_name(f"{name}-notmpvol"), scratch=scratch, ignore_image_volumes=True)
-    try:
-        deadline = time.monotonic() + 15
-        while running.state().get("Running") and time.monotonic() < deadline:
-            time.sleep(0.5)
-        state = running.state()
-        if state.get("Running"):
-            assert running.exec(["/bin/sh", "-c", "touch /tmp/probe"], timeout=10) != 0, "/tmp writable without the volume"
-        else:
-            logs = running.logs()
-            assert state["ExitCode"] != 0
-            assert "Permission denied" in logs, logs
-    finally:
-        running.remove()
+    # The backend reads its media signing key at startup: give it one, so what stops it (if
+    # anything) is /tmp, not a missing secret.
+    gateway, _ = _bridge_gateway_and_subnet()
+    with FakeSecretsManager({SECRET_ARN: "{}", MEDIA_SECRET_ARN: write_dev_signing_key(scratch).read_text()}) as sm:
+        platform = _secrets_platform_env(gateway, sm) if name == "backend" else {}
+        running = run_as_task(
+            spec,
+            images[name],
+            values,
+            name=_name(f"{name}-notmpvol"),
+            scratch=scratch,
+            ignore_image_volumes=True,
+            platform_env=platform,
+        )
+        try:
+            deadline = time.monotonic() + 15
+            while running.state().get("Running") and time.monotonic() < deadline:
+                time.sleep(0.5)
+            state = running.state()
+            if state.get("Running"):
+                assert running.exec(["/bin/sh", "-c", "touch /tmp/probe"], timeout=10) != 0, "/tmp writable without the volume"
+            else:
+                logs = running.logs()
+                assert state["ExitCode"] != 0
+                assert "Permission denied" in logs, logs
+        finally:
+            running.remove()
 
 
 class Stack:
@@ -293,6 +306,15 @@ def _bridge_gateway_and_subnet() -> tuple[str, str]:
     return str(subnet["gateway"]), str(subnet["subnet"])
 
 
+def _secrets_platform_env(gateway: str, sm: FakeSecretsManager) -> dict[str, str]:
+    """What ECS itself provides in a task (the task role's credentials), pointed at the stand-in."""
+    return {
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://{gateway}:{sm.port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+
+
 @pytest.fixture(scope="module")
 def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path) -> Iterator[Stack]:
     gateway, subnet = _bridge_gateway_and_subnet()
@@ -308,11 +330,13 @@ def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path
             # production way: DB_SECRET_ARN, read through boto3 from "Secrets Manager".
             host = "host.containers.internal"
             values = backend_values(DB_WRITER_HOST=host, DB_READER_HOST=host, DB_NAME=pg.dbname, DB_PORT=str(pg.port))
-            # What ECS itself provides in a task (the task role's credentials), pointed at the stand-in.
             platform = {
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://{gateway}:{sm.port}",
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
+                **_secrets_platform_env(gateway, sm),
+                # The graceful-stop test holds requests on a table lock for seconds; the shipped
+                # lock and statement timeouts (500 ms, 2 s) would answer them 503 before the
+                # stop signal has been delivered.
+                "DB_LOCK_TIMEOUT_MS": "20000",
+                "DB_STATEMENT_TIMEOUT_MS": "20000",
             }
             backend = run_as_task(
                 specs["backend"], images["backend"], values, name=_name("backend"), scratch=scratch, platform_env=platform
