@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -277,7 +276,6 @@ def test_key_pair_function_logs_30_days_and_runs_a_current_runtime(stack: Synthe
     assert function["Properties"]["Runtime"] == "nodejs24.x"
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is part of the toolchain (CDK CLI)")
 def test_key_pair_handler_creates_a_matching_pair_and_stores_only_the_private_key() -> None:
     script = f"""
 import {{ onEvent }} from '{(KEY_PAIR_FUNCTION_DIR / "index.mjs").as_posix()}';
