@@ -193,18 +193,17 @@ def _codecs(variant_dir: Path, first_segment: str) -> tuple[str, int, int]:
     )
 
 
+# ffmpeg without prompts, banner or progress, overwriting its outputs: what every call here runs.
+FFMPEG = ("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y")
+
+
 def _encode(
     source: Path, out: Path, height: int, kbps: int, info: SourceInfo, threads: list[str]
 ) -> Rendition:
     out.mkdir(parents=True)
     _run(
         [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
+            *FFMPEG,
             "-i",
             str(source),
             "-map",
@@ -314,12 +313,7 @@ def package(source: Path, work_dir: Path, *, deterministic: bool = False) -> Pac
     poster_at = min(1.0, info.duration / 2)
     _run(
         [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
+            *FFMPEG,
             "-ss",
             f"{poster_at:.2f}",
             "-i",

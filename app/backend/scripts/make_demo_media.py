@@ -21,7 +21,7 @@ from pathlib import Path
 BACKEND = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BACKEND))
 
-from publishing.package import package, require_tools  # noqa: E402
+from publishing.package import FFMPEG, package, require_tools  # noqa: E402
 
 DEMO_DIR = BACKEND.parent / "media" / "demo"
 DEMO_MANIFEST = BACKEND / "catalog" / "demo_media.json"
@@ -40,12 +40,7 @@ CLIPS: dict[int, tuple[str, int]] = {
 def synthesise(picture: str, tone: int, out: Path) -> None:
     subprocess.run(
         [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
+            *FFMPEG,
             "-f",
             "lavfi",
             "-i",

@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from devtools.local_pg import LocalPostgres
 from publishing.package import (
+    FFMPEG,
     LADDER,
     SEGMENT_SECONDS,
     PackagingError,
@@ -38,9 +39,7 @@ pytestmark = pytest.mark.slow
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True
-    )
+    subprocess.run([*FFMPEG, *args], check=True)
 
 
 def ffprobe(path: Path, *entries: str) -> dict[str, Any]:
