@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from constructs import Construct, IConstruct
+from constructs import Construct
 
-from lib.api import STAGE, Api
-from lib.cdn import Cdn
-from lib.config import PlatformConfig
-from lib.database import Database
-from lib.load_balancer import LoadBalancer, Route
-from lib.log_groups import log_group
-from lib.services import Services
+from lib.config import AlarmThresholds
+from lib.contract import Names
+from lib.load_balancer import Route
 
 PERIOD = Duration.minutes(1)
 FIVE_MINUTES = Duration.minutes(5)
@@ -37,6 +31,21 @@ class ServiceMetrics:
     route: Route
 
 
+@dataclass(frozen=True)
+class Monitored:
+    """The names and handles of everything the dashboard and the alarms watch, as the constructs expose them."""
+
+    load_balancer_full_name: str
+    cluster_name: str
+    workloads: tuple[ServiceMetrics, ...]
+    db_cluster_identifier: str
+    db_instance_identifiers: tuple[str, ...]
+    api_name: str
+    api_stage: str
+    web_acl_name: str
+    distribution_id: str
+
+
 class Observability(Construct):
     """Dashboard `dashboard-<suffix>` (a row per tier) and alarms to `alarms-<suffix>`."""
 
@@ -45,27 +54,21 @@ class Observability(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: PlatformConfig,
-        load_balancer: LoadBalancer,
-        services: Services,
-        database: Database,
-        api: Api,
-        cdn: Cdn,
+        names: Names,
+        watched: Monitored,
+        thresholds: AlarmThresholds,
+        db_max_connections: int,
+        alarm_email: str | None,
     ) -> None:
+        """`db_max_connections`: Aurora's max_connections for the instance class (the connections alarm's base)."""
         super().__init__(scope, construct_id)
-        self.config = config
+        self.names = names
+        self.watched = watched
+        self.thresholds = thresholds
+        self.db_max_connections = db_max_connections
+        self.alarm_email = alarm_email
         self.region = Stack.of(self).region
-        self.alb_full_name = load_balancer.alb.load_balancer_full_name
-        self.api_name = config.name("api")
-        self.cluster_name = services.cluster.cluster_name
-        self.cluster_identifier = database.cluster_identifier
-        self.workloads = [
-            ServiceMetrics("frontend", services.frontend_service, load_balancer.frontend),
-            ServiceMetrics("backend", services.backend_service, load_balancer.backend),
-        ]
-        self.distribution_id = cdn.distribution.distribution_id
-        self.web_acl_name = config.name("waf-api")
-        self.instances = (config.name("aurora-writer"), config.name("aurora-reader"))
+        self.workloads = watched.workloads
 
         self._topic()
         self._alarms()
@@ -89,31 +92,31 @@ class Observability(Construct):
         return self._metric(
             "AWS/CloudFront",
             name,
-            {"DistributionId": self.distribution_id, "Region": "Global"},
+            {"DistributionId": self.watched.distribution_id, "Region": "Global"},
             statistic,
             region=CLOUDFRONT_REGION,
         )
 
     def api(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return self._metric("AWS/ApiGateway", name, {"ApiName": self.api_name, "Stage": STAGE}, statistic)
+        return self._metric("AWS/ApiGateway", name, {"ApiName": self.watched.api_name, "Stage": self.watched.api_stage}, statistic)
 
     def waf_blocked(self) -> cloudwatch.Metric:
         return self._metric(
             "AWS/WAFV2",
             "BlockedRequests",
-            {"WebACL": self.web_acl_name, "Region": self.region, "Rule": "ALL"},
+            {"WebACL": self.watched.web_acl_name, "Region": self.region, "Rule": "ALL"},
             "Sum",
         )
 
     def alb(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return self._metric("AWS/ApplicationELB", name, {"LoadBalancer": self.alb_full_name}, statistic)
+        return self._metric("AWS/ApplicationELB", name, {"LoadBalancer": self.watched.load_balancer_full_name}, statistic)
 
     def target_group(self, route: Route, color: str, name: str, statistic: str) -> cloudwatch.Metric:
         group = route.blue if color == "blue" else route.green
         return self._metric(
             "AWS/ApplicationELB",
             name,
-            {"TargetGroup": group.target_group_full_name, "LoadBalancer": self.alb_full_name},
+            {"TargetGroup": group.target_group_full_name, "LoadBalancer": self.watched.load_balancer_full_name},
             statistic,
             label=f"{route.name} {color}",
         )
@@ -122,13 +125,13 @@ class Observability(Construct):
         return self._metric(
             namespace,
             name,
-            {"ClusterName": self.cluster_name, "ServiceName": workload.service.service_name},
+            {"ClusterName": self.watched.cluster_name, "ServiceName": workload.service.service_name},
             statistic,
             label=workload.name,
         )
 
     def rds(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return self._metric("AWS/RDS", name, {"DBClusterIdentifier": self.cluster_identifier}, statistic)
+        return self._metric("AWS/RDS", name, {"DBClusterIdentifier": self.watched.db_cluster_identifier}, statistic)
 
     def error_rate(self, workload: ServiceMetrics) -> cloudwatch.MathExpression:
         """5xx / requests of the service, in percent, over both its target groups."""
@@ -151,7 +154,7 @@ class Observability(Construct):
         key = kms.Key(
             self,
             "AlarmsKey",
-            alias=f"alias/{self.config.name('alarms')}",
+            alias=f"alias/{self.names('alarms')}",
             description="Encrypts the alarms topic",
             enable_key_rotation=True,
             pending_window=Duration.days(7),
@@ -174,8 +177,8 @@ class Observability(Construct):
         self.topic = sns.Topic(
             self,
             "Alarms",
-            topic_name=self.config.name("alarms"),
-            display_name=f"Media streaming alarms ({self.config.environment_suffix})",
+            topic_name=self.names("alarms"),
+            display_name=f"Media streaming alarms ({self.names.suffix})",
             master_key=key,
             enforce_ssl=True,
         )
@@ -188,8 +191,8 @@ class Observability(Construct):
                 conditions=cloudwatch_alarms,
             )
         )
-        if self.config.alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(self.config.alarm_email))
+        if self.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(self.alarm_email))
 
     def _cloudwatch_alarms_of_this_account(self) -> dict[str, dict[str, str]]:
         """Policy conditions matching requests CloudWatch makes for an alarm of this account and region."""
@@ -213,7 +216,7 @@ class Observability(Construct):
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_name=self.config.name(name),
+            alarm_name=self.names(name),
             alarm_description=description,
             metric=metric,
             threshold=threshold,
@@ -227,7 +230,7 @@ class Observability(Construct):
         return alarm
 
     def _alarms(self) -> None:
-        limits = self.config.alarms
+        limits = self.thresholds
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         add = self.alarms.__setitem__
 
@@ -305,7 +308,7 @@ class Observability(Construct):
             # back. The name is given as a literal, with an explicit dependency, so the
             # service never takes a token that could close a dependency cycle.
             workload.service.enable_deployment_alarms(
-                [self.config.name(f"alarm-{workload.name}-5xx-rate")], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
+                [self.names(f"alarm-{workload.name}-5xx-rate")], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
             )
             workload.service.node.add_dependency(error_rate)
         add(
@@ -318,7 +321,7 @@ class Observability(Construct):
                 description=f"Aurora CPU above {limits.db_cpu_percent}% for 5 minutes",
             ),
         )
-        connections = round(self.config.db_max_connections * limits.db_connections_fraction)
+        connections = round(self.db_max_connections * limits.db_connections_fraction)
         add(
             "db-connections",
             self._alarm(
@@ -328,7 +331,7 @@ class Observability(Construct):
                 threshold=connections,
                 description=(
                     f"Aurora connections above {connections} "
-                    f"({limits.db_connections_fraction:.0%} of max_connections {self.config.db_max_connections})"
+                    f"({limits.db_connections_fraction:.0%} of max_connections {self.db_max_connections})"
                 ),
             ),
         )
@@ -368,7 +371,7 @@ class Observability(Construct):
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=self.config.name("dashboard"),
+            dashboard_name=self.names("dashboard"),
             default_interval=Duration.hours(3),
             widgets=[
                 [header("Edge: CloudFront (us-east-1, Region=Global)")],
@@ -433,7 +436,7 @@ class Observability(Construct):
                         "DB load (sessions)",
                         [
                             self._metric("AWS/RDS", "DBLoad", {"DBInstanceIdentifier": instance}, "Average", label=instance)
-                            for instance in self.instances
+                            for instance in self.watched.db_instance_identifiers
                         ],
                         width=4,
                     ),
@@ -442,29 +445,3 @@ class Observability(Construct):
             ],
         )
 
-
-def give_functions_log_groups(scope: Construct) -> list[logs.LogGroup]:
-    """Give every Lambda function in `scope` that has none a 30-day, destroyable log group.
-
-    Covers the functions aws-cdk-lib creates for its own custom resources; a
-    LogRetention custom resource is never used.
-    """
-    created = []
-    for node in scope.node.find_all():
-        if not _is_function_without_log_group(node):
-            continue
-        function = node  # a CfnResource of type AWS::Lambda::Function
-        parent = function.node.scope
-        assert isinstance(parent, Construct)
-        group = log_group(parent, "Logs")
-        assert isinstance(function, CfnResource)
-        function.add_property_override("LoggingConfig.LogGroup", group.log_group_name)
-        created.append(group)
-    return created
-
-
-def _is_function_without_log_group(node: IConstruct) -> bool:
-    if isinstance(node, lambda_.CfnFunction):
-        return node.logging_config is None
-    # aws-cdk-lib's custom-resource providers are plain CfnResources and never set LoggingConfig.
-    return isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::Lambda::Function"
