@@ -6,7 +6,6 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-
 LOG_RETENTION_DAYS = 30
 
 

@@ -96,9 +96,7 @@ class Cdn(Construct):
         self._acknowledge_deployment_provider()
 
         # ----------------------------------------------------------- origins
-        protocol = (
-            cloudfront.OriginProtocolPolicy.HTTPS_ONLY if origin.https else cloudfront.OriginProtocolPolicy.HTTP_ONLY
-        )
+        protocol = cloudfront.OriginProtocolPolicy.HTTPS_ONLY if origin.https else cloudfront.OriginProtocolPolicy.HTTP_ONLY
         alb_origin = origins.HttpOrigin(
             origin.host,
             protocol_policy=protocol,

@@ -80,6 +80,7 @@ DB_INSTANCE_CLASS_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
 CERTIFICATE_ARN_PATTERN = re.compile(rf"^arn:aws[a-z-]*:acm:{re.escape(REGION)}:\d{{12}}:certificate/[0-9a-f-]+$")
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
+
 class ConfigError(ValueError):
     """A setting has a value the platform cannot be built with."""
 

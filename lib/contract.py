@@ -26,7 +26,7 @@ MAX_SUFFIX_LENGTH = NAME_LIMIT - len(LONGEST_NAME_PREFIX)
 SUFFIX_PATTERN = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*")
 SUFFIX_RULE = (
     "environmentSuffix must start with a lowercase letter, contain only lowercase "
-    f"letters, digits and single hyphens, not end with a hyphen, and be at most {MAX_SUFFIX_LENGTH} "
+    f"letters, digits and hyphens (never two in a row), not end with a hyphen, and be at most {MAX_SUFFIX_LENGTH} "
     f"characters long (the longest resource name, '{LONGEST_NAME_PREFIX}<suffix>', "
     f"must fit the {NAME_LIMIT}-character limit of load-balancer and target-group names)"
 )
@@ -129,7 +129,7 @@ class Output(StrEnum):
     RDS_READER_ENDPOINT = "RdsReaderEndpoint"
     RDS_PORT = "RdsPort"
     DB_CLUSTER_IDENTIFIER = "DbClusterIdentifier"
-    DB_SECRET_ARN = "DbSecretArn"
+    DB_SECRET_ARN = "DbSecretArn"  # noqa: S105 - an output key
     FRONTEND_REPOSITORY_URI = "FrontendRepositoryUri"
     BACKEND_REPOSITORY_URI = "BackendRepositoryUri"
     ALB_DNS_NAME = "AlbDnsName"
@@ -141,8 +141,8 @@ class Output(StrEnum):
     API_GATEWAY_REST_API_ID = "ApiGatewayRestApiId"
     WEB_API_KEY_ID = "WebApiKeyId"
     PARTNER_API_KEY_ID = "PartnerApiKeyId"
-    EDGE_SECRET_VERSION = "EdgeSecretVersion"
-    EDGE_SECRET_PREVIOUS_VERSION = "EdgeSecretPreviousVersion"
+    EDGE_SECRET_VERSION = "EdgeSecretVersion"  # noqa: S105 - an output key
+    EDGE_SECRET_PREVIOUS_VERSION = "EdgeSecretPreviousVersion"  # noqa: S105 - an output key
     WAF_WEB_ACL_ARN = "WafWebAclArn"
     ERROR_PAGES_BUCKET_NAME = "ErrorPagesBucketName"
     MEDIA_BUCKET_NAME = "MediaBucketName"

@@ -46,10 +46,12 @@ class FunctionLogGroups:
 
     def __init__(self) -> None:
         self.created: list[logs.LogGroup] = []
+        self._given: set[str] = set()  # paths of the functions given a group (an app may synthesize twice)
 
     def visit(self, node: IConstruct) -> None:
-        if not _is_function_without_log_group(node):
+        if node.node.path in self._given or not _is_function_without_log_group(node):
             return
+        self._given.add(node.node.path)
         parent = node.node.scope
         assert isinstance(parent, Construct) and isinstance(node, CfnResource)
         group = log_group(parent, "Logs")

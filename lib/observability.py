@@ -98,7 +98,9 @@ class Observability(Construct):
         )
 
     def api(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return self._metric("AWS/ApiGateway", name, {"ApiName": self.watched.api_name, "Stage": self.watched.api_stage}, statistic)
+        return self._metric(
+            "AWS/ApiGateway", name, {"ApiName": self.watched.api_name, "Stage": self.watched.api_stage}, statistic
+        )
 
     def waf_blocked(self) -> cloudwatch.Metric:
         return self._metric(
@@ -444,4 +446,3 @@ class Observability(Construct):
                 ],
             ],
         )
-

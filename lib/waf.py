@@ -40,7 +40,6 @@ class ApiWebAcl:
         self.name = names("waf-api")
         limit = per_ip_limit_per_minute
 
-
         def header_is(value: str) -> wafv2.CfnWebACL.StatementProperty:
             return wafv2.CfnWebACL.StatementProperty(
                 byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(

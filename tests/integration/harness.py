@@ -26,9 +26,10 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lib.contract import REGION, Output
+
 DEFAULT_OUTPUTS_FILE = "cfn-outputs/flat-outputs.json"
 OUTPUTS_FILE_ENV = "TAP_OUTPUTS_FILE"
-DEFAULT_REGION = "ap-southeast-1"
 RATE_LIMIT_OPT_IN_ENV = "TAP_RUN_RATE_LIMIT_TEST"
 
 USER_AGENT = "tap-integration-tests/1.0 (+tests/integration)"
@@ -118,13 +119,13 @@ class Outputs:
 
 
 def resolve_region(outputs: Outputs | Mapping[str, str], environ: Mapping[str, str] | None = None) -> str:
-    """The region of the stack: output `Region`, else `$AWS_REGION`, else ap-southeast-1."""
+    """The region of the stack: output `Region`, else `$AWS_REGION`, else the platform's region."""
     environ = os.environ if environ is None else environ
-    from_outputs = outputs.get("Region")
+    from_outputs = outputs.get(Output.REGION)
     if from_outputs and from_outputs.strip():
         return from_outputs.strip()
     from_env = environ.get("AWS_REGION", "").strip()
-    return from_env or DEFAULT_REGION
+    return from_env or REGION
 
 
 def repository_name(uri: str) -> str:

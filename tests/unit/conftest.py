@@ -11,7 +11,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from lib.config import MAX_SUFFIX_LENGTH, AlarmThresholds, PlatformConfig, ServiceSize
+from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
+from lib.contract import MAX_SUFFIX_LENGTH
 from tap import build_app, feature_flags
 
 SUFFIX = "test"

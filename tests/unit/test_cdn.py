@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lib.config import EDGE_TEST_TRAFFIC_VALUE, TEST_TRAFFIC_HEADER
+from lib.contract import EDGE_TEST_TRAFFIC_VALUE, TEST_TRAFFIC_HEADER
 from tests.unit.conftest import ORIGIN_DOMAIN, SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]

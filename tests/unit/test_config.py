@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.config import MAX_SUFFIX_LENGTH, ConfigError, PlatformConfig, ServiceSize, from_context
+from lib.config import ConfigError, PlatformConfig, ServiceSize, from_context
+from lib.contract import MAX_SUFFIX_LENGTH
 
 
 def context(values: dict):
@@ -32,7 +33,7 @@ def test_invalid_suffix_is_rejected_with_the_rule(suffix: str) -> None:
 
 def test_longest_suffix_fits_the_32_character_name_limit() -> None:
     cfg = PlatformConfig(environment_suffix="a" * MAX_SUFFIX_LENGTH)
-    assert len(cfg.name("tg-frontend-green")) == 32
+    assert len(cfg.names.target_group("frontend", "green")) == 32
 
 
 def test_context_strings_are_parsed() -> None:
@@ -56,8 +57,8 @@ def test_context_strings_are_parsed() -> None:
     assert cfg.cors_allowed_origins == ("https://a.example.com", "https://b.example.com")
     assert cfg.seed_demo_data is False
     assert cfg.image_tag == "3f2c1ab"
-    assert cfg.stack_name == "TapStackpr9"
-    assert cfg.parameter_prefix == "/tap/pr9"
+    assert cfg.names.stack == "TapStackpr9"
+    assert cfg.names.parameter_prefix == "/tap/pr9"
 
 
 @pytest.mark.parametrize(

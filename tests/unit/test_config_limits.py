@@ -8,7 +8,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from lib.config import AVAILABILITY_ZONES, ConfigError, PlatformConfig, from_context
+from lib.config import ConfigError, PlatformConfig, from_context
+from lib.contract import AVAILABILITY_ZONES
 from lib.dashboard_layout import TOKEN, dashboard_body, metrics_of
 from lib.nag import acknowledge
 

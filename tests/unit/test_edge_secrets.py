@@ -18,14 +18,8 @@ from typing import Any
 
 import pytest
 
-from lib.config import (
-    EDGE_SECRET_LENGTHS,
-    EDGE_TEST_TRAFFIC_VALUE,
-    INITIAL_EDGE_VERSION,
-    TEST_TRAFFIC_HEADER,
-    ConfigError,
-    from_context,
-)
+from lib.config import ConfigError, from_context
+from lib.contract import EDGE_SECRET_LENGTHS, EDGE_TEST_TRAFFIC_VALUE, INITIAL_EDGE_VERSION, TEST_TRAFFIC_HEADER
 from tests.unit.cfn_lint import cfn_lint
 from tests.unit.conftest import SUFFIX, Synthesized
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from lib.config import AVAILABILITY_ZONES
+from lib.contract import AVAILABILITY_ZONES
 from lib.network import security_group_type
 from tests.unit.conftest import SUFFIX, Synthesized
 from tests.unit.reachability import Endpoint, Network, internet
