@@ -143,9 +143,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--stack-name", help="the stack (TapStack<suffix>); required without --cdk-outputs, or when the file holds several"
     )
-    parser.add_argument(
-        "--region", default=REGION, help=f"region of the stack for describe_stacks (default {REGION})"
-    )
+    parser.add_argument("--region", default=REGION, help=f"region of the stack for describe_stacks (default {REGION})")
     parser.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, help=f"file to write (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
     if args.cdk_outputs is None and not args.stack_name:

@@ -102,19 +102,19 @@ class Outputs:
             self._values = parse_outputs(text, str(self.path))
         return self._values
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: Output) -> str | None:
         value = self.values.get(key)
         return value if value else None
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: Output) -> str:
         values = self.values
         if key not in values:
             raise CheckFailed(
-                f"stack outputs {self.path} have no key {key!r} (the outputs contract requires it); "
+                f"stack outputs {self.path} have no key {key.value!r} (the outputs contract requires it); "
                 f"keys present: {', '.join(sorted(values)) or 'none'}"
             )
         if not values[key].strip():
-            raise CheckFailed(f"stack outputs {self.path}: key {key!r} is empty")
+            raise CheckFailed(f"stack outputs {self.path}: key {key.value!r} is empty")
         return values[key]
 
 

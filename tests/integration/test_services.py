@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from lib.contract import Output
 from tests.integration.harness import (
     AwsClients,
     CheckFailed,
@@ -15,7 +16,7 @@ from tests.integration.harness import (
     summarize_targets,
 )
 
-SERVICES = {"frontend": "FrontendServiceName", "backend": "BackendServiceName"}
+SERVICES = {"frontend": Output.FRONTEND_SERVICE_NAME, "backend": Output.BACKEND_SERVICE_NAME}
 MIN_TASKS = 2
 # Targets of the idle (non-production) target group of a blue/green pair may still
 # be draining right after a deployment; they receive no traffic.
@@ -23,7 +24,7 @@ IDLE_GROUP_ALLOWED_STATES = {"healthy", "draining"}
 
 
 def describe_service(outputs: Outputs, aws: AwsClients, output_key: str) -> dict[str, Any]:
-    cluster, name = outputs["EcsClusterName"], outputs[output_key]
+    cluster, name = outputs[Output.ECS_CLUSTER_NAME], outputs[output_key]
     response = aws_call(aws("ecs"), "describe_services", cluster=cluster, services=[name])
     services = response.get("services", [])
     if len(services) != 1:

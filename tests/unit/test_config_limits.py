@@ -10,8 +10,8 @@ import pytest
 
 from lib.config import ConfigError, PlatformConfig, from_context
 from lib.contract import AVAILABILITY_ZONES
-from lib.dashboard_layout import TOKEN, dashboard_body, metrics_of
 from lib.nag import acknowledge
+from scripts.dashboard_layout import TOKEN, dashboard_body, metrics_of
 
 
 def build(values: dict[str, Any]) -> PlatformConfig:

@@ -76,7 +76,18 @@ def test_the_region_is_written_only_in_the_contract() -> None:
 
 
 # ---------------------------------------------------------------- suffix rule
-SUFFIXES = ["dev", "pr123", "a-b-c", "a--b", "ends-", "Upper", "1abc", "a_b", "x" * MAX_SUFFIX_LENGTH, "x" * (MAX_SUFFIX_LENGTH + 1)]
+SUFFIXES = [
+    "dev",
+    "pr123",
+    "a-b-c",
+    "a--b",
+    "ends-",
+    "Upper",
+    "1abc",
+    "a_b",
+    "x" * MAX_SUFFIX_LENGTH,
+    "x" * (MAX_SUFFIX_LENGTH + 1),
+]
 
 
 def _stack_accepts(suffix: str) -> bool:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lib.dashboard_layout import dashboard_body, metrics_of, render
+from scripts.dashboard_layout import dashboard_body, metrics_of, render
 from tests.unit.conftest import SUFFIX, Synthesized
 
 
