@@ -110,11 +110,11 @@ class Outputs:
         values = self.values
         if key not in values:
             raise CheckFailed(
-                f"stack outputs {self.path} have no key {key.value!r} (the outputs contract requires it); "
+                f"stack outputs {self.path} have no key {str(key)!r} (the outputs contract requires it); "
                 f"keys present: {', '.join(sorted(values)) or 'none'}"
             )
         if not values[key].strip():
-            raise CheckFailed(f"stack outputs {self.path}: key {key.value!r} is empty")
+            raise CheckFailed(f"stack outputs {self.path}: key {str(key)!r} is empty")
         return values[key]
 
 
