@@ -73,7 +73,7 @@ def test_one_page_per_status_of_the_table() -> None:
 @pytest.mark.parametrize("code", TABLE)
 def test_page_is_self_contained_with_no_external_request_and_no_script(code: int) -> None:
     page = parsed(code)
-    assert {tag for tag, _ in page.tags} & FORBIDDEN_TAGS == set()
+    assert {tag for tag, _ in page.tags} & FORBIDDEN_TAGS == set(), "tags that load something or run script"
     for tag, attrs in page.tags:
         assert set(attrs) & FETCHING_ATTRIBUTES == set(), f"<{tag}> loads something: {attrs}"
         assert not [a for a in attrs if a.startswith("on")], f"<{tag}> has an inline script handler: {attrs}"
