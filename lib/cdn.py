@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -11,6 +9,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
+from lib import error_pages
 from lib.access_logs import AccessLogs
 from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
 from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, PlatformConfig
@@ -18,7 +17,6 @@ from lib.load_balancer import LoadBalancer
 from lib.log_groups import log_group
 from lib.nag import acknowledge, acknowledge_bucket_deployment
 
-ERROR_PAGES_DIR = Path(__file__).resolve().parent.parent / "app" / "error-pages"
 ERROR_CODES = (403, 404, 500, 502, 503, 504)
 ERROR_CACHING_TTL = Duration.seconds(10)
 ASSET_TTL = Duration.days(365)
@@ -72,7 +70,7 @@ class Cdn(Construct):
         self.error_pages_deployment = s3deploy.BucketDeployment(
             self,
             "ErrorPagesDeployment",
-            sources=[s3deploy.Source.asset(str(ERROR_PAGES_DIR))],
+            sources=[s3deploy.Source.asset(str(error_pages.build()))],
             destination_bucket=self.error_pages_bucket,
             destination_key_prefix="errors/",
             cache_control=[s3deploy.CacheControl.from_string("public, max-age=300")],
