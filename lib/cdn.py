@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -13,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
+from lib import error_pages
 from lib.contract import (
     API_KEY_HEADER,
     EDGE_TEST_TRAFFIC_VALUE,
@@ -25,8 +25,8 @@ from lib.load_balancer import Origin
 from lib.log_groups import log_group
 from lib.nag import acknowledge, acknowledge_bucket_deployment
 
-ERROR_PAGES_DIR = Path(__file__).resolve().parent.parent / "app" / "error-pages"
-ERROR_CODES = (403, 404, 500, 502, 503, 504)
+# Every status with a page in app/error-pages/pages.json gets a custom error response.
+ERROR_CODES = tuple(sorted(error_pages.load_table()))
 ERROR_CACHING_TTL = Duration.seconds(10)
 ASSET_TTL = Duration.days(365)
 
@@ -84,7 +84,7 @@ class Cdn(Construct):
         self.error_pages_deployment = s3deploy.BucketDeployment(
             self,
             "ErrorPagesDeployment",
-            sources=[s3deploy.Source.asset(str(ERROR_PAGES_DIR))],
+            sources=[s3deploy.Source.asset(str(error_pages.build()))],
             destination_bucket=self.error_pages_bucket,
             destination_key_prefix="errors/",
             cache_control=[s3deploy.CacheControl.from_string("public, max-age=300")],

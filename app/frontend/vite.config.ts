@@ -44,6 +44,8 @@ function demoMedia(): Plugin {
 
 export default defineConfig({
   plugins: [react(), demoMedia()],
+  // `@/…` is src/…: the mapping lives once, in tsconfig.app.json `paths` (tsc, Vite, Vitest and ESLint read it).
+  resolve: { tsconfigPaths: true },
   build: {
     outDir: 'dist',
     assetsDir: 'assets',

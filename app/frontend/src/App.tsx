@@ -1,9 +1,9 @@
 import { useEffect, useRef } from 'react';
 import { Link, Outlet, Route, Routes, useLocation } from 'react-router';
-import { CatalogPage } from './features/catalog/CatalogPage';
-import { VideoPage } from './features/video/VideoPage';
-import { NotFoundPage } from './components/NotFoundPage';
-import { APP_NAME } from './lib/useDocumentTitle';
+import { CatalogPage } from '@/features/catalog/CatalogPage';
+import { VideoPage } from '@/features/video/VideoPage';
+import { NotFoundPage } from '@/components/NotFoundPage';
+import { APP_NAME } from '@/lib/useDocumentTitle';
 
 function Layout() {
   const { pathname } = useLocation();

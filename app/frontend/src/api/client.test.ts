@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { requests, server } from '../test/server';
+import { requests, server } from '@/test/server';
 import { ApiError, getVideo, listCategories, listVideos, recordView } from './client';
 
 describe('API client', () => {

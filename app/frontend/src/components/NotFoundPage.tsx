@@ -1,5 +1,5 @@
 import { Link } from 'react-router';
-import { useDocumentTitle } from '../lib/useDocumentTitle';
+import { useDocumentTitle } from '@/lib/useDocumentTitle';
 
 export function NotFoundPage({
   title = 'Page not found',

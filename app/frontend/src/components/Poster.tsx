@@ -1,5 +1,5 @@
 import { useState, type CSSProperties } from 'react';
-import { posterHues } from '../lib/format';
+import { posterHues } from '@/lib/format';
 
 interface Props {
   id: number;

@@ -1,4 +1,4 @@
-import type { Category, Video } from '../api/types';
+import type { Category, Video } from '@/api/types';
 
 export const categories: Category[] = [
   { slug: 'documentary', name: 'Documentary', video_count: 30 },

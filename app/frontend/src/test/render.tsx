@@ -1,7 +1,7 @@
 import { render } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter } from 'react-router';
-import { App } from '../App';
+import { App } from '@/App';
 
 /** Renders the whole app at a URL, as a browser would open it. */
 export function renderApp(url = '/') {

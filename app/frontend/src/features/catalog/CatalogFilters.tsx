@@ -1,4 +1,4 @@
-import type { Category } from '../../api/types';
+import type { Category } from '@/api/types';
 
 interface Props {
   query: string;

@@ -1,8 +1,8 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { renderApp } from '../../test/render';
-import { requests, server } from '../../test/server';
+import { renderApp } from '@/test/render';
+import { requests, server } from '@/test/server';
 
 const videoRequests = () => requests.filter((r) => r.url.pathname === '/api/videos');
 const cards = () => within(screen.getByRole('list', { name: 'Browse the catalog' })).getAllByRole('listitem');

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import { EmptyState, ErrorState, Spinner } from '../../components/StatusViews';
-import { useDocumentTitle } from '../../lib/useDocumentTitle';
-import { useDebouncedValue } from '../../lib/useDebouncedValue';
-import { formatCount } from '../../lib/format';
+import { EmptyState, ErrorState, Spinner } from '@/components/StatusViews';
+import { useDocumentTitle } from '@/lib/useDocumentTitle';
+import { useDebouncedValue } from '@/lib/useDebouncedValue';
+import { formatCount } from '@/lib/format';
 import { CatalogFilters } from './CatalogFilters';
 import { VideoCard } from './VideoCard';
 import { useCategories } from './useCategories';

@@ -1,8 +1,8 @@
 import type { Ref } from 'react';
 import { Link } from 'react-router';
-import type { Video } from '../../api/types';
-import { Poster } from '../../components/Poster';
-import { describeDuration, formatDuration } from '../../lib/format';
+import type { Video } from '@/api/types';
+import { Poster } from '@/components/Poster';
+import { describeDuration, formatDuration } from '@/lib/format';
 
 interface Props {
   video: Video;

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { isAbortError, listCategories } from '../../api/client';
-import type { Category } from '../../api/types';
+import { isAbortError, listCategories } from '@/api/client';
+import type { Category } from '@/api/types';
 
 /** Categories for the filter. A failure only leaves the filter with "All categories". */
 export function useCategories() {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useReducer, useRef } from 'react';
-import { ApiError, isAbortError as isAbort, listVideos } from '../../api/client';
-import type { Video } from '../../api/types';
+import { ApiError, isAbortError as isAbort, listVideos } from '@/api/client';
+import type { Video } from '@/api/types';
 
 export type ListStatus = 'loading' | 'success' | 'error';
 

@@ -3,9 +3,9 @@ import { http, HttpResponse } from 'msw';
 import { StrictMode } from 'react';
 import { MemoryRouter } from 'react-router';
 import { describe, expect, it } from 'vitest';
-import { App } from '../../App';
-import { renderApp } from '../../test/render';
-import { requests, server } from '../../test/server';
+import { App } from '@/App';
+import { renderApp } from '@/test/render';
+import { requests, server } from '@/test/server';
 
 const viewPosts = () => requests.filter((r) => r.method === 'POST');
 

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
-import { ErrorState, Spinner } from '../../components/StatusViews';
-import { describeDuration, formatDate, formatDuration, formatViews } from '../../lib/format';
-import { useDocumentTitle } from '../../lib/useDocumentTitle';
-import { NotFoundPage } from '../../components/NotFoundPage';
+import { ErrorState, Spinner } from '@/components/StatusViews';
+import { describeDuration, formatDate, formatDuration, formatViews } from '@/lib/format';
+import { useDocumentTitle } from '@/lib/useDocumentTitle';
+import { NotFoundPage } from '@/components/NotFoundPage';
 import { useRecordedView } from './useRecordedView';
 import { useVideo } from './useVideo';
 import { VideoPlayer } from './VideoPlayer';

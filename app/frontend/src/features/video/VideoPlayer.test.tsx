@@ -1,9 +1,9 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { renderApp } from '../../test/render';
-import { PLAYABLE_ID } from '../../test/fixtures';
-import { requests, server } from '../../test/server';
+import { renderApp } from '@/test/render';
+import { PLAYABLE_ID } from '@/test/fixtures';
+import { requests, server } from '@/test/server';
 
 /**
  * hls.js itself is exercised in the browser tests (real Chromium, real segments). Here a

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import type Hls from 'hls.js';
-import { ApiError, startPlayback } from '../../api/client';
-import type { Video } from '../../api/types';
-import { Poster } from '../../components/Poster';
+import { ApiError, startPlayback } from '@/api/client';
+import type { Video } from '@/api/types';
+import { Poster } from '@/components/Poster';
 
 type PlayerState =
   | { status: 'idle' }

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
-import { recordView } from '../../api/client';
-import type { ViewCount } from '../../api/types';
+import { recordView } from '@/api/client';
+import type { ViewCount } from '@/api/types';
 
 type ViewState = { status: 'pending' } | { status: 'recorded'; views: number } | { status: 'failed' };
 

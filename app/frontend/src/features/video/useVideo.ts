@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { ApiError, getVideo, isAbortError } from '../../api/client';
-import type { Video } from '../../api/types';
+import { ApiError, getVideo, isAbortError } from '@/api/client';
+import type { Video } from '@/api/types';
 
 type VideoState =
   | { status: 'loading' }
