@@ -51,7 +51,7 @@ class Cdn(Construct):
         names: Names,
         origin: Origin,
         origin_verify_value: str,
-        rest_api: apigw.IRestApi,
+        rest_api: apigw.RestApiBase,
         web_api_key_value: str,
         edge_secret_receivers: Sequence[IConstruct],
         log_bucket: s3.IBucket,
