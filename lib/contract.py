@@ -119,74 +119,47 @@ VIEWER_IP_HEADER = "x-viewer-ip"
 
 # ------------------------------------------------------------------ outputs
 class Output(StrEnum):
-    """The stack's outputs: exactly these keys are in `cfn-outputs/flat-outputs.json`."""
+    """The stack's outputs: exactly these keys, each with its description, are in `cfn-outputs/flat-outputs.json`."""
 
-    STACK_NAME = "StackName"
-    REGION = "Region"
-    ENVIRONMENT_SUFFIX = "EnvironmentSuffix"
-    VPC_ID = "VpcId"
-    RDS_ENDPOINT = "RdsEndpoint"
-    RDS_READER_ENDPOINT = "RdsReaderEndpoint"
-    RDS_PORT = "RdsPort"
-    DB_CLUSTER_IDENTIFIER = "DbClusterIdentifier"
-    DB_SECRET_ARN = "DbSecretArn"  # noqa: S105 - an output key
-    FRONTEND_REPOSITORY_URI = "FrontendRepositoryUri"
-    BACKEND_REPOSITORY_URI = "BackendRepositoryUri"
-    ALB_DNS_NAME = "AlbDnsName"
-    ALB_URL = "AlbUrl"
-    CLOUDFRONT_URL = "CloudFrontURL"
-    CLOUDFRONT_DOMAIN_NAME = "CloudFrontDomainName"
-    CLOUDFRONT_DISTRIBUTION_ID = "CloudFrontDistributionId"
-    API_GATEWAY_ENDPOINT = "ApiGatewayEndpoint"
-    API_GATEWAY_REST_API_ID = "ApiGatewayRestApiId"
-    WEB_API_KEY_ID = "WebApiKeyId"
-    PARTNER_API_KEY_ID = "PartnerApiKeyId"
-    EDGE_SECRET_VERSION = "EdgeSecretVersion"  # noqa: S105 - an output key
-    EDGE_SECRET_PREVIOUS_VERSION = "EdgeSecretPreviousVersion"  # noqa: S105 - an output key
-    WAF_WEB_ACL_ARN = "WafWebAclArn"
-    ERROR_PAGES_BUCKET_NAME = "ErrorPagesBucketName"
-    MEDIA_BUCKET_NAME = "MediaBucketName"
-    MEDIA_KEY_GROUP_ID = "MediaKeyGroupId"
-    DASHBOARD_NAME = "DashboardName"
-    ALARM_TOPIC_ARN = "AlarmTopicArn"
-    ECS_CLUSTER_NAME = "EcsClusterName"
-    FRONTEND_SERVICE_NAME = "FrontendServiceName"
-    BACKEND_SERVICE_NAME = "BackendServiceName"
+    description: str
 
+    def __new__(cls, key: str, description: str) -> Output:
+        member = str.__new__(cls, key)
+        member._value_ = key
+        member.description = description
+        return member
 
-OUTPUT_DESCRIPTIONS: dict[Output, str] = {
-    Output.STACK_NAME: "Stack name",
-    Output.REGION: "Region",
-    Output.ENVIRONMENT_SUFFIX: "Environment suffix",
-    Output.VPC_ID: "VPC id",
-    Output.RDS_ENDPOINT: "Aurora writer endpoint",
-    Output.RDS_READER_ENDPOINT: "Aurora reader endpoint",
-    Output.RDS_PORT: "Aurora port",
-    Output.DB_CLUSTER_IDENTIFIER: "Aurora cluster identifier",
-    Output.DB_SECRET_ARN: "Secret with the rotated DB credentials",
-    Output.FRONTEND_REPOSITORY_URI: "ECR repository of the web app",
-    Output.BACKEND_REPOSITORY_URI: "ECR repository of the catalog API",
-    Output.ALB_DNS_NAME: "ALB DNS name (answers 403 without the origin header)",
-    Output.ALB_URL: "ALB URL",
-    Output.CLOUDFRONT_URL: "The platform's public URL",
-    Output.CLOUDFRONT_DOMAIN_NAME: "CloudFront domain",
-    Output.CLOUDFRONT_DISTRIBUTION_ID: "CloudFront distribution id",
-    Output.API_GATEWAY_ENDPOINT: "API Gateway stage URL (x-api-key required)",
-    Output.API_GATEWAY_REST_API_ID: "API Gateway REST API id",
-    Output.WEB_API_KEY_ID: "API key CloudFront sends for the web app",
-    Output.PARTNER_API_KEY_ID: "API key of the partner usage plan",
-    Output.EDGE_SECRET_VERSION: "Edge-secret version every consumer uses (scripts/edge_secrets.py reads it)",
-    Output.EDGE_SECRET_PREVIOUS_VERSION: "Edge-secret version still accepted during a switch",
-    Output.WAF_WEB_ACL_ARN: "WAF web ACL on the API stage",
-    Output.ERROR_PAGES_BUCKET_NAME: "Bucket of the custom error pages",
-    Output.MEDIA_BUCKET_NAME: "Private bucket of the HLS media (read by CloudFront only)",
-    Output.MEDIA_KEY_GROUP_ID: "CloudFront key group whose signatures grant /media/*",
-    Output.DASHBOARD_NAME: "CloudWatch dashboard",
-    Output.ALARM_TOPIC_ARN: "SNS topic of the alarms",
-    Output.ECS_CLUSTER_NAME: "ECS cluster",
-    Output.FRONTEND_SERVICE_NAME: "Web app service",
-    Output.BACKEND_SERVICE_NAME: "Catalog API service",
-}
+    STACK_NAME = ("StackName", "Stack name")
+    REGION = ("Region", "Region")
+    ENVIRONMENT_SUFFIX = ("EnvironmentSuffix", "Environment suffix")
+    VPC_ID = ("VpcId", "VPC id")
+    RDS_ENDPOINT = ("RdsEndpoint", "Aurora writer endpoint")
+    RDS_READER_ENDPOINT = ("RdsReaderEndpoint", "Aurora reader endpoint")
+    RDS_PORT = ("RdsPort", "Aurora port")
+    DB_CLUSTER_IDENTIFIER = ("DbClusterIdentifier", "Aurora cluster identifier")
+    DB_SECRET_ARN = ("DbSecretArn", "Secret with the rotated DB credentials")
+    FRONTEND_REPOSITORY_URI = ("FrontendRepositoryUri", "ECR repository of the web app")
+    BACKEND_REPOSITORY_URI = ("BackendRepositoryUri", "ECR repository of the catalog API")
+    ALB_DNS_NAME = ("AlbDnsName", "ALB DNS name (answers 403 without the origin header)")
+    ALB_URL = ("AlbUrl", "ALB URL")
+    CLOUDFRONT_URL = ("CloudFrontURL", "The platform's public URL")
+    CLOUDFRONT_DOMAIN_NAME = ("CloudFrontDomainName", "CloudFront domain")
+    CLOUDFRONT_DISTRIBUTION_ID = ("CloudFrontDistributionId", "CloudFront distribution id")
+    API_GATEWAY_ENDPOINT = ("ApiGatewayEndpoint", "API Gateway stage URL (x-api-key required)")
+    API_GATEWAY_REST_API_ID = ("ApiGatewayRestApiId", "API Gateway REST API id")
+    WEB_API_KEY_ID = ("WebApiKeyId", "API key CloudFront sends for the web app")
+    PARTNER_API_KEY_ID = ("PartnerApiKeyId", "API key of the partner usage plan")
+    EDGE_SECRET_VERSION = ("EdgeSecretVersion", "Edge-secret version every consumer uses (scripts/edge_secrets.py reads it)")
+    EDGE_SECRET_PREVIOUS_VERSION = ("EdgeSecretPreviousVersion", "Edge-secret version still accepted during a switch")
+    WAF_WEB_ACL_ARN = ("WafWebAclArn", "WAF web ACL on the API stage")
+    ERROR_PAGES_BUCKET_NAME = ("ErrorPagesBucketName", "Bucket of the custom error pages")
+    MEDIA_BUCKET_NAME = ("MediaBucketName", "Private bucket of the HLS media (read by CloudFront only)")
+    MEDIA_KEY_GROUP_ID = ("MediaKeyGroupId", "CloudFront key group whose signatures grant /media/*")
+    DASHBOARD_NAME = ("DashboardName", "CloudWatch dashboard")
+    ALARM_TOPIC_ARN = ("AlarmTopicArn", "SNS topic of the alarms")
+    ECS_CLUSTER_NAME = ("EcsClusterName", "ECS cluster")
+    FRONTEND_SERVICE_NAME = ("FrontendServiceName", "Web app service")
+    BACKEND_SERVICE_NAME = ("BackendServiceName", "Catalog API service")
 
 
 # ------------------------------------------------------------------ parameters

@@ -171,31 +171,22 @@ class Media(Construct):
         self.key_pair_id = self.public_keys[current].public_key_id
 
         # ----------------------------------------------------------- behaviors
-        # Posters are catalog art, shown on every card: public, from the same bucket. Added
-        # before /media/*, which would otherwise match them first.
-        distribution.add_behavior(
-            POSTER_PATH_PATTERN,
-            self.origin,
-            cache_policy=self.cache_policy,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-            compress=False,
-            response_headers_policy=response_headers_policy,
-        )
-        # Playlists and segments: only with a signature from the key group (the signed
-        # cookies the API issues per video). Video is not compressed.
-        distribution.add_behavior(
-            MEDIA_PATH_PATTERN,
-            self.origin,
-            cache_policy=self.cache_policy,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-            compress=False,
-            trusted_key_groups=[self.key_group],
-            response_headers_policy=response_headers_policy,
-        )
+        # Posters are catalog art, shown on every card: public, from the same bucket (added
+        # before /media/*, which would otherwise match them first). Playlists and segments
+        # need a signature from the key group (the signed cookies the API issues per video).
+        # Video is already compressed.
+        for pattern, key_groups in ((POSTER_PATH_PATTERN, []), (MEDIA_PATH_PATTERN, [self.key_group])):
+            distribution.add_behavior(
+                pattern,
+                self.origin,
+                cache_policy=self.cache_policy,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                compress=False,
+                trusted_key_groups=key_groups or None,
+                response_headers_policy=response_headers_policy,
+            )
 
         # ----------------------------------------------------------- demo media
         # One deployment per file type, because S3 metadata is set per deployment. prune=False:

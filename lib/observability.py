@@ -70,6 +70,7 @@ class Observability(Construct):
         self.region = Stack.of(self).region
         self.workloads = watched.workloads
 
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._topic()
         self._alarms()
         self._dashboard()
@@ -204,6 +205,10 @@ class Observability(Construct):
         )
         return {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": alarms}}
 
+    def alarm_name(self, name: str) -> str:
+        """`alarm-<name>-<suffix>`."""
+        return self.names(f"alarm-{name}")
+
     def _alarm(
         self,
         construct_id: str,
@@ -218,7 +223,7 @@ class Observability(Construct):
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_name=self.names(name),
+            alarm_name=self.alarm_name(name),
             alarm_description=description,
             metric=metric,
             threshold=threshold,
@@ -229,134 +234,108 @@ class Observability(Construct):
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         alarm.add_ok_action(actions.SnsAction(self.topic))
+        self.alarms[name] = alarm
         return alarm
 
     def _alarms(self) -> None:
         limits = self.thresholds
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
-        add = self.alarms.__setitem__
 
-        add(
-            "alb-5xx-rate",
-            self._alarm(
-                "Alb5xxRate",
-                name="alarm-alb-5xx-rate",
-                metric=cloudwatch.MathExpression(
-                    expression="100 * (FILL(t5, 0) + FILL(l5, 0)) / FILL(req, 1)",
-                    using_metrics={
-                        "t5": self.alb("HTTPCode_Target_5XX_Count", "Sum"),
-                        "l5": self.alb("HTTPCode_ELB_5XX_Count", "Sum"),
-                        "req": self.alb("RequestCount", "Sum"),
-                    },
-                    label="ALB 5xx %",
-                    period=PERIOD,
-                ),
-                threshold=limits.alb_5xx_rate_percent,
-                description=f"More than {limits.alb_5xx_rate_percent}% of ALB responses are 5xx for 5 minutes",
+        self._alarm(
+            "Alb5xxRate",
+            name="alb-5xx-rate",
+            metric=cloudwatch.MathExpression(
+                expression="100 * (FILL(t5, 0) + FILL(l5, 0)) / FILL(req, 1)",
+                using_metrics={
+                    "t5": self.alb("HTTPCode_Target_5XX_Count", "Sum"),
+                    "l5": self.alb("HTTPCode_ELB_5XX_Count", "Sum"),
+                    "req": self.alb("RequestCount", "Sum"),
+                },
+                label="ALB 5xx %",
+                period=PERIOD,
             ),
+            threshold=limits.alb_5xx_rate_percent,
+            description=f"More than {limits.alb_5xx_rate_percent}% of ALB responses are 5xx for 5 minutes",
         )
-        add(
-            "p99-latency",
-            self._alarm(
-                "P99Latency",
-                name="alarm-p99-latency",
-                metric=self.alb("TargetResponseTime", "p99"),
-                threshold=limits.p99_latency_seconds,
-                description=f"ALB target p99 latency above {limits.p99_latency_seconds} s for 5 minutes",
-            ),
+        self._alarm(
+            "P99Latency",
+            name="p99-latency",
+            metric=self.alb("TargetResponseTime", "p99"),
+            threshold=limits.p99_latency_seconds,
+            description=f"ALB target p99 latency above {limits.p99_latency_seconds} s for 5 minutes",
         )
         for workload in self.workloads:
             title = workload.name.capitalize()
             route = workload.route
-            add(
-                f"{workload.name}-unhealthy-hosts",
-                self._alarm(
-                    f"{title}UnhealthyHosts",
-                    name=f"alarm-{workload.name}-unhealthy",
-                    metric=cloudwatch.MathExpression(
-                        expression="FILL(u1, 0) + FILL(u2, 0)",
-                        using_metrics={
-                            "u1": self.target_group(route, "blue", "UnHealthyHostCount", "Maximum"),
-                            "u2": self.target_group(route, "green", "UnHealthyHostCount", "Maximum"),
-                        },
-                        label=f"{workload.name} unhealthy hosts",
-                        period=PERIOD,
-                    ),
-                    threshold=0,
-                    periods=3,
-                    description=f"{workload.name}: an unhealthy target in the blue or green target group",
+            self._alarm(
+                f"{title}UnhealthyHosts",
+                name=f"{workload.name}-unhealthy",
+                metric=cloudwatch.MathExpression(
+                    expression="FILL(u1, 0) + FILL(u2, 0)",
+                    using_metrics={
+                        "u1": self.target_group(route, "blue", "UnHealthyHostCount", "Maximum"),
+                        "u2": self.target_group(route, "green", "UnHealthyHostCount", "Maximum"),
+                    },
+                    label=f"{workload.name} unhealthy hosts",
+                    period=PERIOD,
                 ),
+                threshold=0,
+                periods=3,
+                description=f"{workload.name}: an unhealthy target in the blue or green target group",
             )
-            add(
-                f"{workload.name}-cpu",
-                self._alarm(
-                    f"{title}Cpu",
-                    name=f"alarm-{workload.name}-cpu",
-                    metric=self.ecs(workload, "CPUUtilization", "Average"),
-                    threshold=limits.service_cpu_percent,
-                    description=f"{workload.name}: CPU above {limits.service_cpu_percent}% for 5 minutes",
-                ),
+            self._alarm(
+                f"{title}Cpu",
+                name=f"{workload.name}-cpu",
+                metric=self.ecs(workload, "CPUUtilization", "Average"),
+                threshold=limits.service_cpu_percent,
+                description=f"{workload.name}: CPU above {limits.service_cpu_percent}% for 5 minutes",
             )
             error_rate = self._alarm(
                 f"{title}ErrorRate",
-                name=f"alarm-{workload.name}-5xx-rate",
+                name=f"{workload.name}-5xx-rate",
                 metric=self.error_rate(workload),
                 threshold=limits.alb_5xx_rate_percent,
                 periods=3,
                 description=f"{workload.name}: more than {limits.alb_5xx_rate_percent}% 5xx; rolls back a deployment",
             )
-            add(f"{workload.name}-5xx-rate", error_rate)
             # A blue/green deployment that raises this alarm during its bake time rolls
             # back. The name is given as a literal, with an explicit dependency, so the
             # service never takes a token that could close a dependency cycle.
             workload.service.enable_deployment_alarms(
-                [self.names(f"alarm-{workload.name}-5xx-rate")], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
+                [self.alarm_name(f"{workload.name}-5xx-rate")], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
             )
             workload.service.node.add_dependency(error_rate)
-        add(
-            "db-cpu",
-            self._alarm(
-                "DbCpu",
-                name="alarm-db-cpu",
-                metric=self.rds("CPUUtilization", "Average"),
-                threshold=limits.db_cpu_percent,
-                description=f"Aurora CPU above {limits.db_cpu_percent}% for 5 minutes",
-            ),
+        self._alarm(
+            "DbCpu",
+            name="db-cpu",
+            metric=self.rds("CPUUtilization", "Average"),
+            threshold=limits.db_cpu_percent,
+            description=f"Aurora CPU above {limits.db_cpu_percent}% for 5 minutes",
         )
         connections = round(self.db_max_connections * limits.db_connections_fraction)
-        add(
-            "db-connections",
-            self._alarm(
-                "DbConnections",
-                name="alarm-db-connections",
-                metric=self.rds("DatabaseConnections", "Maximum"),
-                threshold=connections,
-                description=(
-                    f"Aurora connections above {connections} "
-                    f"({limits.db_connections_fraction:.0%} of max_connections {self.db_max_connections})"
-                ),
+        self._alarm(
+            "DbConnections",
+            name="db-connections",
+            metric=self.rds("DatabaseConnections", "Maximum"),
+            threshold=connections,
+            description=(
+                f"Aurora connections above {connections} "
+                f"({limits.db_connections_fraction:.0%} of max_connections {self.db_max_connections})"
             ),
         )
-        add(
-            "api-5xx",
-            self._alarm(
-                "Api5xx",
-                name="alarm-api-5xx",
-                metric=self.api("5XXError", "Sum"),
-                threshold=limits.api_5xx_count,
-                periods=1,
-                description=f"API Gateway returned more than {limits.api_5xx_count} 5xx in a minute",
-            ),
+        self._alarm(
+            "Api5xx",
+            name="api-5xx",
+            metric=self.api("5XXError", "Sum"),
+            threshold=limits.api_5xx_count,
+            periods=1,
+            description=f"API Gateway returned more than {limits.api_5xx_count} 5xx in a minute",
         )
-        add(
-            "replica-lag",
-            self._alarm(
-                "ReplicaLag",
-                name="alarm-db-replica-lag",
-                metric=self.rds("AuroraReplicaLagMaximum", "Maximum"),
-                threshold=limits.replica_lag_seconds * 1000,  # the metric is in milliseconds
-                description=f"Aurora reader more than {limits.replica_lag_seconds} s behind the writer",
-            ),
+        self._alarm(
+            "ReplicaLag",
+            name="db-replica-lag",
+            metric=self.rds("AuroraReplicaLagMaximum", "Maximum"),
+            threshold=limits.replica_lag_seconds * 1000,  # the metric is in milliseconds
+            description=f"Aurora reader more than {limits.replica_lag_seconds} s behind the writer",
         )
 
     # ----------------------------------------------------------- dashboard

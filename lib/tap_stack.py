@@ -20,7 +20,6 @@ from lib.contract import (
     BLUE_GREEN_SERVICES,
     INITIAL_EDGE_VERSION,
     NO_PREVIOUS_EDGE_VERSION,
-    OUTPUT_DESCRIPTIONS,
     Output,
 )
 from lib.database import Database
@@ -261,4 +260,4 @@ class TapStack(Stack):
         if missing:
             raise ValueError(f"TapStack has no value for the outputs {missing} of lib/contract.py")
         for key in Output:
-            CfnOutput(self, key.value, value=values[key], description=OUTPUT_DESCRIPTIONS[key])
+            CfnOutput(self, key.value, value=values[key], description=key.description)

@@ -85,50 +85,53 @@ class ApiWebAcl:
                 visibility_config=visibility(name),
             )
 
+        def rate_limit(
+            priority: int, name: str, scope_down: wafv2.CfnWebACL.StatementProperty, **key: object
+        ) -> wafv2.CfnWebACL.RuleProperty:
+            """Block with 429 what exceeds `limit` requests a minute per key (`key`: how requests are counted)."""
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                action=block_429(),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=limit,
+                        evaluation_window_sec=RATE_WINDOW_SECONDS,
+                        scope_down_statement=scope_down,
+                        **key,  # type: ignore[arg-type]
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
         rules = [
             managed(0, "AWSManagedRulesAmazonIpReputationList"),
             # Direct callers (partners, scripts): counted per source IP. Requests
             # that carry the origin-verify secret come from CloudFront, whose
             # addresses many viewers share, so they are excluded here.
-            wafv2.CfnWebACL.RuleProperty(
-                name="per-ip-direct",
-                priority=1,
-                action=block_429(),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        limit=limit,
-                        evaluation_window_sec=RATE_WINDOW_SECONDS,
-                        aggregate_key_type="IP",
-                        scope_down_statement=wafv2.CfnWebACL.StatementProperty(
-                            not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=carries_verify_secret())
-                        ),
-                    )
+            rate_limit(
+                1,
+                "per-ip-direct",
+                wafv2.CfnWebACL.StatementProperty(
+                    not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=carries_verify_secret())
                 ),
-                visibility_config=visibility("per-ip-direct"),
+                aggregate_key_type="IP",
             ),
             # Viewers through CloudFront: counted per viewer IP, which the
             # CloudFront Function writes over anything the client sent.
-            wafv2.CfnWebACL.RuleProperty(
-                name="per-ip-via-cloudfront",
-                priority=2,
-                action=block_429(),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        limit=limit,
-                        evaluation_window_sec=RATE_WINDOW_SECONDS,
-                        aggregate_key_type="CUSTOM_KEYS",
-                        custom_keys=[
-                            wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(
-                                header=wafv2.CfnWebACL.RateLimitHeaderProperty(
-                                    name=VIEWER_IP_HEADER,
-                                    text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
-                                )
-                            )
-                        ],
-                        scope_down_statement=carries_verify_secret(),
+            rate_limit(
+                2,
+                "per-ip-via-cloudfront",
+                carries_verify_secret(),
+                aggregate_key_type="CUSTOM_KEYS",
+                custom_keys=[
+                    wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(
+                        header=wafv2.CfnWebACL.RateLimitHeaderProperty(
+                            name=VIEWER_IP_HEADER,
+                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                        )
                     )
-                ),
-                visibility_config=visibility("per-ip-via-cloudfront"),
+                ],
             ),
             managed(3, "AWSManagedRulesCommonRuleSet"),
             managed(4, "AWSManagedRulesKnownBadInputsRuleSet"),

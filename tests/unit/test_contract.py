@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from lib.config import ConfigError, PlatformConfig, validate_suffix
-from lib.contract import API_PARAMETERS, MAX_SUFFIX_LENGTH, OUTPUT_DESCRIPTIONS, REGION, Names, Output
+from lib.contract import API_PARAMETERS, MAX_SUFFIX_LENGTH, REGION, Names, Output
 from lib.parameters import Parameters
 from scripts import blue_green, edge_secrets
 from tap import build_app, feature_flags
@@ -28,11 +28,7 @@ def test_the_stack_outputs_exactly_the_contract(stack: Synthesized, tuned: Synth
         outputs = variant.json["Outputs"]
         assert sorted(outputs) == sorted(key.value for key in Output)
         for key in Output:
-            assert outputs[key.value]["Description"] == OUTPUT_DESCRIPTIONS[key]
-
-
-def test_every_output_has_a_description() -> None:
-    assert sorted(OUTPUT_DESCRIPTIONS) == sorted(Output)
+            assert outputs[key.value]["Description"] == key.description
 
 
 def test_the_readme_lists_the_contract_outputs() -> None:
@@ -40,7 +36,7 @@ def test_the_readme_lists_the_contract_outputs() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Outputs", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \| (.+?) \|$", section, re.M)
-    assert rows == [(key.value, OUTPUT_DESCRIPTIONS[key]) for key in Output]
+    assert rows == [(key.value, key.description) for key in Output]
 
 
 # ---------------------------------------------------------------- region
