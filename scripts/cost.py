@@ -142,7 +142,10 @@ def fixed_costs(template: dict[str, Any]) -> list[Line]:
     keys = len(_of_type(template, "AWS::KMS::Key"))
     if keys:
         lines.append(Line("KMS keys", keys, "keys", keys * _price("kms_key_month")))
-    secrets = len(_of_type(template, "AWS::SecretsManager::Secret"))
+    # Plus the master-user secret RDS creates for each cluster with ManageMasterUserPassword.
+    secrets = len(_of_type(template, "AWS::SecretsManager::Secret")) + sum(
+        1 for c in _of_type(template, "AWS::RDS::DBCluster").values() if c["Properties"].get("ManageMasterUserPassword")
+    )
     if secrets:
         lines.append(Line("Secrets Manager", secrets, "secrets", secrets * _price("secret_month")))
     dashboards = len(_of_type(template, "AWS::CloudWatch::Dashboard"))

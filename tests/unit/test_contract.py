@@ -141,3 +141,31 @@ def test_a_function_added_after_the_stack_is_built_still_gets_its_log_group() ->
     group = template["Resources"][group_id]
     assert group["Type"] == "AWS::Logs::LogGroup"
     assert group["Properties"]["RetentionInDays"] == 30 and group["DeletionPolicy"] == "Delete"
+
+
+# ---------------------------------------------------------------- README counts
+def _readme_section(title: str) -> str:
+    return (ROOT / "README.md").read_text().split(f"### {title}", 1)[1].split("\n#", 1)[0]
+
+
+def test_the_readme_lists_every_alarm_of_the_stack(stack: Synthesized) -> None:
+    suffix = f"-{stack.config.environment_suffix}"
+    named = [a["Properties"].get("AlarmName") for a in stack.of_type("AWS::CloudWatch::Alarm").values()]
+    expected = sorted(f"{name.removesuffix(suffix)}-<suffix>" for name in named if name)
+    section = _readme_section("Alarms and secrets")
+    assert sorted(re.findall(r"^\| `(alarm-[\w-]+<suffix>)` \|", section, re.M)) == expected
+    words = {12: "Twelve"}
+    assert section.lstrip().startswith(f"{words.get(len(expected), len(expected))} alarms")
+
+
+def test_the_readme_counts_the_secrets(stack: Synthesized) -> None:
+    managed = sum(1 for c in stack.of_type("AWS::RDS::DBCluster").values() if c["Properties"].get("ManageMasterUserPassword"))
+    count = len(stack.of_type("AWS::SecretsManager::Secret")) + managed
+    words = {5: "Five"}
+    assert f"{words.get(count, count)} secrets per environment" in _readme_section("Alarms and secrets")
+
+
+def test_the_readme_lists_the_contract_parameters() -> None:
+    section = _readme_section("SSM parameters")
+    rows = re.findall(r"^\| `/tap/<suffix>/([\w/-]+)` \| `(\w+)` \|", section, re.M)
+    assert rows == [(parameter.path, parameter.env) for parameter in API_PARAMETERS]

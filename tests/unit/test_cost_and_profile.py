@@ -150,3 +150,14 @@ def test_lean_keeps_what_the_platform_requires(lean: Synthesized) -> None:
 def test_lean_fixed_cost_is_at_most_40_percent_of_production(stack: Synthesized, lean: Synthesized) -> None:
     production, cheap = total(fixed_costs(stack.json)), total(fixed_costs(lean.json))
     assert cheap <= 0.40 * production, f"lean {cheap:.2f} vs production {production:.2f} USD/month"
+
+
+def test_the_master_user_secret_rds_manages_is_billed_as_a_secret() -> None:
+    template = {
+        "Resources": {
+            "Edge": {"Type": "AWS::SecretsManager::Secret", "Properties": {}},
+            "Cluster": {"Type": "AWS::RDS::DBCluster", "Properties": {"ManageMasterUserPassword": True}},
+            "Other": {"Type": "AWS::RDS::DBCluster", "Properties": {}},
+        }
+    }
+    assert by_item(template)["Secrets Manager"] == pytest.approx(2 * price("secret_month"))
