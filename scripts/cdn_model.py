@@ -357,6 +357,24 @@ class Result:
             total.add(tally)
         return total
 
+    def __add__(self, other: Result) -> Result:
+        """Two disjoint sets of objects together (the model treats every object on its own)."""
+        by_behavior: dict[str, Tally] = defaultdict(Tally)
+        origin: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        viewer: dict[int, float] = defaultdict(float)
+        fetches: dict[str, float] = defaultdict(float)
+        for result in (self, other):
+            for label, tally in result.by_behavior.items():
+                by_behavior[label].add(tally)
+            for kind, hours in result.origin_requests_by_hour.items():
+                for hour, n in hours.items():
+                    origin[kind][hour] += n
+            for hour, n in result.viewer_requests_by_hour.items():
+                viewer[hour] += n
+            for tier, n in result.fetches_by_tier.items():
+                fetches[tier] += n
+        return Result(dict(by_behavior), {k: dict(v) for k, v in origin.items()}, dict(viewer), dict(fetches))
+
 
 HeadersFor = Callable[[Request, Behavior], Mapping[str, str]]
 

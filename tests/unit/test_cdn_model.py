@@ -5,6 +5,7 @@ hand on constant-rate objects and against `simulate` on a sampled trace."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -323,3 +324,48 @@ def test_fast_model_matches_the_per_request_simulation_of_a_sampled_trace() -> N
     for label, tally in reference.by_behavior.items():
         assert fast.by_behavior[label].origin_requests * days == pytest.approx(tally.origin_requests, rel=tolerance[label]), label
         assert fast.by_behavior[label].requests * days == pytest.approx(tally.requests, rel=0.02), label
+
+
+# ----------------------------------------------------------------------------- the app shell's release bound
+
+RELEASE_BOUND_SECONDS = 60  # README: a release is on every viewer's next load within this time
+
+
+def nginx_cache_control(location: str) -> str:
+    from scripts.origin_headers import NGINX_DIR
+
+    conf = (NGINX_DIR / "default.conf").read_text()
+    block = re.search(rf"location {re.escape(location)} \{{(.*?)\n    \}}", conf, re.S)
+    assert block, f"no `location {location}` block in default.conf"
+    header = re.search(r'add_header Cache-Control "([^"]+)" always;', block.group(1))
+    assert header, f"`location {location}` sets no Cache-Control (always)"
+    return header.group(1)
+
+
+@pytest.mark.parametrize("location", ["= /index.html", "/"])
+def test_cloudfront_keeps_the_app_shell_no_longer_than_the_release_bound_and_browsers_revalidate_it(
+    stack: Synthesized, location: str
+) -> None:
+    value = nginx_cache_control(location)
+    shell = from_template(stack.json).match("/index.html" if location != "/" else "/videos/12")
+    fresh, stale = shell.policy.ttl({"Cache-Control": value})
+    # Cached at the edge (it is most of the app's origin requests otherwise), never past the bound,
+    # and never served stale past it either.
+    assert 0 < fresh <= RELEASE_BOUND_SECONDS and stale == 0, value
+    directives = {d.strip().split("=")[0]: d.strip() for d in value.split(",")}
+    assert directives.get("max-age") == "max-age=0" and "must-revalidate" in directives, f"browsers must revalidate: {value}"
+
+
+def test_results_of_disjoint_objects_add_up() -> None:
+    tpl = template()
+    a = [stream("/page", DAY)]
+    b = [stream("/api/videos/1/play", 500, "POST"), stream("/api/videos", DAY, x="1")]
+    dist = from_template(tpl)
+    together = expected(dist, a + b, headers(MAX_AGE_10), FLAT_DAY)
+    added = expected(dist, a, headers(MAX_AGE_10), FLAT_DAY) + expected(dist, b, headers(MAX_AGE_10), FLAT_DAY)
+    assert set(added.by_behavior) == set(together.by_behavior)
+    for label, tally in together.by_behavior.items():
+        assert vars(added.by_behavior[label]) == pytest.approx(vars(tally)), label
+    assert added.fetches_by_tier == pytest.approx(together.fetches_by_tier)
+    assert added.viewer_requests_by_hour == pytest.approx(together.viewer_requests_by_hour)
+    assert added.origin_requests_by_hour["custom"] == pytest.approx(together.origin_requests_by_hour["custom"])
