@@ -369,3 +369,46 @@ def test_results_of_disjoint_objects_add_up() -> None:
     assert added.fetches_by_tier == pytest.approx(together.fetches_by_tier)
     assert added.viewer_requests_by_hour == pytest.approx(together.viewer_requests_by_hour)
     assert added.origin_requests_by_hour["custom"] == pytest.approx(together.origin_requests_by_hour["custom"])
+
+
+# ----------------------------------------------------------------------------- the synthetic day
+
+
+def test_binning_the_tail_keeps_every_request_and_byte() -> None:
+    from scripts.cdn_traffic import binned
+
+    rates = np.array([0.0, 0.52, 0.55, 3.0, 3.1, 250.0])
+    sizes = np.array([9.0, 100.0, 300.0, 1000.0, 1000.0, 50.0])
+    streams = binned(lambda i, _b: Request(0.0, "", "", "GET", f"/o{i}", 0), rates, sizes)
+    assert sum(s.copies for s in streams) == 5  # the object nobody asks for is dropped
+    assert sum(s.per_day * s.copies for s in streams) == pytest.approx(rates.sum())
+    assert sum(s.per_day * s.copies * s.request.size for s in streams) == pytest.approx((rates * sizes).sum(), rel=1e-3)
+    assert len(streams) == 3  # 0.52 and 0.55, 3.0 and 3.1 share a bin (20 a decade); 250 is alone
+
+
+def test_the_day_sends_what_the_sessions_imply() -> None:
+    from scripts.cdn_traffic import DEEP_LINK, PLAYS_PER_SESSION, RETURNING_WITH_ASSETS, day_streams
+
+    sessions = 1000
+    streams = day_streams(sessions, videos=500)
+
+    def total(method: str, predicate: Any) -> float:
+        return sum(s.per_day * s.copies for s in streams if s.request.method == method and predicate(s.request.path))
+
+    plays = sessions * sum(n * p for n, p in PLAYS_PER_SESSION.items())
+    assert total("POST", lambda p: p.endswith("/play")) == pytest.approx(plays)
+    assert total("GET", lambda p: p == "/" or p.startswith("/videos/")) == pytest.approx(sessions)
+    assert total("GET", lambda p: p.startswith("/videos/")) == pytest.approx(sessions * DEEP_LINK)
+    assert total("GET", lambda p: p.startswith("/assets/")) == pytest.approx(2 * sessions * (1 - RETURNING_WITH_ASSETS))
+    assert total("GET", lambda p: p.endswith("master.m3u8")) == pytest.approx(plays)
+    with pytest.raises(ValueError, match="at least"):
+        day_streams(sessions, videos=10)
+
+
+def test_a_sampled_trace_gives_each_copy_its_own_cache_key() -> None:
+    from scripts.cdn_traffic import sample_trace
+
+    trace = sample_trace([stream("/media/1/seg.ts", 50, copies=3)], FLAT_DAY, days=2, seed=1)
+    assert {r.path for r in trace} == {"/media/1/seg.ts", "/media/1/c1-seg.ts", "/media/1/c2-seg.ts"}
+    assert [r.time for r in trace] == sorted(r.time for r in trace)
+    assert len(trace) == pytest.approx(3 * 50 * 2, rel=0.15)
