@@ -119,7 +119,7 @@ class Cdn(Construct):
             self,
             "HtmlCache",
             cache_policy_name=name("cache-html"),
-            comment="Honours the origin's Cache-Control (index.html is no-cache)",
+            comment="Honours the origin's Cache-Control (index.html: s-maxage=60, browsers revalidate)",
             min_ttl=Duration.seconds(0),
             default_ttl=Duration.seconds(0),
             max_ttl=Duration.days(1),

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """CDN offload of the synthesized distribution under a synthetic day of traffic.
 
-    python scripts/bench_cdn.py [--template cdk.out/TapStackdev.template.json] [--sessions N] [--seed S]
+    python scripts/bench_cdn.py [--template cdk.out/TapStackdev.template.json] [--sessions N] [--videos N] [--zipf S]
                                 [--chart docs/cdn-offload.svg] [--json cdk.out/bench-cdn.json]
 
 Reads the distribution from the template (scripts/cdn_model.py), the origins' real
 response headers (scripts/origin_headers.py: nginx run with the project's config, the
-API's code, the media objects' metadata), replays the day (scripts/cdn_traffic.py) and
-prints the offload per behavior and overall, the origin load at the peak hour and the
-backend tasks it needs, then the same at other API max-ages, drawn as a chart.
+API's code, the media objects' metadata), runs a platform-sized day (scripts/cdn_traffic.py)
+through it per object in closed form (cdn_model.expected) and prints the offload per
+behavior and overall, the origin load at the peak hour and the backend tasks it needs,
+then the same at other API max-ages (drawn as a chart) and under other eviction assumptions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import math
 import re
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts import cdn_traffic  # noqa: E402
-from scripts.cdn_model import Behavior, Request, Result, from_template, simulate  # noqa: E402
+from scripts.cdn_model import Behavior, Eviction, Request, Result, Tally, expected, from_template  # noqa: E402
 from scripts.origin_headers import (  # noqa: E402
     BackendHeaders,
     capture_nginx_headers,
@@ -40,8 +42,31 @@ SWEEP_MAX_AGES = (0, 5, 30, 120)
 GOAL_REQUESTS, GOAL_BYTES = 0.95, 0.99
 SPA_ROUTE_SAMPLE = "/videos/12"
 
+HOUR = 3600
+# CloudFront publishes no eviction figure: the idle time after which each tier drops an object.
+EVICTION = Eviction(edge=1 * HOUR, regional=24 * HOUR, shield=24 * HOUR)
+PESSIMISTIC_EVICTION = Eviction(edge=600, regional=2 * HOUR, shield=6 * HOUR)
+
+
+def describe(eviction: Eviction) -> str:
+    def span(seconds: float | None) -> str:
+        return "never" if seconds is None else f"{seconds / HOUR:g} h" if seconds >= HOUR else f"{seconds / 60:g} min"
+
+    return f"edge {span(eviction.edge)}, regional {span(eviction.regional)}, shield {span(eviction.shield)}"
+
+
+EVICTION_NAME = describe(EVICTION)
+EVICTION_CASES = {
+    "no eviction": Eviction(),
+    f"assumed ({EVICTION_NAME})": EVICTION,
+    f"pessimistic ({describe(PESSIMISTIC_EVICTION)})": PESSIMISTIC_EVICTION,
+}
+
 ASSUMPTIONS = (
-    "caches never evict an object before it expires (real edge caches drop unpopular objects under pressure)",
+    "every day is like the last (steady state): objects new today (a new release) are not counted as cold misses",
+    "viewers act independently, so each object's requests at each edge location are a Poisson process",
+    f"a tier drops an object after an idle time ({EVICTION_NAME}); CloudFront publishes none",
+    "a tier's misses reach the tier above as a Poisson process beyond the quiet time a miss implies (an approximation)",
     "an expired object is fetched whole from upstream (CloudFront revalidates with If-None-Match; a 304 is smaller)",
     "an object served from an upper tier keeps its remaining lifetime (Age) in the lower tier",
     "no request collapsing inside one tier: two misses in the same instant both go upstream",
@@ -115,28 +140,21 @@ def summarize(result: Result, scaling: dict[str, float], per_task: float) -> dic
     origin_peak = {kind: by_hour.get(peak_hour, 0) / 3600 for kind, by_hour in result.origin_requests_by_hour.items()}
     api_rps = origin_peak.get("API Gateway", 0.0)
     capacity = per_task * scaling["vcpu"] * scaling["cpu_target"]
+
+    def tally(t: Tally) -> dict[str, float]:
+        return {
+            "requests": t.requests,
+            "bytes": t.bytes,
+            "origin_requests": t.origin_requests,
+            "origin_bytes": t.origin_bytes,
+            "uncacheable": t.uncacheable,
+            "request_offload": t.request_offload,
+            "byte_offload": t.byte_offload,
+        }
+
     return {
-        "behaviors": {
-            label: {
-                "requests": t.requests,
-                "bytes": t.bytes,
-                "origin_requests": t.origin_requests,
-                "origin_bytes": t.origin_bytes,
-                "uncacheable": t.uncacheable,
-                "request_offload": t.request_offload,
-                "byte_offload": t.byte_offload,
-            }
-            for label, t in sorted(result.by_behavior.items())
-        },
-        "overall": {
-            "requests": overall.requests,
-            "bytes": overall.bytes,
-            "origin_requests": overall.origin_requests,
-            "origin_bytes": overall.origin_bytes,
-            "uncacheable": overall.uncacheable,
-            "request_offload": overall.request_offload,
-            "byte_offload": overall.byte_offload,
-        },
+        "behaviors": {label: tally(t) for label, t in sorted(result.by_behavior.items())},
+        "overall": tally(overall),
         "origin_fetches_by_tier": dict(result.fetches_by_tier),
         "peak_hour": peak_hour % 24,
         "peak_viewer_rps": result.viewer_requests_by_hour[peak_hour] / 3600,
@@ -146,7 +164,7 @@ def summarize(result: Result, scaling: dict[str, float], per_task: float) -> dic
     }
 
 
-def chart(sweep: dict[int, dict[str, Any]], shipped: int, path: Path) -> None:
+def chart(sweep: dict[int, dict[str, Any]], shipped: int, path: Path, title: str = "synthetic day") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,14 +182,23 @@ def chart(sweep: dict[int, dict[str, Any]], shipped: int, path: Path) -> None:
     for label, values in series:
         ax.plot(ages, [100 * v for v in values], marker="o", label=label)
     ax.axhline(100 * GOAL_REQUESTS, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(100 * GOAL_BYTES, color="grey", linestyle=":", linewidth=1)
+    ax.annotate(
+        f"goals {GOAL_REQUESTS:.0%} / {GOAL_BYTES:.0%}",
+        (ages[0], 100 * GOAL_REQUESTS),
+        xytext=(4, -26),
+        textcoords="offset points",
+        fontsize=8,
+    )
     ax.axvline(shipped, color="grey", linestyle="--", linewidth=1)
-    ax.annotate(f"shipped max-age={shipped}s", (shipped, 2), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.annotate(f"shipped max-age={shipped}s", (shipped, 80), textcoords="offset points", xytext=(4, 0), fontsize=8)
     ax.set_xscale("symlog", linthresh=5)
+    ax.set_xlim(min(ages) - 0.5, max(ages) * 1.2)
     ax.set_xticks(ages, [str(a) for a in ages])
     ax.set_ylim(0, 100)
     ax.set_xlabel("API Cache-Control max-age (s)")
     ax.set_ylabel("served by CloudFront (%)")
-    ax.set_title("CDN offload vs the API's max-age (synthetic day, make bench-cdn)")
+    ax.set_title(f"CDN offload vs the API's max-age ({title})", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -188,20 +215,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--template", type=Path, default=ROOT / "cdk.out" / "TapStackdev.template.json")
     parser.add_argument("--sessions", type=int, default=cdn_traffic.SESSIONS_PER_DAY)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--videos", type=int, default=cdn_traffic.CATALOG_VIDEOS, help="catalog size")
+    parser.add_argument("--zipf", type=float, default=cdn_traffic.ZIPF_S, help="Zipf exponent of video popularity")
     parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "cdn-offload.svg")
     parser.add_argument("--json", type=Path, default=ROOT / "cdk.out" / "bench-cdn.json")
     args = parser.parse_args()
     if not args.template.is_file():
         parser.error(f"{args.template} does not exist: run `make synth` first")
+    if args.sessions <= 0 or args.zipf <= 0:
+        parser.error("--sessions and --zipf must be > 0")
+    started = time.monotonic()
     template = json.loads(args.template.read_text())
     distribution = from_template(template)
     shipped = template_cache_max_age(template)
     nginx = capture_nginx_headers(["/", SPA_ROUTE_SAMPLE, cdn_traffic.ASSETS[0]])
     scaling = backend_scaling(template)
     per_task = bench_requests_per_second()
-    trace = cdn_traffic.synthetic_days(args.seed, args.sessions, days=2)
-    measured_day = 86400.0
+    try:
+        streams = cdn_traffic.day_streams(args.sessions, args.videos, args.zipf)
+    except ValueError as error:
+        parser.error(str(error))
+    audience = cdn_traffic.audience()
 
     print(f"template {args.template.name}: behaviors in precedence order")
     for b in distribution.behaviors:
@@ -211,33 +245,45 @@ def main() -> int:
             f"TTL min/default/max {p.min_ttl}/{p.default_ttl}/{p.max_ttl}  cached {','.join(b.cached_methods)}"
         )
     print("origin headers: nginx " + json.dumps(nginx) + f"; media {dict(media_object_headers('seg.ts'))}")
-    day = [r for r in trace if r.time >= measured_day]
+    requests = sum(s.per_day * s.copies for s in streams)
+    volume = sum(s.per_day * s.copies * s.request.size for s in streams)
     print(
-        f"trace: seeds {args.seed}-{args.seed + 1}, {args.sessions:,} sessions a day; day 1 warms the caches, day 2 is "
-        f"measured: {len(day):,} requests, {sum(r.size for r in day) / 1e9:,.1f} GB"
+        f"day: {args.sessions:,} sessions over {len(audience.edges)} edge locations and "
+        f"{len({r for r, _ in audience.edges.values()})} regional edge caches, {args.videos:,} videos (Zipf {args.zipf}), "
+        f"{requests:,.0f} requests, {volume / 1e12:,.1f} TB, {sum(s.copies for s in streams):,} objects in {len(streams):,} streams"
     )
 
+    # Only the API's answers depend on its max-age: the rest of the day is computed once per eviction case.
+    api_streams = [s for s in streams if s.request.path.startswith("/api/")]
+    rest_streams = [s for s in streams if not s.request.path.startswith("/api/")]
+    rest_results: dict[Eviction, Result] = {}
+
+    def run(age: int, eviction: Eviction = EVICTION) -> dict[str, Any]:
+        if eviction not in rest_results:
+            rest_results[eviction] = expected(distribution, rest_streams, OriginHeaders(age, nginx), audience, eviction)
+        result = rest_results[eviction] + expected(distribution, api_streams, OriginHeaders(age, nginx), audience, eviction)
+        return summarize(result, scaling, per_task)
+
     ages = sorted({*SWEEP_MAX_AGES, shipped})
-    sweep: dict[int, dict[str, Any]] = {}
-    for age in ages:
-        sweep[age] = summarize(
-            simulate(distribution, trace, OriginHeaders(age, nginx), measure_from=measured_day), scaling, per_task
-        )
+    sweep = {age: run(age) for age in ages}
     at = sweep[shipped]
 
-    print(f"\noffload at the shipped settings (API max-age {shipped} s)")
+    print(f"\noffload at the shipped settings (API max-age {shipped} s; idle eviction: {EVICTION_NAME})")
     print(
-        f"  {'behavior':28} {'requests':>10} {'origin req':>10} {'uncacheable':>11} {'req offload':>11} {'GB':>9} {'byte offload':>12}"
+        f"  {'behavior':28} {'requests':>13} {'origin req':>11} {'uncacheable':>11} {'req offload':>11} {'TB':>8} {'byte offload':>12}"
     )
     for label, s in [*at["behaviors"].items(), ("overall", at["overall"])]:
         print(
-            f"  {label:28} {s['requests']:>10,} {s['origin_requests']:>10,} {s['uncacheable']:>11,} {_pct(s['request_offload']):>11} "
-            f"{s['bytes'] / 1e9:>9,.1f} {_pct(s['byte_offload']):>12}"
+            f"  {label:28} {s['requests']:>13,.0f} {s['origin_requests']:>11,.0f} {s['uncacheable']:>11,.0f} "
+            f"{_pct(s['request_offload']):>11} {s['bytes'] / 1e12:>8,.2f} {_pct(s['byte_offload']):>12}"
         )
-    print(f"  origin fetches by the tier that missed last: {at['origin_fetches_by_tier']}")
     print(
-        f"\npeak hour {at['peak_hour']:02d}:00: {at['peak_viewer_rps']:,.1f} viewer req/s; origin req/s "
-        + ", ".join(f"{k} {v:,.2f}" for k, v in sorted(at["peak_origin_rps"].items()))
+        "  origin fetches by the tier that missed last: "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in at["origin_fetches_by_tier"].items())
+    )
+    print(
+        f"\npeak hour {at['peak_hour']:02d}:00: {at['peak_viewer_rps']:,.0f} viewer req/s; origin req/s "
+        + ", ".join(f"{k} {v:,.1f}" for k, v in sorted(at["peak_origin_rps"].items()))
     )
     print(
         f"backend: {per_task:,.0f} req/s per core (app/backend/bench/RESULTS.md) x {scaling['vcpu']} vCPU x "
@@ -249,8 +295,12 @@ def main() -> int:
         api = next((v for k, v in s["behaviors"].items() if k.startswith("/api/")), None)
         print(
             f"{age:>27}  {_pct(s['overall']['request_offload']):>11}  {_pct(s['overall']['byte_offload']):>13}  "
-            f"{_pct(api['request_offload']) if api else '-':>10}  {s['peak_origin_rps'].get('API Gateway', 0):>24.2f}  {s['backend_tasks_needed']:>5}"
+            f"{_pct(api['request_offload']) if api else '-':>10}  {s['peak_origin_rps'].get('API Gateway', 0):>24.1f}  {s['backend_tasks_needed']:>5}"
         )
+    print("\neviction (the one assumption CloudFront publishes nothing about):  overall req  overall bytes")
+    evictions = {name: at if eviction == EVICTION else run(shipped, eviction) for name, eviction in EVICTION_CASES.items()}
+    for name, s in evictions.items():
+        print(f"  {name:62} {_pct(s['overall']['request_offload']):>11}  {_pct(s['overall']['byte_offload']):>13}")
     met = at["overall"]["request_offload"] >= GOAL_REQUESTS and at["overall"]["byte_offload"] >= GOAL_BYTES
     print(
         f"\ngoal >= {GOAL_REQUESTS:.0%} of requests and >= {GOAL_BYTES:.0%} of bytes from CloudFront: {'MET' if met else 'NOT MET'}"
@@ -258,12 +308,25 @@ def main() -> int:
     print("model assumptions a real deployment can contradict:")
     for line in ASSUMPTIONS:
         print(f"  - {line}")
-    chart(sweep, shipped, args.chart)
+    chart(sweep, shipped, args.chart, f"make bench-cdn: {args.sessions:,} sessions/day, {args.videos:,} videos")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
-        json.dumps({"shipped_max_age": shipped, "sessions": args.sessions, "seed": args.seed, "sweep": sweep}, indent=1)
+        json.dumps(
+            {
+                "shipped_max_age": shipped,
+                "sessions": args.sessions,
+                "videos": args.videos,
+                "zipf": args.zipf,
+                "sweep": sweep,
+                "eviction": evictions,
+            },
+            indent=1,
+        )
     )
-    print(f"\nwrote {args.chart.relative_to(ROOT) if args.chart.is_relative_to(ROOT) else args.chart} and {args.json}")
+    print(
+        f"\nwrote {args.chart.relative_to(ROOT) if args.chart.is_relative_to(ROOT) else args.chart} and {args.json} "
+        f"in {time.monotonic() - started:.1f} s"
+    )
     return 0
 
 

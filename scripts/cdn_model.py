@@ -22,6 +22,12 @@ How CloudFront applies them follows its developer guide:
   origin has one) -> origin. A cache serves an object from an upper tier with the
   lifetime it has left there (its Age), so every tier expires it at the same moment.
   Requests that cannot be cached go straight to the origin.
+* Eviction: CloudFront drops objects that are not requested often, before they expire;
+  `Eviction` gives each tier an idle time after which it no longer has an object.
+
+Two ways to run a day through it: `simulate` replays a trace request by request (the
+reference, for small traces), `expected` computes each object's arrival process per cache
+in closed form (a platform-sized day in seconds); a test checks that they agree.
 
 Assumptions a real deployment can contradict are listed in the README
 (performance section) and printed by `make bench-cdn`.
@@ -29,12 +35,15 @@ Assumptions a real deployment can contradict are listed in the README
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+import numpy as np
 
 # AWS managed cache policies the template may name by id (values from the CloudFront
 # developer guide, "Use managed cache policies").
@@ -277,16 +286,45 @@ def from_template(template: dict[str, Any]) -> Distribution:
     return Distribution(ordered)
 
 
-# ----------------------------------------------------------------------------- simulation
+# ----------------------------------------------------------------------------- eviction
+
+TIERS = ("edge", "regional", "shield")
+
+
+@dataclass(frozen=True)
+class Eviction:
+    """How long each tier keeps an object that nobody asks it for (seconds; None: until it expires).
+
+    CloudFront evicts objects that are not requested often to make room for others, and
+    publishes no figure. Treating a tier as "drops an object after `idle` seconds without a
+    request" is the characteristic-time (Che) approximation of a full LRU cache: every object
+    whose requests come closer together than that time stays, the rest are fetched again.
+    """
+
+    edge: float | None = None
+    regional: float | None = None
+    shield: float | None = None
+
+    def __post_init__(self) -> None:
+        for tier in TIERS:
+            idle = getattr(self, tier)
+            if idle is not None and idle <= 0:
+                raise ModelError(f"eviction idle time of the {tier} tier must be > 0 seconds or None, got {idle}")
+
+    def shortest(self) -> float:
+        return min((t for t in (self.edge, self.regional, self.shield) if t is not None), default=math.inf)
+
+
+# ----------------------------------------------------------------------------- results
 
 
 @dataclass
 class Tally:
-    requests: int = 0
-    bytes: int = 0
-    origin_requests: int = 0
-    origin_bytes: int = 0
-    uncacheable: int = 0  # origin requests that no TTL could have saved (POST, no-cache, no-store, TTL 0)
+    requests: float = 0
+    bytes: float = 0
+    origin_requests: float = 0
+    origin_bytes: float = 0
+    uncacheable: float = 0  # origin requests that no TTL could have saved (POST, no-cache, no-store, TTL 0)
 
     @property
     def request_offload(self) -> float:
@@ -307,10 +345,10 @@ class Tally:
 @dataclass
 class Result:
     by_behavior: dict[str, Tally]
-    origin_requests_by_hour: dict[str, Counter[int]]  # origin kind -> hour -> requests
-    viewer_requests_by_hour: Counter[int]
+    origin_requests_by_hour: dict[str, dict[int, float]]  # origin kind -> hour -> requests
+    viewer_requests_by_hour: dict[int, float]
     # origin fetches by tier that asked (edge, regional, shield): how the hierarchy collapsed misses
-    fetches_by_tier: Counter[str]
+    fetches_by_tier: dict[str, float]
 
     @property
     def overall(self) -> Tally:
@@ -319,32 +357,88 @@ class Result:
             total.add(tally)
         return total
 
-
-class _Cache:
-    """One cache: key -> (fresh until, stale-serve until)."""
-
-    __slots__ = ("entries",)
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple[Any, ...], tuple[float, float]] = {}
+    def __add__(self, other: Result) -> Result:
+        """Two disjoint sets of objects together (the model treats every object on its own)."""
+        by_behavior: dict[str, Tally] = defaultdict(Tally)
+        origin: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        viewer: dict[int, float] = defaultdict(float)
+        fetches: dict[str, float] = defaultdict(float)
+        for result in (self, other):
+            for label, tally in result.by_behavior.items():
+                by_behavior[label].add(tally)
+            for kind, hours in result.origin_requests_by_hour.items():
+                for hour, n in hours.items():
+                    origin[kind][hour] += n
+            for hour, n in result.viewer_requests_by_hour.items():
+                viewer[hour] += n
+            for tier, n in result.fetches_by_tier.items():
+                fetches[tier] += n
+        return Result(dict(by_behavior), {k: dict(v) for k, v in origin.items()}, dict(viewer), dict(fetches))
 
 
 HeadersFor = Callable[[Request, Behavior], Mapping[str, str]]
 
 
-def simulate(distribution: Distribution, trace: Iterable[Request], headers_for: HeadersFor, measure_from: float = 0.0) -> Result:
-    """Replay `trace` (in time order) through edge, regional and shield caches.
+def _lifetime(behavior: Behavior, request: Request, headers_for: HeadersFor, memo: dict[Any, tuple[int, int]]) -> tuple[int, int]:
+    """(fresh, stale) seconds CloudFront keeps this response; (0, 0) when it cannot cache it."""
+    if request.method not in behavior.cached_methods:
+        return 0, 0
+    headers = headers_for(request, behavior)
+    key = (behavior.path_pattern, tuple(sorted(headers.items())))
+    if key not in memo:
+        memo[key] = behavior.policy.ttl(headers)
+    return memo[key]
+
+
+# ----------------------------------------------------------------------------- per-request simulation
+
+
+class _Cache:
+    """One cache: key -> (fresh until, stale-serve until), and when each key was last asked for."""
+
+    __slots__ = ("entries", "idle", "used")
+
+    def __init__(self, idle: float | None) -> None:
+        self.entries: dict[tuple[Any, ...], tuple[float, float]] = {}
+        self.used: dict[tuple[Any, ...], float] = {}
+        self.idle = idle
+
+    def get(self, key: tuple[Any, ...], now: float) -> tuple[float, float] | None:
+        entry = self.entries.get(key)
+        if entry is not None and self.idle is not None and now - self.used[key] > self.idle:
+            del self.entries[key]  # evicted: nobody asked for it for longer than the idle time
+            return None
+        return entry
+
+    def put(self, key: tuple[Any, ...], entry: tuple[float, float], now: float) -> None:
+        self.entries[key] = entry
+        self.used[key] = now
+
+    def touch(self, key: tuple[Any, ...], now: float) -> None:
+        self.used[key] = now
+
+
+def simulate(
+    distribution: Distribution,
+    trace: Iterable[Request],
+    headers_for: HeadersFor,
+    measure_from: float = 0.0,
+    eviction: Eviction | None = None,
+) -> Result:
+    """Replay `trace` (in time order) through edge, regional and shield caches, request by request.
 
     Requests before `measure_from` (seconds) only warm the caches; the rest are counted.
+    This is the reference the fast model (`expected`) is checked against on small traces.
     """
+    eviction = eviction or Eviction()
     by_behavior: dict[str, Tally] = defaultdict(Tally)
     origin_by_hour: dict[str, Counter[int]] = defaultdict(Counter)
     viewer_by_hour: Counter[int] = Counter()
     fetches: Counter[str] = Counter()
-    edges: dict[str, _Cache] = defaultdict(_Cache)
-    regionals: dict[str, _Cache] = defaultdict(_Cache)
-    shields: dict[str, _Cache] = defaultdict(_Cache)
-    ttl_cache: dict[tuple[Any, ...], tuple[int, int]] = {}
+    edges: dict[str, _Cache] = defaultdict(lambda: _Cache(eviction.edge))
+    regionals: dict[str, _Cache] = defaultdict(lambda: _Cache(eviction.regional))
+    shields: dict[str, _Cache] = defaultdict(lambda: _Cache(eviction.shield))
+    ttl_memo: dict[Any, tuple[int, int]] = {}
     last_time = float("-inf")
 
     for request in trace:
@@ -362,15 +456,7 @@ def simulate(distribution: Distribution, trace: Iterable[Request], headers_for: 
         if request.method not in behavior.allowed_methods:
             continue  # CloudFront answers 403 itself
         key = (behavior.path_pattern, behavior.policy.key(request))
-        if request.method in behavior.cached_methods:
-            headers = headers_for(request, behavior)
-            memo = (behavior.path_pattern, tuple(sorted(headers.items())))
-            lifetime = ttl_cache.get(memo)
-            if lifetime is None:
-                lifetime = ttl_cache[memo] = behavior.policy.ttl(headers)
-        else:
-            lifetime = (0, 0)
-        fresh, stale = lifetime
+        fresh, stale = _lifetime(behavior, request, headers_for, ttl_memo)
         if fresh <= 0:
             origin = True
             tally.uncacheable += 1
@@ -385,7 +471,12 @@ def simulate(distribution: Distribution, trace: Iterable[Request], headers_for: 
             tally.origin_requests += 1
             tally.origin_bytes += request.size
             origin_by_hour[behavior.origin.kind][hour] += 1
-    return Result(dict(by_behavior), dict(origin_by_hour), viewer_by_hour, fetches)
+    return Result(
+        dict(by_behavior),
+        {kind: dict(hours) for kind, hours in origin_by_hour.items()},
+        dict(viewer_by_hour),
+        dict(fetches),
+    )
 
 
 def _lookup(
@@ -393,29 +484,28 @@ def _lookup(
 ) -> bool:
     """Walk the tiers; fill the ones that missed. True when the origin had to answer."""
     missed: list[_Cache] = []
-    expiry: tuple[float, float] | None = None
     last = tiers[0][0]
     for position, (name, cache) in enumerate(tiers):
-        entry = cache.entries.get(key)
+        entry = cache.get(key, now)
         if entry is not None and now < entry[0]:
-            expiry = entry
-            break
+            cache.touch(key, now)
+            for lower in missed:
+                lower.put(key, entry, now)
+            return False
         if entry is not None and now < entry[1]:
             # Served stale to the viewer while this tier refreshes from upstream in the
             # background: the upstream request still happens (and may reach the origin).
             refreshed, from_origin = _refresh(tiers[position + 1 :], key, now, fresh, stale, fetches, name)
             for lower in [*missed, cache]:
-                lower.entries[key] = refreshed
+                lower.put(key, refreshed, now)
             return from_origin
         missed.append(cache)
         last = name
-    origin = expiry is None
-    if origin:
-        fetches[last] += 1
-        expiry = (now + fresh, now + fresh + stale)
+    fetches[last] += 1
+    expiry = (now + fresh, now + fresh + stale)
     for cache in missed:
-        cache.entries[key] = expiry
-    return origin
+        cache.put(key, expiry, now)
+    return True
 
 
 def _refresh(
@@ -423,11 +513,220 @@ def _refresh(
 ) -> tuple[tuple[float, float], bool]:
     """Fetch a fresh copy through `tiers` (the ones above the asker): (its expiry, whether the origin answered)."""
     for _name, cache in tiers:
-        entry = cache.entries.get(key)
+        entry = cache.get(key, now)
         if entry is not None and now < entry[0]:
+            cache.touch(key, now)
             return entry, False
     fetches[tiers[-1][0] if tiers else asker] += 1
     expiry = (now + fresh, now + fresh + stale)
     for _name, cache in tiers:
-        cache.entries[key] = expiry
+        cache.put(key, expiry, now)
     return expiry, True
+
+
+# ----------------------------------------------------------------------------- fast model: per-object arrival processes
+
+DAY = 86400.0
+BINS_PER_HOUR = 4
+
+
+@dataclass(frozen=True)
+class Stream:
+    """The requests for one object (one cache key) from many independent viewers: a Poisson process.
+
+    `copies` identical, independent objects share one stream (a catalog's tail, binned by rate);
+    `request` is a representative (its time, pop and region are not used).
+    """
+
+    request: Request
+    per_day: float  # expected requests a day for each copy, all edge locations together
+    copies: int = 1
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Where and when viewers ask: edge location -> (its regional edge cache, share of viewers); 24 hourly shares."""
+
+    edges: Mapping[str, tuple[str, float]]
+    hourly: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.hourly) != 24 or min(self.hourly) < 0 or sum(self.hourly) <= 0:
+            raise ModelError("the audience needs 24 non-negative hourly shares with a positive sum")
+        if not self.edges or min(w for _, w in self.edges.values()) <= 0:
+            raise ModelError("the audience needs at least one edge location, each with a positive share")
+
+
+def exposure(rate: np.ndarray, window: float | None, width: float) -> np.ndarray:
+    """Expected requests in the `window` seconds before each bin's midpoint.
+
+    `rate` (..., B) is requests per second, constant within each of the B bins of `width`
+    seconds and repeating every B bins (every day is like the last). window=None: infinite.
+    """
+    if window is None:
+        return np.full(rate.shape, np.inf)
+    bins = rate.shape[-1]
+    per_bin = rate * width
+    full, rem = divmod(window, bins * width)
+    tiled = np.concatenate([per_bin, per_bin], axis=-1)
+    cumulative = np.concatenate([np.zeros((*rate.shape[:-1], 1)), np.cumsum(tiled, axis=-1)], axis=-1)
+
+    def upto(x: np.ndarray) -> np.ndarray:  # requests from the start of the tiled period to x seconds
+        k = np.floor(x / width).astype(int)
+        return cumulative[..., k] + (x / width - k) * tiled[..., np.minimum(k, 2 * bins - 1)]
+
+    middle = (np.arange(bins) + bins + 0.5) * width
+    return full * per_bin.sum(-1, keepdims=True) + upto(middle) - upto(middle - rem)
+
+
+def _misses(rate: np.ndarray, idle: float | None, width: float) -> np.ndarray:
+    """Miss rate of a cache that keeps an immutable object until `idle` seconds pass without a request."""
+    return rate * np.exp(-exposure(rate, idle, width))
+
+
+def _upper_misses(
+    lower_misses: np.ndarray, member: np.ndarray, lower_idle: float | None, idle: float | None, width: float
+) -> np.ndarray:
+    """Miss rate (S, U, B) of upper caches fed by the misses (S, L, B) of lower ones (member: (L, U) 0/1).
+
+    A request from lower cache l reaches upper cache u, which misses when none of its lower
+    caches sent it anything in the last `idle` seconds. The other lower caches' misses are
+    taken as Poisson; l itself, having just missed, sent nothing in its own last
+    `lower_idle` seconds (a miss is always preceded by that quiet time), so only its misses
+    before then count.
+    """
+    if idle is None:  # never evicts: in steady state it has every object
+        return np.zeros((lower_misses.shape[0], member.shape[1], lower_misses.shape[2]))
+    own = exposure(lower_misses, idle, width)  # (S, L, B)
+    if lower_idle is not None:
+        # Its misses are at least `dead` apart: beyond the quiet time they come at the rate of the
+        # remaining gap, 1 / (1/rate - dead), not at the mean rate.
+        dead = min(idle, lower_idle)
+        rest = np.clip(1 - lower_misses * dead, 1e-9, None)
+        own_before_quiet = (own - exposure(lower_misses, dead, width)) / rest
+    else:
+        own_before_quiet = own
+    total = np.einsum("slb,lu->sub", own, member)  # (S, U, B) all lower caches' misses in the idle time
+    inside = member[None, :, :, None]  # (1, L, U, 1)
+    exponent = total[:, None, :, :] - own[:, :, None, :] * inside + own_before_quiet[:, :, None, :] * inside
+    return np.einsum("slb,lu,slub->sub", lower_misses, member, np.exp(-exponent))
+
+
+def expected(
+    distribution: Distribution,
+    streams: Iterable[Stream],
+    headers_for: HeadersFor,
+    audience: Audience,
+    eviction: Eviction | None = None,
+) -> Result:
+    """One day of `streams` through edge, regional and shield caches, in expectation, in steady state.
+
+    Caches never share state between objects (no capacity is modelled beyond the idle-time
+    eviction), so each object's cache behaviour depends on its own requests only, and a day of
+    many independent viewers is a Poisson process per object and edge location. Per object:
+
+    * uncacheable (method not cached, TTL 0, no-cache/no-store): every request reaches the origin;
+    * fresh lifetime tau no longer than the shortest idle time: every tier keeps the remaining
+      lifetime of the copy above it, so all copies expire together, and one origin fetch
+      starts a cycle of tau plus the wait for the next request from anywhere (behind the
+      shield; per regional cache without one): L / (1 + L tau) fetches per second at rate L;
+    * fresh lifetime of a day or more (immutable objects): expiry is ignored (at most one fetch
+      per lifetime) and each tier misses when it has had no request for its idle time:
+      a tier at rate l misses at l * exp(-requests expected in the idle time), and its misses
+      are the rate of the tier above (treated as Poisson, as in hierarchical TTL-cache analysis).
+
+    The day is cut into BINS_PER_HOUR bins an hour with constant rates. stale-while-revalidate
+    changes who waits, not how many upstream fetches there are, so it does not enter.
+    """
+    eviction = eviction or Eviction()
+    width = 3600.0 / BINS_PER_HOUR
+    bins = 24 * BINS_PER_HOUR
+    share = np.repeat(np.asarray(audience.hourly, dtype=float) / sum(audience.hourly) / BINS_PER_HOUR, BINS_PER_HOUR)
+    edge_names = list(audience.edges)
+    edge_share = np.array([audience.edges[e][1] for e in edge_names], dtype=float)
+    edge_share /= edge_share.sum()
+    regions = sorted({audience.edges[e][0] for e in edge_names})
+    in_region = np.array([[audience.edges[e][0] == r for r in regions] for e in edge_names], dtype=float)  # (P, R)
+    region_share = edge_share @ in_region
+    hour_of_bin = np.arange(bins) // BINS_PER_HOUR
+
+    by_behavior: dict[str, Tally] = defaultdict(Tally)
+    origin_by_hour: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(24))
+    viewer_by_hour = np.zeros(24)
+    fetches: dict[str, float] = defaultdict(float)
+    # (behavior, fresh lifetime, regime) -> object -> [requests a day per copy, copies, bytes a day per copy].
+    # Streams of one cache key are one object: their rates add (copies > 1 are distinct objects).
+    groups: dict[tuple[Behavior, int, str], dict[Any, list[float]]] = defaultdict(dict)
+    memo: dict[Any, tuple[int, int]] = {}
+
+    def to_hours(per_bin: np.ndarray) -> np.ndarray:
+        return np.bincount(hour_of_bin, weights=per_bin, minlength=24)
+
+    for stream in streams:
+        if stream.per_day < 0 or stream.copies < 1:
+            raise ModelError(f"stream {stream.request.path}: per_day must be >= 0 and copies >= 1")
+        behavior = distribution.match(stream.request.path)
+        tally = by_behavior[behavior.label]
+        total = stream.per_day * stream.copies
+        tally.requests += total
+        tally.bytes += total * stream.request.size
+        viewer_by_hour += to_hours(total * share)
+        if stream.request.method not in behavior.allowed_methods:
+            continue  # CloudFront answers 403 itself
+        fresh, _stale = _lifetime(behavior, stream.request, headers_for, memo)
+        if fresh <= 0:
+            tally.origin_requests += total
+            tally.origin_bytes += total * stream.request.size
+            tally.uncacheable += total
+            origin_by_hour[behavior.origin.kind] += to_hours(total * share)
+            fetches["edge"] += total
+        else:
+            if fresh <= eviction.shortest():
+                regime = "ttl"
+            elif fresh >= DAY:
+                regime = "idle"
+            else:
+                raise ModelError(
+                    f"{behavior.label}: a fresh lifetime of {fresh} s, between the shortest idle time "
+                    f"({eviction.shortest():.0f} s) and a day, is not modelled"
+                )
+            objects = groups[(behavior, fresh, regime)]
+            key = behavior.policy.key(stream.request) if stream.copies == 1 else ("copies", len(objects))
+            entry = objects.setdefault(key, [0.0, stream.copies, 0.0])
+            entry[0] += stream.per_day
+            entry[2] += stream.per_day * stream.request.size
+
+    for (behavior, fresh, regime), objects in groups.items():
+        per_day, copies, daily_bytes = (np.array(column, dtype=float) for column in zip(*objects.values(), strict=True))
+        size = np.divide(daily_bytes, per_day, out=np.zeros_like(per_day), where=per_day > 0)
+        rate = per_day[:, None] * share[None, :] / width  # (S, B) requests per second, all edges
+        shield = behavior.origin.shield_region is not None
+        if regime == "ttl":
+            if shield:
+                origin = rate / (1 + rate * fresh)
+            else:
+                regional = rate[:, None, :] * region_share[None, :, None]
+                origin = (regional / (1 + regional * fresh)).sum(1)
+        else:
+            edge = rate[:, None, :] * edge_share[None, :, None]  # (S, P, B)
+            edge_misses = _misses(edge, eviction.edge, width)
+            regional_misses = _upper_misses(edge_misses, in_region, eviction.edge, eviction.regional, width)
+            origin = regional_misses.sum(1)
+            if shield:
+                origin = _upper_misses(regional_misses, np.ones((len(regions), 1)), eviction.regional, eviction.shield, width)[
+                    :, 0
+                ]
+        per_bin = (origin * width * copies[:, None]).sum(0)  # (B,) origin requests of the group
+        requests = float(per_bin.sum())
+        tally = by_behavior[behavior.label]
+        tally.origin_requests += requests
+        tally.origin_bytes += float((origin * width * (copies * size)[:, None]).sum())
+        origin_by_hour[behavior.origin.kind] += to_hours(per_bin)
+        fetches["shield" if shield else "regional"] += requests
+
+    return Result(
+        dict(by_behavior),
+        {kind: dict(enumerate(hours.tolist())) for kind, hours in origin_by_hour.items()},
+        dict(enumerate(viewer_by_hour.tolist())),
+        dict(fetches),
+    )

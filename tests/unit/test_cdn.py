@@ -104,8 +104,8 @@ def test_exactly_six_behaviors(stack: Synthesized) -> None:
 def test_default_behavior_serves_the_app_from_the_alb_honouring_its_cache_control(stack: Synthesized) -> None:
     assert origin_of(stack, "/*")["DomainName"] == alb_dns(stack)
     policy = cache_policy(stack, "/*")
-    # MinTTL 0 lets `Cache-Control: no-cache` on index.html take effect; DefaultTTL 0
-    # means nothing is cached that the origin did not mark cacheable.
+    # MinTTL 0 lets the origin's Cache-Control rule (index.html: s-maxage=60, the release
+    # bound); DefaultTTL 0 means nothing is cached that the origin did not mark cacheable.
     assert policy["MinTTL"] == 0
     assert policy["DefaultTTL"] == 0
     assert policy["Name"] == f"cache-html-{SUFFIX}"

@@ -1,5 +1,8 @@
 import { expect, prodUrl, test } from './fixtures';
 
+// Browsers revalidate the app shell on every load; CloudFront keeps it 60 s (the release bound).
+const APP_SHELL_CACHE_CONTROL = 'public, max-age=0, must-revalidate, s-maxage=60';
+
 /** The nginx config exactly as shipped (its /api block included). */
 test.describe('nginx (production config)', () => {
   test('/health answers 200 without touching the app', async ({ request }) => {
@@ -9,18 +12,22 @@ test.describe('nginx (production config)', () => {
     expect(res.headers()['cache-control']).toBe('no-store');
   });
 
-  test('index.html is no-cache and carries the security headers', async ({ request }) => {
+  test('index.html is revalidated by browsers, cached 60 s by CloudFront, and carries the security headers', async ({ request }) => {
     for (const path of ['/', '/index.html']) {
       const res = await request.get(`${prodUrl()}${path}`);
       expect(res.status()).toBe(200);
       const h = res.headers();
-      expect(h['cache-control']).toBe('no-cache');
+      expect(h['cache-control']).toBe(APP_SHELL_CACHE_CONTROL);
       expect(h['content-type']).toContain('text/html');
       expect(h['content-security-policy']).toContain("script-src 'self'");
       expect(h['content-security-policy']).toContain("frame-ancestors 'none'");
       expect(h['x-content-type-options']).toBe('nosniff');
       expect(h['referrer-policy']).toBe('strict-origin-when-cross-origin');
       expect(h['server']).toBe('nginx');
+      // What a browser's revalidation (and CloudFront's, after s-maxage) relies on: an ETag answered with 304.
+      expect(h['etag']).toBeTruthy();
+      const again = await request.get(`${prodUrl()}${path}`, { headers: { 'If-None-Match': h['etag'] } });
+      expect(again.status()).toBe(304);
     }
   });
 
@@ -57,7 +64,7 @@ test.describe('nginx (production config)', () => {
   test('client routes fall back to the app shell', async ({ request }) => {
     const res = await request.get(`${prodUrl()}/videos/12`);
     expect(res.status()).toBe(200);
-    expect(res.headers()['cache-control']).toBe('no-cache');
+    expect(res.headers()['cache-control']).toBe(APP_SHELL_CACHE_CONTROL);
     expect(await res.text()).toContain('<div id="root"></div>');
   });
 
