@@ -44,7 +44,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     config = config or Config.from_env()
     logs.configure_logging(config.log_level)
 
-    app = Flask(__name__)
+    app = http.CatalogFlask(__name__)
     app.config["CATALOG"] = config
     app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY_BYTES
     # No redirects: `//api//videos` would otherwise get a 308 whose Location
@@ -59,7 +59,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     db.open()
     app.extensions["catalog_db"] = db
 
-    logs.init_app(app, access=config.access_log)
+    # Response headers and the access log: one WSGI layer inside ProxyFix.
     http.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api.probes)

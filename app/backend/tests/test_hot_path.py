@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -23,31 +24,37 @@ CACHEABLE = "public, max-age=30, stale-while-revalidate=60"
 
 
 @pytest.fixture
-def logged_app(app: Flask, pg: LocalPostgres) -> Iterator[tuple[Flask, io.StringIO]]:
-    """An app with the access log on at INFO; its lines land in the returned buffer."""
+def logged_app(
+    app: Flask, pg: LocalPostgres, capsys: pytest.CaptureFixture[str]
+) -> Iterator[tuple[Flask, Callable[[], list[dict[str, Any]]]]]:
+    """An app with the access log on at INFO, and a reader of its lines on stdout."""
     root = logging.getLogger()
     level = root.level
     application = create_app(
         make_config(pg, ACCESS_LOG="true", LOG_LEVEL="INFO", RUN_MIGRATIONS="false")
     )
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logs.JsonFormatter())
-    logs.access_log.addHandler(handler)
+    capsys.readouterr()
+
+    def access_lines() -> list[dict[str, Any]]:
+        lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [line for line in lines if line.get("logger") == "catalog.access"]
+
     try:
-        yield application, buffer
+        yield application, access_lines
     finally:
-        logs.access_log.removeHandler(handler)
         root.setLevel(level)
         application.extensions["catalog_db"].close()
+
+
+AccessLines = tuple[Flask, Callable[[], list[dict[str, Any]]]]
 
 
 def _lines(buffer: io.StringIO) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in buffer.getvalue().splitlines()]
 
 
-def test_access_log_line_has_every_field(logged_app: tuple[Flask, io.StringIO]) -> None:
-    app, buffer = logged_app
+def test_access_log_line_has_every_field(logged_app: AccessLines) -> None:
+    app, access_lines = logged_app
     client = app.test_client()
     client.get(
         "/api/videos?limit=2",
@@ -57,9 +64,14 @@ def test_access_log_line_has_every_field(logged_app: tuple[Flask, io.StringIO]) 
         },
     )
     client.get("/api/videos/999999")
-    first, second = _lines(buffer)
-    assert first["logger"] == "catalog.access"
+    first, second = access_lines()
+    assert first["level"] == "INFO"
     assert first["message"] == "request"
+    assert list(first) == [
+        *("ts", "level", "logger", "message", "method", "path"),
+        *("status", "duration_ms", "remote_addr", "trace_id"),
+    ]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", first["ts"])
     assert (first["method"], first["path"], first["status"]) == ("GET", "/api/videos", 200)
     # ProxyFix trusts one hop: the address the ALB appended, not the spoofed one.
     assert first["remote_addr"] == "203.0.113.7"
@@ -73,11 +85,11 @@ def test_access_log_line_has_every_field(logged_app: tuple[Flask, io.StringIO]) 
     )
 
 
-def test_access_log_respects_the_level(logged_app: tuple[Flask, io.StringIO]) -> None:
-    app, buffer = logged_app
+def test_access_log_respects_the_level(logged_app: AccessLines) -> None:
+    app, access_lines = logged_app
     logging.getLogger().setLevel(logging.WARNING)
     app.test_client().get("/api/videos?limit=1")
-    assert buffer.getvalue() == ""
+    assert access_lines() == []
 
 
 def test_lean_records_keep_the_json_line(monkeypatch: pytest.MonkeyPatch) -> None:
