@@ -6,7 +6,6 @@ import logging
 import time
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, errors, http, logs
 from .config import Config
@@ -66,7 +65,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     app.register_blueprint(api.api)
 
     # Trust exactly the proxies in front of the task (ALB adds one hop).
-    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+    app.wsgi_app = http.TrustedHops(  # type: ignore[method-assign]
         app.wsgi_app, x_for=config.proxy_fix_x_for, x_proto=config.proxy_fix_x_proto
     )
     return app

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from flask import Flask, Response, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config
 from .logs import AccessLog
@@ -155,6 +156,24 @@ class Envelope:
                 environ.get("HTTP_X_AMZN_TRACE_ID"),
             )
         return body
+
+
+class TrustedHops(ProxyFix):
+    """werkzeug's ``ProxyFix`` (same hop counting), with a fast path for plain values.
+
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` values without quotes or
+    backslashes split on commas exactly as ``parse_list_header`` would (items
+    stripped of spaces and tabs, empty items dropped); its per-character loop
+    cost a few µs per request. Anything else goes through werkzeug's parser.
+    """
+
+    def _get_real_value(self, trusted: int, value: str | None) -> str | None:
+        if not (trusted and value):
+            return None
+        if '"' in value or "\\" in value:
+            return super()._get_real_value(trusted, value)
+        values = [item for item in (part.strip(" \t") for part in value.split(",")) if item]
+        return values[-trusted] if len(values) >= trusted else None
 
 
 def init_app(app: Flask) -> None:

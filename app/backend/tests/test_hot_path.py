@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import random
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,9 +15,11 @@ import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from catalog import create_app, logs
 from catalog.api import _iso
+from catalog.http import CorsPolicy, Envelope, TrustedHops
 from devtools.local_pg import LocalPostgres
 from tests.conftest import make_config
 
@@ -153,3 +156,75 @@ def test_list_is_cacheable_with_the_configured_ages(client: FlaskClient) -> None
 )
 def test_timestamps_are_utc_whole_seconds(ts: datetime) -> None:
     assert _iso(ts) == ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- the WSGI envelope and the hop parser --------------------------------------
+
+
+def _envelope_call(
+    headers: list[tuple[str, str]], origin: str | None
+) -> tuple[str, list[tuple[str, str]]]:
+    seen: dict[str, Any] = {}
+
+    def inner(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", list(headers))
+        return [b"{}"]
+
+    def start_response(status: str, out: list[tuple[str, str]], exc_info: Any = None) -> None:
+        seen["status"], seen["headers"] = status, out
+
+    envelope = Envelope(inner, cors=CorsPolicy(["https://app.example"]), access=False)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}
+    if origin:
+        environ["HTTP_ORIGIN"] = origin
+    assert list(envelope(environ, start_response)) == [b"{}"]
+    return seen["status"], seen["headers"]
+
+
+def test_envelope_merges_vary_and_keeps_cache_control() -> None:
+    _, headers = _envelope_call(
+        [("Cache-Control", "public, max-age=30"), ("Vary", "Accept-Encoding")],
+        "https://app.example",
+    )
+    assert headers.count(("Vary", "Accept-Encoding, Origin")) == 1
+    assert [v for k, v in headers if k == "Cache-Control"] == ["public, max-age=30"]
+    assert [v for k, v in headers if k == "Access-Control-Allow-Origin"] == ["https://app.example"]
+    assert [v for k, v in headers if k == "X-Content-Type-Options"] == ["nosniff"]
+
+
+def test_envelope_adds_no_second_origin_to_vary() -> None:
+    _, headers = _envelope_call([("vary", "origin")], None)
+    assert [v for k, v in headers if k.lower() == "vary"] == ["origin"]
+    assert ("Cache-Control", "no-store") in headers
+
+
+def _hop_values() -> list[str]:
+    fixed = [
+        "203.0.113.7",
+        "6.6.6.6, 203.0.113.7",
+        " 6.6.6.6 ,\t203.0.113.7 , ",
+        "a,,b",
+        ",",
+        " ",
+        '"quoted, one", 10.0.0.1',
+        "a\\,b, c",
+        '"unclosed, 1.2.3.4',
+        "https",
+        "http, https",
+    ]
+    rng = random.Random(20261127)
+    alphabet = ["1", "2", ".", ":", "a", ",", ",", " ", "\t", '"', "\\", "f"]
+    fuzz = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 16))) for _ in range(3000)]
+    return fixed + fuzz
+
+
+def test_trusted_hops_parse_like_werkzeug() -> None:
+    """The fast path picks the same hop as werkzeug's ProxyFix for any value."""
+    ours = TrustedHops(lambda e, s: [], x_for=1)
+    theirs = ProxyFix(lambda e, s: [], x_for=1)
+    for value in _hop_values():
+        for trusted in (1, 2, 3):
+            assert ours._get_real_value(trusted, value) == theirs._get_real_value(trusted, value), (
+                value,
+                trusted,
+            )
