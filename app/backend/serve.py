@@ -48,8 +48,12 @@ def _bind() -> tuple[str, int]:
     return host, int(port)
 
 
-def log_config(level: str) -> dict[str, object]:
-    """granian's own log lines as JSON on stdout, like the app's."""
+def log_config(
+    level: str, *, server: str = "_granian", server_access: str = "granian.access"
+) -> dict[str, object]:
+    """The server's own log lines (logger ``server``) as JSON on stdout, like
+    the app's; its access log (``server_access``) off: the app writes one line
+    per request. The benchmark's gunicorn config uses it with gunicorn's loggers."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -63,8 +67,8 @@ def log_config(level: str) -> dict[str, object]:
         },
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {
-            "_granian": {"handlers": ["stdout"], "level": level, "propagate": False},
-            "granian.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+            server: {"handlers": ["stdout"], "level": level, "propagate": False},
+            server_access: {"handlers": [], "level": "CRITICAL", "propagate": False},
         },
     }
 

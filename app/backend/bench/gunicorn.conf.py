@@ -6,6 +6,8 @@ benchmark can tune them without a new image.
 
 import os
 
+from serve import log_config
+
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -31,23 +33,10 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = "*"  # ProxyFix in the app decides how many hops to trust
 proxy_allow_ips = "*"
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "catalog.logs.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "stream": "ext://sys.stdout",
-        }
-    },
-    "root": {"handlers": ["stdout"], "level": loglevel.upper()},
-    "loggers": {
-        "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
-        "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
-    },
-}
+# Its own lines as JSON on stdout (serve.py's dictConfig with gunicorn's loggers).
+logconfig_dict = log_config(
+    loglevel.upper(), server="gunicorn.error", server_access="gunicorn.access"
+)
 
 
 def post_fork(server: object, worker: object) -> None:

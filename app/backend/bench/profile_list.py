@@ -11,7 +11,7 @@ runs once more under a profiler.
 * ``--profiler cprofile``: the functions with the most own time.
 
 Access log on, ``LOG_LEVEL=INFO`` (the shipped defaults); log lines go to
-/dev/null.
+/dev/null (both the logging handlers and the access log's stdout).
 
 Usage: python bench/profile_list.py [--requests 3000] [--rounds 5] [--profiler pyinstrument]
 """
@@ -19,6 +19,7 @@ Usage: python bench/profile_list.py [--requests 3000] [--rounds 5] [--profiler p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import os
@@ -124,12 +125,14 @@ def main() -> int:
                 handler.setStream(devnull)
         assert call(catalog_app) == call(floor_app), "the floor must answer the same body"
         apps: dict[str, WsgiApp] = {"floor": floor_app, "catalog": catalog_app}
-        for app in apps.values():
-            per_request_us(app, 300)  # warm-up
         times: dict[str, list[float]] = {name: [] for name in apps}
-        for _ in range(args.rounds):
-            for name, app in apps.items():
-                times[name].append(per_request_us(app, args.requests))
+        # The access-log line goes to sys.stdout (catalog.logs.AccessLog): /dev/null here.
+        with contextlib.redirect_stdout(devnull):
+            for app in apps.values():
+                per_request_us(app, 300)  # warm-up
+            for _ in range(args.rounds):
+                for name, app in apps.items():
+                    times[name].append(per_request_us(app, args.requests))
         med = {name: statistics.median(t) for name, t in times.items()}
         print(
             f"\nGET /api/videos, direct WSGI calls, {args.rounds} alternating rounds x "
@@ -149,15 +152,17 @@ def main() -> int:
 
             profiler = Profiler(interval=0.0002)
             profiler.start()
-            for _ in range(n):
-                call(catalog_app)
+            with contextlib.redirect_stdout(devnull):
+                for _ in range(n):
+                    call(catalog_app)
             profiler.stop()
             print(profiler.output_text(unicode=False, color=False, show_all=False))
         else:
             prof = cProfile.Profile()
             prof.enable()
-            for _ in range(n):
-                call(catalog_app)
+            with contextlib.redirect_stdout(devnull):
+                for _ in range(n):
+                    call(catalog_app)
             prof.disable()
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(args.top)

@@ -6,7 +6,6 @@ import logging
 import time
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, errors, http, logs
 from .config import Config
@@ -44,7 +43,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     config = config or Config.from_env()
     logs.configure_logging(config.log_level)
 
-    app = Flask(__name__)
+    app = http.CatalogFlask(__name__)
     app.config["CATALOG"] = config
     app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY_BYTES
     # No redirects: `//api//videos` would otherwise get a 308 whose Location
@@ -59,14 +58,14 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     db.open()
     app.extensions["catalog_db"] = db
 
-    logs.init_app(app, access=config.access_log)
+    # Response headers and the access log: one WSGI layer inside ProxyFix.
     http.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api.probes)
     app.register_blueprint(api.api)
 
     # Trust exactly the proxies in front of the task (ALB adds one hop).
-    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+    app.wsgi_app = http.TrustedHops(  # type: ignore[method-assign]
         app.wsgi_app, x_for=config.proxy_fix_x_for, x_proto=config.proxy_fix_x_proto
     )
     return app

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import socket
 import threading
 import time
@@ -102,9 +103,15 @@ class Watchdog:
         self.fired = 0
 
     def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
+        # A forked child has no watchdog thread: forget the parent's (below).
+        # Checked by identity, not ``is_alive()``, which costs a lock probe per query.
+        if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="db-watchdog", daemon=True)
             self._thread.start()
+            os.register_at_fork(after_in_child=self._forget_thread)
+
+    def _forget_thread(self) -> None:
+        self._thread = None
 
     def deadline(self, fd: int, seconds: float) -> _Deadline:
         """Context manager: the socket ``fd`` is shut down if the block outlives ``seconds``."""

@@ -11,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Signed media cookies live at most an hour (CloudFront checks the expiry on every request).
 MAX_MEDIA_COOKIE_TTL = 3600
 MIN_MEDIA_COOKIE_TTL = 60
+
+N = TypeVar("N", int, float)
 
 
 class ConfigError(ValueError):
@@ -130,23 +133,20 @@ class Config:
             value = env.get(name, "").strip()
             return value or None
 
-        def integer(name: str, default: int) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
+        def parsed(name: str, default: N, cast: Callable[[str], N], kind: str) -> N:
+            raw = optional(name)
+            if raw is None:
                 return default
             try:
-                return int(raw)
+                return cast(raw)
             except ValueError:
-                raise ConfigError(f"{name} must be an integer; got {raw!r}") from None
+                raise ConfigError(f"{name} must be {kind}; got {raw!r}") from None
+
+        def integer(name: str, default: int) -> int:
+            return parsed(name, default, int, "an integer")
 
         def number(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                return float(raw)
-            except ValueError:
-                raise ConfigError(f"{name} must be a number; got {raw!r}") from None
+            return parsed(name, default, float, "a number")
 
         def boolean(name: str, default: bool) -> bool:
             raw = env.get(name, "").strip().lower()

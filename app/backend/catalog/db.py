@@ -59,8 +59,12 @@ def is_stale(conn: psycopg.Connection[Any]) -> bool:
     """
     if conn.closed or conn.broken:
         return True
-    poller = select.poll()
-    poller.register(conn.fileno(), select.POLLIN)
+    # One poll object per connection (its socket never changes), not one per request.
+    poller = getattr(conn, "_catalog_poller", None)
+    if poller is None:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        conn._catalog_poller = poller  # type: ignore[attr-defined]
     return bool(poller.poll(0))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,8 @@ from pathlib import Path
 BACKEND = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BACKEND))
 
-from publishing.package import FFMPEG, package, require_tools  # noqa: E402
+from devtools import clips  # noqa: E402
+from publishing.package import package, require_tools  # noqa: E402
 
 DEMO_DIR = BACKEND.parent / "media" / "demo"
 DEMO_MANIFEST = BACKEND / "catalog" / "demo_media.json"
@@ -37,39 +37,15 @@ CLIPS: dict[int, tuple[str, int]] = {
 }
 
 
+# Output options of the demo sources: one encoder thread, so the bytes repeat from run to run.
+ENCODE = (
+    *("-t", str(SECONDS), "-c:v", "libx264", "-threads", "1", "-preset", "veryfast"),
+    *("-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"),
+)
+
+
 def synthesise(picture: str, tone: int, out: Path) -> None:
-    subprocess.run(
-        [
-            *FFMPEG,
-            "-f",
-            "lavfi",
-            "-i",
-            picture,
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency={tone}:sample_rate=48000",
-            "-t",
-            str(SECONDS),
-            "-c:v",
-            "libx264",
-            "-threads",
-            "1",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "18",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-shortest",
-            str(out),
-        ],
-        check=True,
-    )
+    clips.synthesise(out, picture, f"sine=frequency={tone}:sample_rate=48000", ENCODE)
 
 
 def size_of(directory: Path) -> int:

@@ -57,26 +57,26 @@ def make_config(pg: LocalPostgres, **overrides: str) -> Config:
     return Config.from_env(env)
 
 
-@pytest.fixture(scope="session")
-def pg() -> Iterator[LocalPostgres]:
-    """One PostgreSQL cluster for the session, removed afterwards."""
+def _cluster() -> Iterator[LocalPostgres]:
+    """A started PostgreSQL cluster, removed afterwards."""
     cluster = LocalPostgres()
     try:
         cluster.start()
         yield cluster
     finally:
         cluster.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[LocalPostgres]:
+    """One PostgreSQL cluster for the session."""
+    yield from _cluster()
 
 
 @pytest.fixture
 def fresh_pg() -> Iterator[LocalPostgres]:
     """A private cluster for tests that stop it, rotate passwords or need it empty."""
-    cluster = LocalPostgres()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.cleanup()
+    yield from _cluster()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+import random
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -13,9 +15,11 @@ import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from catalog import create_app, logs
 from catalog.api import _iso
+from catalog.http import CorsPolicy, Envelope, TrustedHops
 from devtools.local_pg import LocalPostgres
 from tests.conftest import make_config
 
@@ -23,31 +27,37 @@ CACHEABLE = "public, max-age=30, stale-while-revalidate=60"
 
 
 @pytest.fixture
-def logged_app(app: Flask, pg: LocalPostgres) -> Iterator[tuple[Flask, io.StringIO]]:
-    """An app with the access log on at INFO; its lines land in the returned buffer."""
+def logged_app(
+    app: Flask, pg: LocalPostgres, capsys: pytest.CaptureFixture[str]
+) -> Iterator[tuple[Flask, Callable[[], list[dict[str, Any]]]]]:
+    """An app with the access log on at INFO, and a reader of its lines on stdout."""
     root = logging.getLogger()
     level = root.level
     application = create_app(
         make_config(pg, ACCESS_LOG="true", LOG_LEVEL="INFO", RUN_MIGRATIONS="false")
     )
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logs.JsonFormatter())
-    logs.access_log.addHandler(handler)
+    capsys.readouterr()
+
+    def access_lines() -> list[dict[str, Any]]:
+        lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [line for line in lines if line.get("logger") == "catalog.access"]
+
     try:
-        yield application, buffer
+        yield application, access_lines
     finally:
-        logs.access_log.removeHandler(handler)
         root.setLevel(level)
         application.extensions["catalog_db"].close()
+
+
+AccessLines = tuple[Flask, Callable[[], list[dict[str, Any]]]]
 
 
 def _lines(buffer: io.StringIO) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in buffer.getvalue().splitlines()]
 
 
-def test_access_log_line_has_every_field(logged_app: tuple[Flask, io.StringIO]) -> None:
-    app, buffer = logged_app
+def test_access_log_line_has_every_field(logged_app: AccessLines) -> None:
+    app, access_lines = logged_app
     client = app.test_client()
     client.get(
         "/api/videos?limit=2",
@@ -57,9 +67,14 @@ def test_access_log_line_has_every_field(logged_app: tuple[Flask, io.StringIO]) 
         },
     )
     client.get("/api/videos/999999")
-    first, second = _lines(buffer)
-    assert first["logger"] == "catalog.access"
+    first, second = access_lines()
+    assert first["level"] == "INFO"
     assert first["message"] == "request"
+    assert list(first) == [
+        *("ts", "level", "logger", "message", "method", "path"),
+        *("status", "duration_ms", "remote_addr", "trace_id"),
+    ]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", first["ts"])
     assert (first["method"], first["path"], first["status"]) == ("GET", "/api/videos", 200)
     # ProxyFix trusts one hop: the address the ALB appended, not the spoofed one.
     assert first["remote_addr"] == "203.0.113.7"
@@ -73,11 +88,11 @@ def test_access_log_line_has_every_field(logged_app: tuple[Flask, io.StringIO]) 
     )
 
 
-def test_access_log_respects_the_level(logged_app: tuple[Flask, io.StringIO]) -> None:
-    app, buffer = logged_app
+def test_access_log_respects_the_level(logged_app: AccessLines) -> None:
+    app, access_lines = logged_app
     logging.getLogger().setLevel(logging.WARNING)
     app.test_client().get("/api/videos?limit=1")
-    assert buffer.getvalue() == ""
+    assert access_lines() == []
 
 
 def test_lean_records_keep_the_json_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,3 +156,75 @@ def test_list_is_cacheable_with_the_configured_ages(client: FlaskClient) -> None
 )
 def test_timestamps_are_utc_whole_seconds(ts: datetime) -> None:
     assert _iso(ts) == ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- the WSGI envelope and the hop parser --------------------------------------
+
+
+def _envelope_call(
+    headers: list[tuple[str, str]], origin: str | None
+) -> tuple[str, list[tuple[str, str]]]:
+    seen: dict[str, Any] = {}
+
+    def inner(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", list(headers))
+        return [b"{}"]
+
+    def start_response(status: str, out: list[tuple[str, str]], exc_info: Any = None) -> None:
+        seen["status"], seen["headers"] = status, out
+
+    envelope = Envelope(inner, cors=CorsPolicy(["https://app.example"]), access=False)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}
+    if origin:
+        environ["HTTP_ORIGIN"] = origin
+    assert list(envelope(environ, start_response)) == [b"{}"]
+    return seen["status"], seen["headers"]
+
+
+def test_envelope_merges_vary_and_keeps_cache_control() -> None:
+    _, headers = _envelope_call(
+        [("Cache-Control", "public, max-age=30"), ("Vary", "Accept-Encoding")],
+        "https://app.example",
+    )
+    assert headers.count(("Vary", "Accept-Encoding, Origin")) == 1
+    assert [v for k, v in headers if k == "Cache-Control"] == ["public, max-age=30"]
+    assert [v for k, v in headers if k == "Access-Control-Allow-Origin"] == ["https://app.example"]
+    assert [v for k, v in headers if k == "X-Content-Type-Options"] == ["nosniff"]
+
+
+def test_envelope_adds_no_second_origin_to_vary() -> None:
+    _, headers = _envelope_call([("vary", "origin")], None)
+    assert [v for k, v in headers if k.lower() == "vary"] == ["origin"]
+    assert ("Cache-Control", "no-store") in headers
+
+
+def _hop_values() -> list[str]:
+    fixed = [
+        "203.0.113.7",
+        "6.6.6.6, 203.0.113.7",
+        " 6.6.6.6 ,\t203.0.113.7 , ",
+        "a,,b",
+        ",",
+        " ",
+        '"quoted, one", 10.0.0.1',
+        "a\\,b, c",
+        '"unclosed, 1.2.3.4',
+        "https",
+        "http, https",
+    ]
+    rng = random.Random(20261127)
+    alphabet = ["1", "2", ".", ":", "a", ",", ",", " ", "\t", '"', "\\", "f"]
+    fuzz = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 16))) for _ in range(3000)]
+    return fixed + fuzz
+
+
+def test_trusted_hops_parse_like_werkzeug() -> None:
+    """The fast path picks the same hop as werkzeug's ProxyFix for any value."""
+    ours = TrustedHops(lambda e, s: [], x_for=1)
+    theirs = ProxyFix(lambda e, s: [], x_for=1)
+    for value in _hop_values():
+        for trusted in (1, 2, 3):
+            assert ours._get_real_value(trusted, value) == theirs._get_real_value(trusted, value), (
+                value,
+                trusted,
+            )

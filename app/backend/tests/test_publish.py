@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from moto import mock_aws
 
+from devtools.clips import synthesise
 from devtools.local_pg import LocalPostgres
 from publishing.package import (
-    FFMPEG,
     LADDER,
     SEGMENT_SECONDS,
     PackagingError,
@@ -36,10 +36,6 @@ CLIP_SECONDS = 10
 VIDEO_ID = 777  # a seeded demo video without media
 
 pytestmark = pytest.mark.slow
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run([*FFMPEG, *args], check=True)
 
 
 def ffprobe(path: Path, *entries: str) -> dict[str, Any]:
@@ -64,45 +60,11 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     picture = f"testsrc2=size=854x480:rate=25:duration={CLIP_SECONDS}"
     tone = f"sine=frequency=440:sample_rate=48000:duration={CLIP_SECONDS}"
-    ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        picture,
-        "-f",
-        "lavfi",
-        "-i",
-        tone,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-c:a",
-        "aac",
-        "-shortest",
-        str(src["good"]),
-    )
-    ffmpeg(
-        "-f", "lavfi", "-i", picture, "-c:v", "libx264", "-preset", "ultrafast", str(src["silent"])
-    )
-    ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x180:rate=25:duration=3",
-        "-f",
-        "lavfi",
-        "-i",
-        tone,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-c:a",
-        "aac",
-        "-shortest",
-        str(src["tiny"]),
-    )
+    fast = ("-c:v", "libx264", "-preset", "ultrafast")
+    synthesise(src["good"], picture, tone, (*fast, "-c:a", "aac"))
+    synthesise(src["silent"], picture, None, fast)
+    tiny = "testsrc2=size=320x180:rate=25:duration=3"
+    synthesise(src["tiny"], tiny, tone, (*fast, "-c:a", "aac"))
     src["text"].write_text("this is not a video\n")
     return src
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +17,7 @@ from flask.testing import FlaskClient
 from moto import mock_aws
 
 from catalog import create_app
+from catalog.breaker import Watchdog
 from catalog.credentials import CredentialsUnavailableError, SecretsManagerCredentials
 from catalog.db import Database, DatabaseUnavailableError
 from devtools.local_pg import LocalPostgres
@@ -271,3 +275,27 @@ def test_watchdog_ends_a_query_on_a_frozen_server(fresh_pg: LocalPostgres) -> No
         assert db.watchdog.fired >= 1
     finally:
         db.close()
+
+
+def test_watchdog_restarts_in_a_forked_child() -> None:
+    """A server that forks after the first query (gunicorn --preload, a respawn)
+    gets a watchdog thread in the child: deadlines still fire there."""
+    watchdog = Watchdog(tick=0.01)
+    left, right = socket.socketpair()
+    with watchdog.deadline(left.fileno(), 10.0):
+        pass  # the parent's watchdog thread now runs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork of a threaded process
+        pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if the deadline shut the socket down
+        code = 2
+        try:
+            left.settimeout(3.0)
+            watchdog.arm(left.fileno(), 0.05)
+            code = 0 if left.recv(1) == b"" else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    left.close()
+    right.close()
+    assert os.waitstatus_to_exitcode(status) == 0, "the deadline never fired in the child"

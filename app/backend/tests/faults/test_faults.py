@@ -12,13 +12,15 @@ suite prints at the end (``make test-faults``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -85,16 +87,40 @@ def assert_no_loss(result: dict[str, Any]) -> None:
 # --- (a) database frozen, then stopped -----------------------------------------
 
 
-def test_a_database_frozen(server_factory: Start, seeded_pg: LocalPostgres, record: Record) -> None:
-    server = server_factory()
+def outage(name: str, server: ApiServer, fault: AbstractContextManager[object]) -> dict[str, Any]:
+    """Load and liveness probes on ``server`` around ``fault`` (held for FAULT_S), measured."""
     with Prober(server.port) as probe, Load(server.port) as load:
         time.sleep(WARMUP_S)
         start = time.monotonic()
-        with frozen(seeded_pg):
+        with fault:
             time.sleep(FAULT_S)
         back = time.monotonic()
         time.sleep(AFTER_S)
-    result = measure("a1 SIGSTOP database", load, probe, Window(start, back, back), outage=True)
+    return measure(name, load, probe, Window(start, back, back), outage=True)
+
+
+@contextlib.contextmanager
+def stopped(pg: LocalPostgres) -> Iterator[None]:
+    pg.stop()
+    try:
+        yield
+    finally:
+        pg.start()
+
+
+@contextlib.contextmanager
+def locked(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """An ACCESS EXCLUSIVE lock on videos, held by ``conn`` until the block ends."""
+    conn.autocommit = False
+    conn.execute("LOCK TABLE videos IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        conn.rollback()
+
+
+def test_a_database_frozen(server_factory: Start, seeded_pg: LocalPostgres, record: Record) -> None:
+    result = outage("a1 SIGSTOP database", server_factory(), frozen(seeded_pg))
     record(result)
     assert_outage_goals(result)
 
@@ -104,15 +130,7 @@ def test_a_database_stopped(server_factory: Start, record: Record) -> None:
     try:
         pg.start()
         server = server_factory(pg, RUN_MIGRATIONS="true", SEED_DEMO_DATA="true")
-        with Prober(server.port) as probe, Load(server.port) as load:
-            time.sleep(WARMUP_S)
-            start = time.monotonic()
-            pg.stop()
-            time.sleep(FAULT_S)
-            pg.start()
-            back = time.monotonic()
-            time.sleep(AFTER_S)
-        result = measure("a2 stop database", load, probe, Window(start, back, back), outage=True)
+        result = outage("a2 stop database", server, stopped(pg))
         record(result)
         assert_outage_goals(result)
     finally:
@@ -147,17 +165,8 @@ def test_b_connections_killed(
 
 def test_c_exclusive_lock(server_factory: Start, seeded_pg: LocalPostgres, record: Record) -> None:
     server = server_factory()
-    with Prober(server.port) as probe, Load(server.port) as load:
-        time.sleep(WARMUP_S)
-        with seeded_pg.superuser_conn(seeded_pg.dbname) as conn:
-            conn.autocommit = False
-            start = time.monotonic()
-            conn.execute("LOCK TABLE videos IN ACCESS EXCLUSIVE MODE")
-            time.sleep(FAULT_S)
-            conn.rollback()
-            back = time.monotonic()
-        time.sleep(AFTER_S)
-    result = measure("c exclusive lock", load, probe, Window(start, back, back), outage=True)
+    with seeded_pg.superuser_conn(seeded_pg.dbname) as conn:
+        result = outage("c exclusive lock", server, locked(conn))
     record(result)
     assert_outage_goals(result)
 
