@@ -45,7 +45,7 @@ def test_alb_rejects_requests_without_origin_verify_header(path: str, outputs: O
         pytest.param(Output.CLOUDFRONT_URL, "/api/videos", id="cloudfront"),
     ],
 )
-def test_cors_preflight_allows_web_origin(output_key: str, path: str, outputs: Outputs, http: Http) -> None:
+def test_cors_preflight_allows_web_origin(output_key: Output, path: str, outputs: Outputs, http: Http) -> None:
     origin = outputs[Output.CLOUDFRONT_URL].rstrip("/")
     url = join_url(outputs[output_key], path)
     response = http.request("OPTIONS", url, headers={"Origin": origin, "Access-Control-Request-Method": "GET"})

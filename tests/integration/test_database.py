@@ -13,7 +13,9 @@ def describe_cluster(outputs: Outputs, aws: AwsClients) -> dict[str, Any]:
     clusters = aws_call(aws("rds"), "describe_db_clusters", DBClusterIdentifier=identifier).get("DBClusters", [])
     if len(clusters) != 1:
         raise CheckFailed(f"expected one Aurora cluster {identifier}, found {len(clusters)}")
-    return clusters[0]
+    cluster = clusters[0]
+    assert isinstance(cluster, dict), f"Aurora cluster {identifier}: expected an object, found {cluster!r}"
+    return cluster
 
 
 def test_aurora_available_with_writer_and_reader(outputs: Outputs, aws: AwsClients) -> None:

@@ -23,7 +23,7 @@ MIN_TASKS = 2
 IDLE_GROUP_ALLOWED_STATES = {"healthy", "draining"}
 
 
-def describe_service(outputs: Outputs, aws: AwsClients, output_key: str) -> dict[str, Any]:
+def describe_service(outputs: Outputs, aws: AwsClients, output_key: Output) -> dict[str, Any]:
     cluster, name = outputs[Output.ECS_CLUSTER_NAME], outputs[output_key]
     response = aws_call(aws("ecs"), "describe_services", cluster=cluster, services=[name])
     services = response.get("services", [])
@@ -32,7 +32,9 @@ def describe_service(outputs: Outputs, aws: AwsClients, output_key: str) -> dict
             f"ECS cluster {cluster}: expected service {name}, found {[s.get('serviceName') for s in services]} "
             f"(failures: {response.get('failures')})"
         )
-    return services[0]
+    service = services[0]
+    assert isinstance(service, dict), f"ECS cluster {cluster}: expected service {name} as an object, found {service!r}"
+    return service
 
 
 @pytest.mark.parametrize("service", list(SERVICES))

@@ -39,6 +39,7 @@ def behaviors(stack: Synthesized) -> dict[str, dict[str, Any]]:
 def origin_of(stack: Synthesized, path: str) -> dict[str, Any]:
     target = behaviors(stack)[path]["TargetOriginId"]
     (origin,) = [o for o in config(stack)["Origins"] if o["Id"] == target]
+    assert isinstance(origin, dict)
     return origin
 
 
@@ -409,6 +410,7 @@ def deployment(stack: Synthesized) -> dict[str, Any]:
         for r in stack.of_type("Custom::CDKBucketDeployment").values()
         if r["Properties"]["DestinationBucketName"] == {"Ref": error_pages_bucket(stack)}
     ]
+    assert isinstance(props, dict)
     return props
 
 

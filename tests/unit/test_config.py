@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from lib.config import ConfigError, PlatformConfig, ServiceSize, from_context
 from lib.contract import MAX_SUFFIX_LENGTH
 
 
-def context(values: dict):
+def context(values: dict[str, Any]) -> Callable[[str], Any]:
     return values.get
 
 
@@ -89,7 +92,7 @@ def test_context_strings_are_parsed() -> None:
         ({"domainName": "origin.example.com"}, "certificateArn and domainName go together"),
     ],
 )
-def test_invalid_settings_name_the_setting_and_what_is_allowed(values: dict, fragment: str) -> None:
+def test_invalid_settings_name_the_setting_and_what_is_allowed(values: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
         from_context(context(values), {})
 

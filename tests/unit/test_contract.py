@@ -97,12 +97,9 @@ def _stack_accepts(suffix: str) -> bool:
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_the_scripts_accept_exactly_the_suffixes_the_stack_accepts(suffix: str, capsys: pytest.CaptureFixture[str]) -> None:
     expected = _stack_accepts(suffix)
-    for parse in (
-        lambda: blue_green.parse_args(["status", "--suffix", suffix]),
-        lambda: edge_secrets.parse_args(["status", "--suffix", suffix]),
-    ):
+    for parse_args in (blue_green.parse_args, edge_secrets.parse_args):
         try:
-            parse()
+            parse_args(["status", "--suffix", suffix])
         except SystemExit:
             accepted = False
         else:

@@ -29,9 +29,10 @@ import pytest
 import requests
 from botocore.stub import Stubber
 
+from lib.contract import REGION, Output
 from scripts import flatten_outputs as fo
 from tests.integration import harness
-from tests.integration.harness import CheckFailed, Outputs
+from tests.integration.harness import AwsClients, CheckFailed, Outputs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,19 +88,19 @@ def test_outputs_load_a_flat_file(tmp_path: Path) -> None:
     path = tmp_path / "flat.json"
     path.write_text(json.dumps({"VpcId": "vpc-1", "RdsPort": 5432}))
     outputs = Outputs(path)
-    assert outputs["VpcId"] == "vpc-1"
-    assert outputs["RdsPort"] == "5432"
-    assert outputs.get("Nope") is None
+    assert outputs[Output.VPC_ID] == "vpc-1"
+    assert outputs[Output.RDS_PORT] == "5432"
+    assert outputs.get(Output.REGION) is None
 
 
 def test_missing_output_key_fails_naming_the_key(tmp_path: Path) -> None:
     path = tmp_path / "flat.json"
     path.write_text(json.dumps({"VpcId": "vpc-1", "Region": ""}))
     with pytest.raises(CheckFailed, match=r"have no key 'PartnerApiKeyId'.*keys present: Region, VpcId") as error:
-        Outputs(path)["PartnerApiKeyId"]
+        Outputs(path)[Output.PARTNER_API_KEY_ID]
     assert str(path) in str(error.value)
     with pytest.raises(CheckFailed, match="key 'Region' is empty"):
-        Outputs(path)["Region"]
+        Outputs(path)[Output.REGION]
 
 
 @pytest.mark.parametrize(
@@ -114,12 +115,12 @@ def test_broken_outputs_file_fails_every_check_that_reads_it(tmp_path: Path, tex
     path = tmp_path / "flat.json"
     path.write_text(text)
     with pytest.raises(CheckFailed, match=message):
-        Outputs(path)["VpcId"]
+        Outputs(path)[Output.VPC_ID]
 
 
 def test_unreadable_outputs_file_is_a_failure_not_a_crash(tmp_path: Path) -> None:
     with pytest.raises(CheckFailed, match="cannot read stack outputs"):
-        Outputs(tmp_path / "gone.json")["VpcId"]
+        Outputs(tmp_path / "gone.json")[Output.VPC_ID]
 
 
 @pytest.mark.parametrize(
@@ -814,10 +815,11 @@ TG_GREEN = "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:targetgroup
 PROD_RULE = "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:listener-rule/app/alb/1/2/3"
 
 
-class _StubbedAws:
+class _StubbedAws(AwsClients):
     """Stands in for the `aws` fixture: stubbed clients, every queued response must be consumed."""
 
     def __init__(self) -> None:
+        super().__init__(lambda: REGION)
         self.clients: dict[str, Any] = {}
         self.stubbers: dict[str, Stubber] = {}
 
@@ -942,7 +944,7 @@ def test_database_checks_pass_on_an_encrypted_cluster_with_writer_reader_and_rot
     from tests.integration import test_database as checks
 
     aws = _StubbedAws()
-    cluster = {
+    cluster: dict[str, Any] = {
         "DBClusterIdentifier": "aurora-pr123",
         "Status": "available",
         "StorageEncrypted": True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -10,8 +11,8 @@ from lib.contract import API_PARAMETERS
 from tests.unit.conftest import SUFFIX, Synthesized
 
 
-def task(stack: Synthesized, service: str) -> dict:
-    found = [
+def task(stack: Synthesized, service: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [
         v["Properties"]
         for v in stack.of_type("AWS::ECS::TaskDefinition").values()
         if v["Properties"]["Family"] == f"{service}-{SUFFIX}"
@@ -20,12 +21,13 @@ def task(stack: Synthesized, service: str) -> dict:
     return found[0]
 
 
-def container(stack: Synthesized, service: str) -> dict:
+def container(stack: Synthesized, service: str) -> dict[str, Any]:
     (definition,) = task(stack, service)["ContainerDefinitions"]
+    assert isinstance(definition, dict)
     return definition
 
 
-def service(stack: Synthesized, name: str) -> tuple[str, dict]:
+def service(stack: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
     found = [
         (k, v) for k, v in stack.of_type("AWS::ECS::Service").items() if v["Properties"]["ServiceName"] == f"{name}-{SUFFIX}"
     ]
@@ -110,15 +112,15 @@ def test_backend_gets_ssm_parameters_injected_and_the_secret_arn(stack: Synthesi
     assert "Secrets" not in frontend and "Environment" not in frontend
 
 
-def _statements(stack: Synthesized, role_key: str) -> list[dict]:
-    found = []
+def _statements(stack: Synthesized, role_key: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for policy in stack.of_type("AWS::IAM::Policy").values():
         if {"Ref": role_key} in policy["Properties"]["Roles"]:
             found += policy["Properties"]["PolicyDocument"]["Statement"]
     return found
 
 
-def _actions(statement: dict) -> list[str]:
+def _actions(statement: dict[str, Any]) -> list[str]:
     actions = statement["Action"]
     return [actions] if isinstance(actions, str) else actions
 
@@ -215,7 +217,7 @@ def test_traffic_shift_role_is_scoped_to_the_services_rules_and_groups(stack: Sy
             assert action.startswith("elasticloadbalancing:Describe"), action
 
 
-def _scaling(stack: Synthesized, name: str) -> tuple[dict, list[dict]]:
+def _scaling(stack: Synthesized, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     key, _ = service(stack, name)
     targets = {
         k: v["Properties"]
