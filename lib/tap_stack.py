@@ -256,8 +256,5 @@ class TapStack(Stack):
             Output.FRONTEND_SERVICE_NAME: self.services.frontend_service.service_name,
             Output.BACKEND_SERVICE_NAME: self.services.backend_service.service_name,
         }
-        missing = [key for key in Output if key not in values]
-        if missing:
-            raise ValueError(f"TapStack has no value for the outputs {missing} of lib/contract.py")
-        for key in Output:
+        for key in Output:  # a key of the contract without a value here fails synth (KeyError)
             CfnOutput(self, key.value, value=values[key], description=key.description)
