@@ -25,7 +25,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Coverage gates of `make test-infra` (lib/, lines and branches each).
 LIB_COVERAGE_MIN := 95
 
-.PHONY: help install synth test test-infra test-backend test-frontend test-containers test-faults container-tools lint \
+.PHONY: help install synth template-diff test test-infra test-backend test-frontend test-containers test-faults container-tools lint \
         check-plain-synth account-setup deploy destroy outputs integration run-backend run-frontend bench-backend \
         bench-cdn cost clean rotate-edge-secrets edge-secrets-status edge-secrets-stage edge-secrets-switch \
         edge-secrets-promote edge-secrets-finish
@@ -47,6 +47,13 @@ install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinne
 synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials needed)
 	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX)
 	@echo "Wrote cdk.out/TapStack$(SUFFIX).template.json"
+
+BASE ?= main
+template-diff: install ## cdk-diff-style offline: what deploying this tree over BASE (default main) adds, modifies, replaces; exit 1 if state is lost
+	@base=$$(mktemp -d) && trap 'rm -rf "$$base"' EXIT && git archive $(BASE) | tar -x -C "$$base" && \
+	(cd "$$base" && ENVIRONMENT_SUFFIX=$(SUFFIX) $(CURDIR)/$(PY) tap.py >/dev/null) && \
+	ENVIRONMENT_SUFFIX=$(SUFFIX) $(PY) tap.py >/dev/null && \
+	$(PY) scripts/template_diff.py --fail-on-stateful "$$base/cdk.out/TapStack$(SUFFIX).template.json" cdk.out/TapStack$(SUFFIX).template.json
 
 test: test-infra test-backend test-frontend test-containers ## Every test: infrastructure, backend, frontend, containers
 

@@ -26,7 +26,7 @@ def build_app(app: cdk.App, config: PlatformConfig) -> TapStack:
     """Add the stack and the policy checks to `app`; shared by this script and the tests."""
     stack = TapStack(
         app,
-        config.stack_name,
+        config.names.stack,
         config=config,
         env=cdk.Environment(account=config.account, region=config.region),
         description=f"Media-streaming platform ({config.environment_suffix}): VPC, ECS Fargate, Aurora, ALB, API Gateway, CloudFront",

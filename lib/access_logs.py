@@ -6,15 +6,13 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from lib.config import PlatformConfig
-
 LOG_RETENTION_DAYS = 30
 
 
 class AccessLogs(Construct):
     """S3 bucket for ALB and CloudFront request logs, kept 30 days, destroyable."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,

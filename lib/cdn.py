@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from lib import error_pages
-from lib.access_logs import AccessLogs
-from lib.api import API_KEY_HEADER, VIEWER_IP_HEADER, Api
-from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER, PlatformConfig
-from lib.load_balancer import LoadBalancer
+from lib.contract import (
+    API_KEY_HEADER,
+    EDGE_TEST_TRAFFIC_VALUE,
+    ORIGIN_VERIFY_HEADER,
+    TEST_TRAFFIC_HEADER,
+    VIEWER_IP_HEADER,
+    Names,
+)
+from lib.load_balancer import Origin
 from lib.log_groups import log_group
 from lib.nag import acknowledge, acknowledge_bucket_deployment
 
-ERROR_CODES = (403, 404, 500, 502, 503, 504)
+# Every status with a page in app/error-pages/pages.json gets a custom error response.
+ERROR_CODES = tuple(sorted(error_pages.load_table()))
 ERROR_CACHING_TTL = Duration.seconds(10)
 ASSET_TTL = Duration.days(365)
 
@@ -39,16 +48,21 @@ class Cdn(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: PlatformConfig,
-        load_balancer: LoadBalancer,
-        api: Api,
-        origin_host: str,
-        access_logs: AccessLogs,
+        names: Names,
+        origin: Origin,
+        origin_verify_value: str,
+        rest_api: apigw.RestApiBase,
+        web_api_key_value: str,
+        edge_secret_receivers: Sequence[IConstruct],
+        log_bucket: s3.IBucket,
+        price_class: str,
+        shield_region: str,
     ) -> None:
+        """`edge_secret_receivers`: what checks the values CloudFront sends (ALB rules, WAF, web API keys)."""
         super().__init__(scope, construct_id)
-        name = config.name
-        shield = config.region
-        verify = load_balancer.origin_verify.current
+        name = names
+        shield = shield_region
+        verify = origin_verify_value
         # CloudFront replaces a viewer's header of the same name with an origin
         # custom header, so no viewer chooses the X-Blue-Green-Test value the
         # origin sees (the blue/green test route is for operators only).
@@ -61,7 +75,7 @@ class Cdn(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             encryption=s3.BucketEncryption.S3_MANAGED,
-            server_access_logs_bucket=access_logs.bucket,
+            server_access_logs_bucket=log_bucket,
             server_access_logs_prefix="error-pages/",
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=True,
@@ -79,14 +93,12 @@ class Cdn(Construct):
             log_group=deployment_logs,
         )
 
-        self._acknowledge_deployment_provider(config)
+        self._acknowledge_deployment_provider()
 
         # ----------------------------------------------------------- origins
-        protocol = (
-            cloudfront.OriginProtocolPolicy.HTTPS_ONLY if config.https_enabled else cloudfront.OriginProtocolPolicy.HTTP_ONLY
-        )
+        protocol = cloudfront.OriginProtocolPolicy.HTTPS_ONLY if origin.https else cloudfront.OriginProtocolPolicy.HTTP_ONLY
         alb_origin = origins.HttpOrigin(
-            origin_host,
+            origin.host,
             protocol_policy=protocol,
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
             custom_headers={ORIGIN_VERIFY_HEADER: verify, **strip_test_route},
@@ -95,8 +107,8 @@ class Cdn(Construct):
             read_timeout=Duration.seconds(30),
         )
         api_origin = origins.RestApiOrigin(
-            api.api,
-            custom_headers={ORIGIN_VERIFY_HEADER: verify, API_KEY_HEADER: api.web_key_value, **strip_test_route},
+            rest_api,
+            custom_headers={ORIGIN_VERIFY_HEADER: verify, API_KEY_HEADER: web_api_key_value, **strip_test_route},
             origin_shield_enabled=True,
             origin_shield_region=shield,
         )
@@ -183,7 +195,7 @@ class Cdn(Construct):
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
-            comment=f"Media streaming web and API ({config.environment_suffix})",
+            comment=f"Media streaming web and API ({names.suffix})",
             default_behavior=behavior(alb_origin, html_cache),
             additional_behaviors={
                 "/assets/*": behavior(alb_origin, assets_cache),
@@ -211,12 +223,12 @@ class Cdn(Construct):
                 )
                 for code in ERROR_CODES
             ],
-            price_class=cloudfront.PriceClass[config.price_class.replace("PriceClass_", "PRICE_CLASS_").upper()],
+            price_class=cloudfront.PriceClass[price_class.replace("PriceClass_", "PRICE_CLASS_").upper()],
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_ipv6=True,
             publish_additional_metrics=True,
             enable_logging=True,
-            log_bucket=access_logs.bucket,
+            log_bucket=log_bucket,
             log_file_prefix="cloudfront/",
         )
         self.url = f"https://{self.distribution.distribution_domain_name}"
@@ -225,7 +237,7 @@ class Cdn(Construct):
         # web API key is in the web usage plan.
         distribution = self.distribution.node.default_child
         assert distribution is not None
-        distribution.node.add_dependency(*load_balancer.listener_rules, api.web_acl, *api.web_plan_keys)
+        distribution.node.add_dependency(*edge_secret_receivers)
 
         acknowledge(
             self.distribution,
@@ -244,7 +256,7 @@ class Cdn(Construct):
             "The distribution uses the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes; "
             "viewers are redirected to HTTPS. A custom domain with its own certificate is a separate decision.",
         )
-        if not config.https_enabled:
+        if not origin.https:
             acknowledge(
                 self.distribution,
                 "AwsSolutions-CFR5",
@@ -252,7 +264,7 @@ class Cdn(Construct):
                 "the ALB refuses requests without the origin-verify secret. Configure certificateArn for HTTPS.",
             )
 
-    def _acknowledge_deployment_provider(self, config: PlatformConfig) -> None:
+    def _acknowledge_deployment_provider(self) -> None:
         """Findings on the bucket-deployment function, which aws-cdk-lib owns (one per stack)."""
         stack = Stack.of(self)
         # The function is a singleton at stack level, not a child of the deployment.
@@ -260,7 +272,5 @@ class Cdn(Construct):
         acknowledge_bucket_deployment(
             handler,
             bucket=self.error_pages_bucket.node.default_child,  # type: ignore[arg-type]
-            account=config.account or "<AWS::AccountId>",
-            region=config.region,
             copies="copies and prunes the error pages in the error-pages bucket",
         )

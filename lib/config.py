@@ -1,8 +1,8 @@
 """Every setting of the platform, read once and validated before anything is built.
 
 `tap.py` turns CDK context (and a few environment variables) into a
-`PlatformConfig`; constructs receive the dataclass and never read context or
-the environment themselves.
+`PlatformConfig`; `TapStack` hands each construct the values it uses. Facts
+that scripts and tests share (region, names, outputs) live in `lib/contract.py`.
 """
 
 from __future__ import annotations
@@ -12,20 +12,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-REGION = "ap-southeast-1"
-AVAILABILITY_ZONES = ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")
-
-# The longest name the stack builds is a target-group name (32 characters at
-# most in ELBv2): "tg-frontend-green-<suffix>".
-LONGEST_NAME_PREFIX = "tg-frontend-green-"
-NAME_LIMIT = 32
-MAX_SUFFIX_LENGTH = NAME_LIMIT - len(LONGEST_NAME_PREFIX)
-SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
-SUFFIX_RULE = (
-    "environmentSuffix must start with a lowercase letter, contain only lowercase "
-    f"letters, digits and hyphens, not end with a hyphen, and be at most {MAX_SUFFIX_LENGTH} "
-    f"characters long (the longest resource name, '{LONGEST_NAME_PREFIX}<suffix>', "
-    f"must fit the {NAME_LIMIT}-character limit of load-balancer and target-group names)"
+from lib.contract import (
+    AVAILABILITY_ZONES,
+    BLUE_GREEN_COLORS,
+    BLUE_GREEN_SERVICES,
+    EDGE_SECRET_VERSION_PATTERN,
+    EDGE_VERSION_RULE,
+    INITIAL_EDGE_VERSION,
+    REGION,
+    SUFFIX_RULE,
+    Names,
+    suffix_is_valid,
 )
 
 # Fargate CPU units and the memory sizes each allows (MiB).
@@ -37,9 +34,6 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     4096: tuple(range(8192, 30721, 1024)),
 }
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
-# The services deployed blue/green, and their two target-group colors (the template starts on blue).
-BLUE_GREEN_SERVICES = ("frontend", "backend")
-BLUE_GREEN_COLORS = ("blue", "green")
 
 # Media signing-key generations live at once: the current one, plus the previous one during a rotation.
 MAX_MEDIA_KEY_GENERATIONS = 2
@@ -83,42 +77,8 @@ DB_INSTANCE_MEMORY_GIB = {
     "r7g.4xlarge": 128,
 }
 DB_INSTANCE_CLASS_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
-CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:ap-southeast-1:\d{12}:certificate/[0-9a-f-]+$")
+CERTIFICATE_ARN_PATTERN = re.compile(rf"^arn:aws[a-z-]*:acm:{re.escape(REGION)}:\d{{12}}:certificate/[0-9a-f-]+$")
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-# Edge secrets: values that CloudFormation copies into other resources at deploy
-# time (ALB rules, CloudFront origin headers, API Gateway, WAF). Secret name
-# prefix -> generated length. Lowercase hex or alphanumerics only, never `*` or
-# `?` (ALB header conditions treat them as wildcards), and at most 128
-# characters (ALB HttpHeaderConditionConfig: "The maximum length of each string
-# is 128 characters"); an API key value needs at least 20 (CreateApiKey).
-ORIGIN_VERIFY_NAME = "origin-verify"
-WEB_API_KEY_NAME = "api-key-web"
-TEST_ROUTE_NAME = "blue-green-test"
-EDGE_SECRET_LENGTHS = {ORIGIN_VERIFY_NAME: 48, WEB_API_KEY_NAME: 40, TEST_ROUTE_NAME: 48}
-# Headers that carry them. The ALB serves only requests with the origin-verify
-# value; a request that also carries the test-route token in TEST_TRAFFIC_HEADER
-# reaches the green target group during a blue/green deployment. CloudFront and
-# API Gateway overwrite TEST_TRAFFIC_HEADER with EDGE_TEST_TRAFFIC_VALUE, so no
-# viewer request through the edge carries a value of its choosing.
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
-TEST_TRAFFIC_HEADER = "X-Blue-Green-Test"
-EDGE_TEST_TRAFFIC_VALUE = "none"
-# The version every edge-secret reference is pinned to is a Secrets Manager
-# version id, chosen by the rotation procedure as the ClientRequestToken of
-# PutSecretValue (32-64 characters per the API). Restricted here to lowercase
-# letters, digits and hyphens (a UUID fits) because it also becomes part of a
-# logical id and of the web API key's name.
-EDGE_SECRET_VERSION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{30,62}[a-z0-9]$")
-# The version CloudFormation generated when it created the secrets: its id is
-# not known at synth, so references to it carry no version (AWSCURRENT).
-INITIAL_EDGE_VERSION = "initial"
-# What the stack reports as the previous edge-secret version outside a switch.
-NO_PREVIOUS_EDGE_VERSION = "none"
-EDGE_VERSION_RULE = (
-    "a Secrets Manager version id of 32-64 lowercase letters, digits and hyphens (e.g. a UUID, as "
-    "`scripts/edge_secrets.py stage` creates), not starting or ending with a hyphen"
-)
 
 
 class ConfigError(ValueError):
@@ -211,17 +171,10 @@ class PlatformConfig:
             return (self.edge_secret_version,)
         return (None if previous == INITIAL_EDGE_VERSION else previous, self.edge_secret_version)
 
-    def name(self, resource_type: str) -> str:
-        """`<resource-type>-<suffix>`, the naming rule of every named resource."""
-        return f"{resource_type}-{self.environment_suffix}"
-
     @property
-    def stack_name(self) -> str:
-        return f"TapStack{self.environment_suffix}"
-
-    @property
-    def parameter_prefix(self) -> str:
-        return f"/tap/{self.environment_suffix}"
+    def names(self) -> Names:
+        """The environment's resource names, `<resource-type>-<suffix>` (lib/contract.py)."""
+        return Names(self.environment_suffix)
 
     @property
     def db_max_connections(self) -> int:
@@ -233,13 +186,9 @@ class PlatformConfig:
         """The color (`blue` or `green`) that production serves for `service`; blue until a release moves it."""
         return dict(self.blue_green_live).get(service, BLUE_GREEN_COLORS[0])
 
-    @property
-    def https_enabled(self) -> bool:
-        return self.certificate_arn is not None
-
 
 def validate_suffix(suffix: str) -> None:
-    if not SUFFIX_PATTERN.match(suffix) or suffix.endswith("-") or "--" in suffix or len(suffix) > MAX_SUFFIX_LENGTH:
+    if not suffix_is_valid(suffix):
         raise ConfigError(f"Invalid environmentSuffix {suffix!r}: {SUFFIX_RULE}.")
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
-from lib.config import PlatformConfig
+from lib.contract import Names
 from lib.log_groups import log_group
 from lib.nag import acknowledge
-from lib.network import DATABASE_PORT, Network
+from lib.network import DATABASE_PORT
 
 # 17.1-17.4 and 16.1-16.8 are deprecated (cfn-lint W3690); pin a supported minor.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7
@@ -26,16 +29,31 @@ SLOW_STATEMENT_MS = 500
 class Database(Construct):
     """Aurora PostgreSQL cluster `aurora-<suffix>`; RDS manages and rotates its master-user secret."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, network: Network) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Names,
+        instance_class: str,
+        database_name: str,
+        username: str,
+        availability_zones: Sequence[str],
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.cluster_identifier = config.name("aurora")
+        self.cluster_identifier = names("aurora")
+        # Writer first, then the reader (its first failover target), each in its own AZ.
+        self.instance_identifiers = (names("aurora-writer"), names("aurora-reader"))
         engine = rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION)
 
         self.key = kms.Key(
             self,
             "Key",
-            alias=f"alias/{config.name('aurora')}",
-            description=f"Aurora storage, Performance Insights and DB credentials ({config.environment_suffix})",
+            alias=f"alias/{self.cluster_identifier}",
+            description=f"Aurora storage, Performance Insights and DB credentials ({names.suffix})",
             enable_key_rotation=True,
             pending_window=Duration.days(7),
             removal_policy=RemovalPolicy.DESTROY,
@@ -58,8 +76,8 @@ class Database(Construct):
         # Pre-created so retention is 30 days without a LogRetention function.
         self.log_group = log_group(self, "PostgresLogs", f"/aws/rds/cluster/{self.cluster_identifier}/postgresql")
 
-        instance_type = ec2.InstanceType(config.db_instance_class)
-        zones = config.availability_zones
+        instance_type = ec2.InstanceType(instance_class)
+        writer, reader = self.instance_identifiers
         self.cluster = rds.DatabaseCluster(
             self,
             "Cluster",
@@ -68,15 +86,15 @@ class Database(Construct):
             # RDS creates the master password in Secrets Manager (encrypted with this
             # key) and rotates it itself: no rotation function, so no Lambda runtime
             # that reaches end of life (the hosted rotation template ships Python 3.10).
-            credentials=rds.Credentials.from_username(config.db_username, encryption_key=self.key),
+            credentials=rds.Credentials.from_username(username, encryption_key=self.key),
             manage_master_user_password=True,
-            default_database_name=config.db_name,
-            writer=self._instance("Writer", config.name("aurora-writer"), instance_type, zones[0]),
+            default_database_name=database_name,
+            writer=self._instance("Writer", writer, instance_type, availability_zones[0]),
             # Tier 0: the reader is the first failover target.
-            readers=[self._instance("Reader", config.name("aurora-reader"), instance_type, zones[1], promotion_tier=0)],
-            vpc=network.vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=network.private_subnets),
-            security_groups=[network.database_security_group],
+            readers=[self._instance("Reader", reader, instance_type, availability_zones[1], promotion_tier=0)],
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            security_groups=[security_group],
             port=DATABASE_PORT,
             storage_encrypted=True,
             storage_encryption_key=self.key,
@@ -123,6 +141,17 @@ class Database(Construct):
             performance_insight_encryption_key=self.key,
             performance_insight_retention=rds.PerformanceInsightRetention.DEFAULT,
         )
+
+    def grant_credentials_read(self, grantee: iam.IGrantable) -> None:
+        """Let `grantee` read the master-user secret (the app re-reads it after each rotation) and decrypt it."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadDatabaseCredentials",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.credentials_secret.secret_arn],
+            )
+        )
+        self.key.grant_decrypt(grantee)
 
     @property
     def writer_endpoint(self) -> str:

@@ -29,7 +29,7 @@ from aws_cdk import aws_logs as logs
 from cdk_ecr_deployment import DockerImageName, ECRDeployment
 from constructs import Construct, IDependable
 
-from lib.config import PlatformConfig
+from lib.contract import Names
 from lib.log_groups import log_group
 from lib.nag import acknowledge
 
@@ -53,16 +53,18 @@ class ReleasedImage:
 class Images(Construct):
     """Puts each workload's image into its project repository and says which tag to run."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names, image_tag: str | None) -> None:
+        """`image_tag`: a tag already pushed to the project repositories, else each app directory is built."""
         super().__init__(scope, construct_id)
-        self.config = config
+        self.names = names
+        self.image_tag = image_tag
         self._role: iam.Role | None = None
         self.copy_log_group: logs.LogGroup | None = None
 
     def release(self, workload: str, repository: ecr.IRepository) -> ReleasedImage:
         """The image of `workload` in `repository`: the configured tag, else the app directory's build."""
-        if self.config.image_tag:
-            tag = self.config.image_tag
+        if self.image_tag:
+            tag = self.image_tag
             return ReleasedImage(ecs.ContainerImage.from_ecr_repository(repository, tag=tag), repository, tag, None)
 
         title = workload.capitalize()
@@ -98,7 +100,7 @@ class Images(Construct):
                 self,
                 "CopyRole",
                 assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"Copies built images into the {self.config.environment_suffix} project repositories",
+                description=f"Copies built images into the {self.names.suffix} project repositories",
             )
             acknowledge(
                 self._role,

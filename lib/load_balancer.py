@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -9,13 +10,20 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_elasticloadbalancingv2_targets as elbv2_targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from lib.access_logs import AccessLogs
-from lib.config import ORIGIN_VERIFY_HEADER, ORIGIN_VERIFY_NAME, TEST_ROUTE_NAME, TEST_TRAFFIC_HEADER, PlatformConfig
+from lib.contract import (
+    BLUE_GREEN_COLORS,
+    ORIGIN_VERIFY_HEADER,
+    ORIGIN_VERIFY_NAME,
+    TEST_ROUTE_NAME,
+    TEST_TRAFFIC_HEADER,
+    Names,
+)
 from lib.log_groups import function_role
-from lib.network import BACKEND_PORT, FRONTEND_PORT, HTTP_PORT, HTTPS_PORT, Network
-from lib.shared_secrets import EdgeSecret
+from lib.network import BACKEND_PORT, FRONTEND_PORT, HTTP_PORT, HTTPS_PORT
+from lib.shared_secrets import EdgeSecret, EdgeVersions
 
 HEALTH_CHECK_PATH = "/health"
 DEREGISTRATION_DELAY = Duration.seconds(30)
@@ -44,6 +52,22 @@ IDLE_TIMEOUT = Duration.seconds(30)
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where CloudFront and API Gateway reach the ALB: one host, and whether it speaks HTTPS."""
+
+    host: str
+    https: bool
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.https else "http"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+
+@dataclass(frozen=True)
 class Route:
     """One workload's routing on the ALB: its target groups and listener rules."""
 
@@ -63,20 +87,30 @@ class LoadBalancer(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: PlatformConfig,
-        network: Network,
-        access_logs: AccessLogs,
+        names: Names,
+        edge_versions: EdgeVersions,
+        certificate_arn: str | None,
+        live_colors: Mapping[str, str],
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        log_bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.config = config
+        self.names = names
+        self.vpc = vpc
+        self.live_colors = live_colors
+        # The one answer to "does the origin speak HTTPS?": a certificate on the listener.
+        self.https = certificate_arn is not None
 
         # Shared secret that CloudFront and API Gateway add as a header. It
         # reaches the template only as a CloudFormation dynamic reference.
         self.origin_verify = EdgeSecret(
             self,
             "OriginVerify",
-            config=config,
+            names=names,
             kind=ORIGIN_VERIFY_NAME,
+            versions=edge_versions,
             description="Header value that proves a request came through CloudFront or API Gateway",
             copied_into="the ALB rules, the CloudFront origins, the API Gateway integrations and the WAF rules",
         )
@@ -84,8 +118,9 @@ class LoadBalancer(Construct):
         self.test_route = EdgeSecret(
             self,
             "TestRouteToken",
-            config=config,
+            names=names,
             kind=TEST_ROUTE_NAME,
+            versions=edge_versions,
             description="X-Blue-Green-Test value that routes an operator's request to the green target group",
             copied_into="the ALB test listener rules",
         )
@@ -93,25 +128,25 @@ class LoadBalancer(Construct):
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
             "Alb",
-            load_balancer_name=config.name("alb"),
-            vpc=network.vpc,
+            load_balancer_name=names.load_balancer,
+            vpc=vpc,
             internet_facing=True,
-            vpc_subnets=ec2.SubnetSelection(subnets=network.public_subnets),
-            security_group=network.alb_security_group,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            security_group=security_group,
             drop_invalid_header_fields=True,
             deletion_protection=False,
             http2_enabled=True,
             idle_timeout=IDLE_TIMEOUT,
         )
-        self.alb.log_access_logs(access_logs.bucket, prefix="alb")
+        self.alb.log_access_logs(log_bucket, prefix="alb")
 
         forbidden = elbv2.ListenerAction.forward([self._forbidden_target_group()])
-        if config.certificate_arn:
+        if certificate_arn is not None:
             self.listener = self.alb.add_listener(
                 "Https",
                 port=HTTPS_PORT,
                 protocol=elbv2.ApplicationProtocol.HTTPS,
-                certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+                certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)],
                 ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
                 default_action=forbidden,
                 open=False,
@@ -123,7 +158,6 @@ class LoadBalancer(Construct):
                 default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(HTTPS_PORT), permanent=True),
                 open=False,
             )
-            self.origin_protocol_https = True
         else:
             self.listener = self.alb.add_listener(
                 "Http",
@@ -132,20 +166,18 @@ class LoadBalancer(Construct):
                 default_action=forbidden,
                 open=False,
             )
-            self.origin_protocol_https = False
 
-        self.backend = self._route("backend", BACKEND_PORT, network, path="/api/*", priority=10)
-        self.frontend = self._route("frontend", FRONTEND_PORT, network, path="/*", priority=30)
+        self.backend = self._route("backend", BACKEND_PORT, path="/api/*", priority=10)
+        self.frontend = self._route("frontend", FRONTEND_PORT, path="/*", priority=30)
 
     @property
     def listener_rules(self) -> list[elbv2.ApplicationListenerRule]:
         """Every rule that checks an edge secret; senders of a new value wait for these."""
         return [rule for route in (self.backend, self.frontend) for rule in (route.test_rule, route.production_rule)]
 
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.origin_protocol_https else "http"
-        return f"{scheme}://{self.alb.load_balancer_dns_name}"
+    def origin(self, domain_name: str | None) -> Origin:
+        """The ALB as an origin: by `domain_name` (which the certificate covers) when given, else by its DNS name."""
+        return Origin(domain_name or self.alb.load_balancer_dns_name, self.https)
 
     def _forbidden_target_group(self) -> elbv2.ApplicationTargetGroup:
         """Lambda target answering 403 JSON to every request no rule matched (no origin secret)."""
@@ -153,7 +185,7 @@ class LoadBalancer(Construct):
         function = lambda_.Function(
             self,
             "Forbidden",
-            function_name=self.config.name("alb-forbidden"),
+            function_name=self.names("alb-forbidden"),
             description="Answers 403 to requests that reach the ALB without the origin-verify secret",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
@@ -166,16 +198,16 @@ class LoadBalancer(Construct):
         return elbv2.ApplicationTargetGroup(
             self,
             "ForbiddenTargets",
-            target_group_name=self.config.name("tg-forbidden"),
+            target_group_name=self.names("tg-forbidden"),
             targets=[elbv2_targets.LambdaTarget(function)],
         )
 
-    def _target_group(self, construct_id: str, name: str, port: int, network: Network) -> elbv2.ApplicationTargetGroup:
+    def _target_group(self, workload: str, color: str, port: int) -> elbv2.ApplicationTargetGroup:
         return elbv2.ApplicationTargetGroup(
             self,
-            construct_id,
-            target_group_name=self.config.name(name),
-            vpc=network.vpc,
+            f"{workload.capitalize()}{color.capitalize()}",
+            target_group_name=self.names.target_group(workload, color),
+            vpc=self.vpc,
             port=port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             target_type=elbv2.TargetType.IP,
@@ -190,10 +222,9 @@ class LoadBalancer(Construct):
             ),
         )
 
-    def _route(self, name: str, port: int, network: Network, *, path: str, priority: int) -> Route:
+    def _route(self, name: str, port: int, *, path: str, priority: int) -> Route:
         title = name.capitalize()
-        blue = self._target_group(f"{title}Blue", f"tg-{name}-blue", port, network)
-        green = self._target_group(f"{title}Green", f"tg-{name}-green", port, network)
+        blue, green = (self._target_group(name, color, port) for color in BLUE_GREEN_COLORS)
         # During an edge-secret switch both the previous and the new value pass
         # (a header condition matches any of its values).
         verified = elbv2.ListenerCondition.http_header(ORIGIN_VERIFY_HEADER, self.origin_verify.accepted)
@@ -202,7 +233,7 @@ class LoadBalancer(Construct):
         # Both rules name both target groups; ECS shifts the weights during a
         # deployment. Production starts on blue, test traffic on green; after a release
         # `blueGreenLive` states where ECS left production, so a deploy keeps it there.
-        live = blue if self.config.live_color(name) == "blue" else green
+        live = blue if self.live_colors[name] == "blue" else green
         idle = green if live is blue else blue
         test_rule = elbv2.ApplicationListenerRule(
             self,

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
@@ -25,9 +26,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from lib.access_logs import AccessLogs
-from lib.cdn import Cdn
-from lib.config import PlatformConfig
+from lib.contract import Names
 from lib.log_groups import log_group
 from lib.nag import acknowledge, acknowledge_bucket_deployment
 
@@ -60,9 +59,20 @@ def media_formats() -> dict[str, dict[str, str]]:
 class Media(Construct):
     """Bucket, key group and signing-key secrets, and the `/media/*` behaviors they add to the distribution."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, access_logs: AccessLogs, cdn: Cdn) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Names,
+        key_generations: Sequence[int],
+        shield_region: str,
+        log_bucket: s3.IBucket,
+        distribution: cloudfront.Distribution,
+        response_headers_policy: cloudfront.IResponseHeadersPolicy,
+    ) -> None:
         super().__init__(scope, construct_id)
-        name = config.name
+        name = names
 
         self.bucket = s3.Bucket(
             self,
@@ -71,7 +81,7 @@ class Media(Construct):
             enforce_ssl=True,
             encryption=s3.BucketEncryption.S3_MANAGED,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=access_logs.bucket,
+            server_access_logs_bucket=log_bucket,
             server_access_logs_prefix="media/",
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=True,
@@ -79,7 +89,7 @@ class Media(Construct):
         self.origin = origins.S3BucketOrigin.with_origin_access_control(
             self.bucket,
             origin_shield_enabled=True,
-            origin_shield_region=config.region,
+            origin_shield_region=shield_region,
         )
         self.cache_policy = cloudfront.CachePolicy(
             self,
@@ -117,7 +127,7 @@ class Media(Construct):
         )
         self.signing_secrets: dict[int, secretsmanager.Secret] = {}
         self.public_keys: dict[int, cloudfront.PublicKey] = {}
-        for generation in config.media_key_generations:
+        for generation in key_generations:
             secret = secretsmanager.Secret(
                 self,
                 f"SigningKey{generation}",
@@ -156,36 +166,27 @@ class Media(Construct):
             comment="Keys whose signatures grant access to /media/*",
             items=list(self.public_keys.values()),
         )
-        current = config.media_key_generations[-1]
+        current = key_generations[-1]
         self.signing_secret = self.signing_secrets[current]
         self.key_pair_id = self.public_keys[current].public_key_id
 
         # ----------------------------------------------------------- behaviors
-        # Posters are catalog art, shown on every card: public, from the same bucket. Added
-        # before /media/*, which would otherwise match them first.
-        cdn.distribution.add_behavior(
-            POSTER_PATH_PATTERN,
-            self.origin,
-            cache_policy=self.cache_policy,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-            compress=False,
-            response_headers_policy=cdn.security_headers,
-        )
-        # Playlists and segments: only with a signature from the key group (the signed
-        # cookies the API issues per video). Video is not compressed.
-        cdn.distribution.add_behavior(
-            MEDIA_PATH_PATTERN,
-            self.origin,
-            cache_policy=self.cache_policy,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-            compress=False,
-            trusted_key_groups=[self.key_group],
-            response_headers_policy=cdn.security_headers,
-        )
+        # Posters are catalog art, shown on every card: public, from the same bucket (added
+        # before /media/*, which would otherwise match them first). Playlists and segments
+        # need a signature from the key group (the signed cookies the API issues per video).
+        # Video is already compressed.
+        for pattern, key_groups in ((POSTER_PATH_PATTERN, []), (MEDIA_PATH_PATTERN, [self.key_group])):
+            distribution.add_behavior(
+                pattern,
+                self.origin,
+                cache_policy=self.cache_policy,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                compress=False,
+                trusted_key_groups=key_groups or None,
+                response_headers_policy=response_headers_policy,
+            )
 
         # ----------------------------------------------------------- demo media
         # One deployment per file type, because S3 metadata is set per deployment. prune=False:
@@ -211,7 +212,7 @@ class Media(Construct):
                     log_group=deployment_logs,
                 )
             )
-        self._acknowledge_deployment_provider(config)
+        self._acknowledge_deployment_provider()
 
     def allow_reads_only_by(self, role: iam.IRole) -> None:
         """Let `role` read the signing keys, and deny every other principal, whatever its IAM policy says."""
@@ -234,7 +235,7 @@ class Media(Construct):
                 )
             )
 
-    def _acknowledge_deployment_provider(self, config: PlatformConfig) -> None:
+    def _acknowledge_deployment_provider(self) -> None:
         """Findings on the demo-media deployment function that aws-cdk-lib owns (a stack-level singleton)."""
         stack = Stack.of(self)
         handlers = [
@@ -247,7 +248,5 @@ class Media(Construct):
             acknowledge_bucket_deployment(
                 handler,
                 bucket=self.bucket.node.default_child,  # type: ignore[arg-type]
-                account=config.account or "<AWS::AccountId>",
-                region=config.region,
                 copies="copies the demo clips into the media bucket",
             )

@@ -13,13 +13,24 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
 
 
+def _as_written(value: str, pseudo_parameter: str) -> str:
+    """A stack attribute as cdk-nag writes it in a finding id: the literal when known at synth."""
+    return f"<AWS::{pseudo_parameter}>" if Token.is_unresolved(value) else value
+
+
 def partition(scope: IConstruct) -> str:
-    """The partition as cdk-nag writes it in a finding id: literal when known at synth."""
-    value = Stack.of(scope).partition
-    return "<AWS::Partition>" if Token.is_unresolved(value) else value
+    return _as_written(Stack.of(scope).partition, "Partition")
 
 
-def acknowledge_bucket_deployment(handler: IConstruct, *, bucket: IConstruct, account: str, region: str, copies: str) -> None:
+def account(scope: IConstruct) -> str:
+    return _as_written(Stack.of(scope).account, "AccountId")
+
+
+def region(scope: IConstruct) -> str:
+    return _as_written(Stack.of(scope).region, "Region")
+
+
+def acknowledge_bucket_deployment(handler: IConstruct, *, bucket: IConstruct, copies: str) -> None:
     """The findings on one of aws-cdk-lib's BucketDeployment functions (a stack-level singleton per memory size).
 
     `bucket` is the destination bucket's CfnBucket; `copies` says what the function copies and where.
@@ -37,7 +48,7 @@ def acknowledge_bucket_deployment(handler: IConstruct, *, bucket: IConstruct, ac
         "Action::s3:List*",
         "Action::s3:DeleteObject*",
         "Action::s3:Abort*",
-        f"Resource::arn:{partition(handler)}:s3:::cdk-hnb659fds-assets-{account}-{region}/*",
+        f"Resource::arn:{partition(handler)}:s3:::cdk-hnb659fds-assets-{account(handler)}-{region(handler)}/*",
         f"Resource::<{bucket_id}.Arn>/*",
     ):
         acknowledge(

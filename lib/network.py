@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from lib.config import PlatformConfig
+from lib.contract import Names
 from lib.log_groups import log_group
 from lib.nag import acknowledge
 
@@ -35,19 +37,29 @@ class Network(Construct):
     every rule the platform needs, so later tiers wire objects, not ports.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Names,
+        cidr: str,
+        availability_zones: Sequence[str],
+        nat_gateways: int,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.config = config
+        self.names = names
+        self.cidr = cidr
 
         # Availability zones are given explicitly: `max_azs=3` on a stack
         # without a resolved account yields only 2.
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            vpc_name=config.name("vpc"),
-            ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
-            availability_zones=list(config.availability_zones),
-            nat_gateways=config.nat_gateways,
+            vpc_name=names("vpc"),
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            availability_zones=list(availability_zones),
+            nat_gateways=nat_gateways,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
                 ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20),
@@ -57,11 +69,11 @@ class Network(Construct):
         self.public_subnets = self.vpc.public_subnets
         self.private_subnets = self.vpc.private_subnets
 
-        self.flow_log_group = log_group(self, "FlowLogGroup", f"/vpc/{config.name('flow-logs')}")
+        self.flow_log_group = log_group(self, "FlowLogGroup", f"/vpc/{names('flow-logs')}")
         flow_log_role = iam.Role(
             self,
             "FlowLogRole",
-            role_name=config.name("vpc-flow-logs"),
+            role_name=names("vpc-flow-logs"),
             assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
         )
         self.vpc.add_flow_log(
@@ -83,7 +95,7 @@ class Network(Construct):
             self,
             "PublicAcl",
             vpc=self.vpc,
-            network_acl_name=self.config.name("nacl-public"),
+            network_acl_name=self.names("nacl-public"),
             subnet_selection=ec2.SubnetSelection(subnets=self.public_subnets),
         )
         rules = _AclRules(public)
@@ -106,7 +118,7 @@ class Network(Construct):
             self,
             "PrivateAcl",
             vpc=self.vpc,
-            network_acl_name=self.config.name("nacl-private"),
+            network_acl_name=self.names("nacl-private"),
             subnet_selection=ec2.SubnetSelection(subnets=self.private_subnets),
         )
         rules = _AclRules(private)
@@ -123,7 +135,7 @@ class Network(Construct):
         for cidr in private_cidrs:
             rules.egress(DATABASE_PORT, DATABASE_PORT, cidr)
         # Replies to the ALB and to database clients.
-        vpc_cidr = self.config.vpc_cidr
+        vpc_cidr = self.cidr
         rules.egress(*EPHEMERAL, vpc_cidr)
 
         self.public_acl = public
@@ -138,7 +150,7 @@ class Network(Construct):
 
     # -------------------------------------------------------- security groups
     def _security_groups(self) -> None:
-        name = self.config.name
+        name = self.names
 
         self.alb_security_group = ec2.SecurityGroup(
             self,

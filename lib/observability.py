@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from constructs import Construct, IConstruct
+from constructs import Construct
 
-from lib.api import STAGE, Api
-from lib.cdn import Cdn
-from lib.config import PlatformConfig
-from lib.database import Database
-from lib.load_balancer import LoadBalancer, Route
-from lib.log_groups import log_group
-from lib.services import Services
+from lib.config import AlarmThresholds
+from lib.contract import Names
+from lib.load_balancer import Route
 
 PERIOD = Duration.minutes(1)
 FIVE_MINUTES = Duration.minutes(5)
@@ -37,6 +31,21 @@ class ServiceMetrics:
     route: Route
 
 
+@dataclass(frozen=True)
+class Monitored:
+    """The names and handles of everything the dashboard and the alarms watch, as the constructs expose them."""
+
+    load_balancer_full_name: str
+    cluster_name: str
+    workloads: tuple[ServiceMetrics, ...]
+    db_cluster_identifier: str
+    db_instance_identifiers: tuple[str, ...]
+    api_name: str
+    api_stage: str
+    web_acl_name: str
+    distribution_id: str
+
+
 class Observability(Construct):
     """Dashboard `dashboard-<suffix>` (a row per tier) and alarms to `alarms-<suffix>`."""
 
@@ -45,28 +54,23 @@ class Observability(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: PlatformConfig,
-        load_balancer: LoadBalancer,
-        services: Services,
-        database: Database,
-        api: Api,
-        cdn: Cdn,
+        names: Names,
+        watched: Monitored,
+        thresholds: AlarmThresholds,
+        db_max_connections: int,
+        alarm_email: str | None,
     ) -> None:
+        """`db_max_connections`: Aurora's max_connections for the instance class (the connections alarm's base)."""
         super().__init__(scope, construct_id)
-        self.config = config
+        self.names = names
+        self.watched = watched
+        self.thresholds = thresholds
+        self.db_max_connections = db_max_connections
+        self.alarm_email = alarm_email
         self.region = Stack.of(self).region
-        self.alb_full_name = load_balancer.alb.load_balancer_full_name
-        self.api_name = config.name("api")
-        self.cluster_name = services.cluster.cluster_name
-        self.cluster_identifier = database.cluster_identifier
-        self.workloads = [
-            ServiceMetrics("frontend", services.frontend_service, load_balancer.frontend),
-            ServiceMetrics("backend", services.backend_service, load_balancer.backend),
-        ]
-        self.distribution_id = cdn.distribution.distribution_id
-        self.web_acl_name = config.name("waf-api")
-        self.instances = (config.name("aurora-writer"), config.name("aurora-reader"))
+        self.workloads = watched.workloads
 
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._topic()
         self._alarms()
         self._dashboard()
@@ -89,31 +93,33 @@ class Observability(Construct):
         return self._metric(
             "AWS/CloudFront",
             name,
-            {"DistributionId": self.distribution_id, "Region": "Global"},
+            {"DistributionId": self.watched.distribution_id, "Region": "Global"},
             statistic,
             region=CLOUDFRONT_REGION,
         )
 
     def api(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return self._metric("AWS/ApiGateway", name, {"ApiName": self.api_name, "Stage": STAGE}, statistic)
+        return self._metric(
+            "AWS/ApiGateway", name, {"ApiName": self.watched.api_name, "Stage": self.watched.api_stage}, statistic
+        )
 
     def waf_blocked(self) -> cloudwatch.Metric:
         return self._metric(
             "AWS/WAFV2",
             "BlockedRequests",
-            {"WebACL": self.web_acl_name, "Region": self.region, "Rule": "ALL"},
+            {"WebACL": self.watched.web_acl_name, "Region": self.region, "Rule": "ALL"},
             "Sum",
         )
 
     def alb(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return self._metric("AWS/ApplicationELB", name, {"LoadBalancer": self.alb_full_name}, statistic)
+        return self._metric("AWS/ApplicationELB", name, {"LoadBalancer": self.watched.load_balancer_full_name}, statistic)
 
     def target_group(self, route: Route, color: str, name: str, statistic: str) -> cloudwatch.Metric:
         group = route.blue if color == "blue" else route.green
         return self._metric(
             "AWS/ApplicationELB",
             name,
-            {"TargetGroup": group.target_group_full_name, "LoadBalancer": self.alb_full_name},
+            {"TargetGroup": group.target_group_full_name, "LoadBalancer": self.watched.load_balancer_full_name},
             statistic,
             label=f"{route.name} {color}",
         )
@@ -122,13 +128,13 @@ class Observability(Construct):
         return self._metric(
             namespace,
             name,
-            {"ClusterName": self.cluster_name, "ServiceName": workload.service.service_name},
+            {"ClusterName": self.watched.cluster_name, "ServiceName": workload.service.service_name},
             statistic,
             label=workload.name,
         )
 
     def rds(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return self._metric("AWS/RDS", name, {"DBClusterIdentifier": self.cluster_identifier}, statistic)
+        return self._metric("AWS/RDS", name, {"DBClusterIdentifier": self.watched.db_cluster_identifier}, statistic)
 
     def error_rate(self, workload: ServiceMetrics) -> cloudwatch.MathExpression:
         """5xx / requests of the service, in percent, over both its target groups."""
@@ -151,7 +157,7 @@ class Observability(Construct):
         key = kms.Key(
             self,
             "AlarmsKey",
-            alias=f"alias/{self.config.name('alarms')}",
+            alias=f"alias/{self.names('alarms')}",
             description="Encrypts the alarms topic",
             enable_key_rotation=True,
             pending_window=Duration.days(7),
@@ -174,8 +180,8 @@ class Observability(Construct):
         self.topic = sns.Topic(
             self,
             "Alarms",
-            topic_name=self.config.name("alarms"),
-            display_name=f"Media streaming alarms ({self.config.environment_suffix})",
+            topic_name=self.names("alarms"),
+            display_name=f"Media streaming alarms ({self.names.suffix})",
             master_key=key,
             enforce_ssl=True,
         )
@@ -188,8 +194,8 @@ class Observability(Construct):
                 conditions=cloudwatch_alarms,
             )
         )
-        if self.config.alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(self.config.alarm_email))
+        if self.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(self.alarm_email))
 
     def _cloudwatch_alarms_of_this_account(self) -> dict[str, dict[str, str]]:
         """Policy conditions matching requests CloudWatch makes for an alarm of this account and region."""
@@ -198,6 +204,10 @@ class Observability(Construct):
             service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
         return {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": alarms}}
+
+    def alarm_name(self, name: str) -> str:
+        """`alarm-<name>-<suffix>`."""
+        return self.names(f"alarm-{name}")
 
     def _alarm(
         self,
@@ -213,7 +223,7 @@ class Observability(Construct):
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_name=self.config.name(name),
+            alarm_name=self.alarm_name(name),
             alarm_description=description,
             metric=metric,
             threshold=threshold,
@@ -224,134 +234,108 @@ class Observability(Construct):
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         alarm.add_ok_action(actions.SnsAction(self.topic))
+        self.alarms[name] = alarm
         return alarm
 
     def _alarms(self) -> None:
-        limits = self.config.alarms
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
-        add = self.alarms.__setitem__
+        limits = self.thresholds
 
-        add(
-            "alb-5xx-rate",
-            self._alarm(
-                "Alb5xxRate",
-                name="alarm-alb-5xx-rate",
-                metric=cloudwatch.MathExpression(
-                    expression="100 * (FILL(t5, 0) + FILL(l5, 0)) / FILL(req, 1)",
-                    using_metrics={
-                        "t5": self.alb("HTTPCode_Target_5XX_Count", "Sum"),
-                        "l5": self.alb("HTTPCode_ELB_5XX_Count", "Sum"),
-                        "req": self.alb("RequestCount", "Sum"),
-                    },
-                    label="ALB 5xx %",
-                    period=PERIOD,
-                ),
-                threshold=limits.alb_5xx_rate_percent,
-                description=f"More than {limits.alb_5xx_rate_percent}% of ALB responses are 5xx for 5 minutes",
+        self._alarm(
+            "Alb5xxRate",
+            name="alb-5xx-rate",
+            metric=cloudwatch.MathExpression(
+                expression="100 * (FILL(t5, 0) + FILL(l5, 0)) / FILL(req, 1)",
+                using_metrics={
+                    "t5": self.alb("HTTPCode_Target_5XX_Count", "Sum"),
+                    "l5": self.alb("HTTPCode_ELB_5XX_Count", "Sum"),
+                    "req": self.alb("RequestCount", "Sum"),
+                },
+                label="ALB 5xx %",
+                period=PERIOD,
             ),
+            threshold=limits.alb_5xx_rate_percent,
+            description=f"More than {limits.alb_5xx_rate_percent}% of ALB responses are 5xx for 5 minutes",
         )
-        add(
-            "p99-latency",
-            self._alarm(
-                "P99Latency",
-                name="alarm-p99-latency",
-                metric=self.alb("TargetResponseTime", "p99"),
-                threshold=limits.p99_latency_seconds,
-                description=f"ALB target p99 latency above {limits.p99_latency_seconds} s for 5 minutes",
-            ),
+        self._alarm(
+            "P99Latency",
+            name="p99-latency",
+            metric=self.alb("TargetResponseTime", "p99"),
+            threshold=limits.p99_latency_seconds,
+            description=f"ALB target p99 latency above {limits.p99_latency_seconds} s for 5 minutes",
         )
         for workload in self.workloads:
             title = workload.name.capitalize()
             route = workload.route
-            add(
-                f"{workload.name}-unhealthy-hosts",
-                self._alarm(
-                    f"{title}UnhealthyHosts",
-                    name=f"alarm-{workload.name}-unhealthy",
-                    metric=cloudwatch.MathExpression(
-                        expression="FILL(u1, 0) + FILL(u2, 0)",
-                        using_metrics={
-                            "u1": self.target_group(route, "blue", "UnHealthyHostCount", "Maximum"),
-                            "u2": self.target_group(route, "green", "UnHealthyHostCount", "Maximum"),
-                        },
-                        label=f"{workload.name} unhealthy hosts",
-                        period=PERIOD,
-                    ),
-                    threshold=0,
-                    periods=3,
-                    description=f"{workload.name}: an unhealthy target in the blue or green target group",
+            self._alarm(
+                f"{title}UnhealthyHosts",
+                name=f"{workload.name}-unhealthy",
+                metric=cloudwatch.MathExpression(
+                    expression="FILL(u1, 0) + FILL(u2, 0)",
+                    using_metrics={
+                        "u1": self.target_group(route, "blue", "UnHealthyHostCount", "Maximum"),
+                        "u2": self.target_group(route, "green", "UnHealthyHostCount", "Maximum"),
+                    },
+                    label=f"{workload.name} unhealthy hosts",
+                    period=PERIOD,
                 ),
+                threshold=0,
+                periods=3,
+                description=f"{workload.name}: an unhealthy target in the blue or green target group",
             )
-            add(
-                f"{workload.name}-cpu",
-                self._alarm(
-                    f"{title}Cpu",
-                    name=f"alarm-{workload.name}-cpu",
-                    metric=self.ecs(workload, "CPUUtilization", "Average"),
-                    threshold=limits.service_cpu_percent,
-                    description=f"{workload.name}: CPU above {limits.service_cpu_percent}% for 5 minutes",
-                ),
+            self._alarm(
+                f"{title}Cpu",
+                name=f"{workload.name}-cpu",
+                metric=self.ecs(workload, "CPUUtilization", "Average"),
+                threshold=limits.service_cpu_percent,
+                description=f"{workload.name}: CPU above {limits.service_cpu_percent}% for 5 minutes",
             )
             error_rate = self._alarm(
                 f"{title}ErrorRate",
-                name=f"alarm-{workload.name}-5xx-rate",
+                name=f"{workload.name}-5xx-rate",
                 metric=self.error_rate(workload),
                 threshold=limits.alb_5xx_rate_percent,
                 periods=3,
                 description=f"{workload.name}: more than {limits.alb_5xx_rate_percent}% 5xx; rolls back a deployment",
             )
-            add(f"{workload.name}-5xx-rate", error_rate)
             # A blue/green deployment that raises this alarm during its bake time rolls
             # back. The name is given as a literal, with an explicit dependency, so the
             # service never takes a token that could close a dependency cycle.
             workload.service.enable_deployment_alarms(
-                [self.config.name(f"alarm-{workload.name}-5xx-rate")], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
+                [self.alarm_name(f"{workload.name}-5xx-rate")], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
             )
             workload.service.node.add_dependency(error_rate)
-        add(
-            "db-cpu",
-            self._alarm(
-                "DbCpu",
-                name="alarm-db-cpu",
-                metric=self.rds("CPUUtilization", "Average"),
-                threshold=limits.db_cpu_percent,
-                description=f"Aurora CPU above {limits.db_cpu_percent}% for 5 minutes",
+        self._alarm(
+            "DbCpu",
+            name="db-cpu",
+            metric=self.rds("CPUUtilization", "Average"),
+            threshold=limits.db_cpu_percent,
+            description=f"Aurora CPU above {limits.db_cpu_percent}% for 5 minutes",
+        )
+        connections = round(self.db_max_connections * limits.db_connections_fraction)
+        self._alarm(
+            "DbConnections",
+            name="db-connections",
+            metric=self.rds("DatabaseConnections", "Maximum"),
+            threshold=connections,
+            description=(
+                f"Aurora connections above {connections} "
+                f"({limits.db_connections_fraction:.0%} of max_connections {self.db_max_connections})"
             ),
         )
-        connections = round(self.config.db_max_connections * limits.db_connections_fraction)
-        add(
-            "db-connections",
-            self._alarm(
-                "DbConnections",
-                name="alarm-db-connections",
-                metric=self.rds("DatabaseConnections", "Maximum"),
-                threshold=connections,
-                description=(
-                    f"Aurora connections above {connections} "
-                    f"({limits.db_connections_fraction:.0%} of max_connections {self.config.db_max_connections})"
-                ),
-            ),
+        self._alarm(
+            "Api5xx",
+            name="api-5xx",
+            metric=self.api("5XXError", "Sum"),
+            threshold=limits.api_5xx_count,
+            periods=1,
+            description=f"API Gateway returned more than {limits.api_5xx_count} 5xx in a minute",
         )
-        add(
-            "api-5xx",
-            self._alarm(
-                "Api5xx",
-                name="alarm-api-5xx",
-                metric=self.api("5XXError", "Sum"),
-                threshold=limits.api_5xx_count,
-                periods=1,
-                description=f"API Gateway returned more than {limits.api_5xx_count} 5xx in a minute",
-            ),
-        )
-        add(
-            "replica-lag",
-            self._alarm(
-                "ReplicaLag",
-                name="alarm-db-replica-lag",
-                metric=self.rds("AuroraReplicaLagMaximum", "Maximum"),
-                threshold=limits.replica_lag_seconds * 1000,  # the metric is in milliseconds
-                description=f"Aurora reader more than {limits.replica_lag_seconds} s behind the writer",
-            ),
+        self._alarm(
+            "ReplicaLag",
+            name="db-replica-lag",
+            metric=self.rds("AuroraReplicaLagMaximum", "Maximum"),
+            threshold=limits.replica_lag_seconds * 1000,  # the metric is in milliseconds
+            description=f"Aurora reader more than {limits.replica_lag_seconds} s behind the writer",
         )
 
     # ----------------------------------------------------------- dashboard
@@ -368,7 +352,7 @@ class Observability(Construct):
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=self.config.name("dashboard"),
+            dashboard_name=self.names("dashboard"),
             default_interval=Duration.hours(3),
             widgets=[
                 [header("Edge: CloudFront (us-east-1, Region=Global)")],
@@ -433,7 +417,7 @@ class Observability(Construct):
                         "DB load (sessions)",
                         [
                             self._metric("AWS/RDS", "DBLoad", {"DBInstanceIdentifier": instance}, "Average", label=instance)
-                            for instance in self.instances
+                            for instance in self.watched.db_instance_identifiers
                         ],
                         width=4,
                     ),
@@ -441,30 +425,3 @@ class Observability(Construct):
                 ],
             ],
         )
-
-
-def give_functions_log_groups(scope: Construct) -> list[logs.LogGroup]:
-    """Give every Lambda function in `scope` that has none a 30-day, destroyable log group.
-
-    Covers the functions aws-cdk-lib creates for its own custom resources; a
-    LogRetention custom resource is never used.
-    """
-    created = []
-    for node in scope.node.find_all():
-        if not _is_function_without_log_group(node):
-            continue
-        function = node  # a CfnResource of type AWS::Lambda::Function
-        parent = function.node.scope
-        assert isinstance(parent, Construct)
-        group = log_group(parent, "Logs")
-        assert isinstance(function, CfnResource)
-        function.add_property_override("LoggingConfig.LogGroup", group.log_group_name)
-        created.append(group)
-    return created
-
-
-def _is_function_without_log_group(node: IConstruct) -> bool:
-    if isinstance(node, lambda_.CfnFunction):
-        return node.logging_config is None
-    # aws-cdk-lib's custom-resource providers are plain CfnResources and never set LoggingConfig.
-    return isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::Lambda::Function"

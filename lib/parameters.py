@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from lib.config import PlatformConfig
+from lib.contract import API_PARAMETERS, Names
 
 
 class Parameters(Construct):
-    """Plain String parameters the backend task receives as environment variables.
+    """The String parameters of lib/contract.py's API_PARAMETERS, all created at once.
 
-    `values` maps the environment variable to its parameter, so the compute
-    tier injects exactly what is stored here.
+    `by_env` maps each environment variable to its parameter; the stack hands exactly
+    that mapping to the API container, so a parameter cannot exist without reaching it.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names, values: Mapping[str, str]) -> None:
+        """`values`: environment variable -> value, for every parameter of API_PARAMETERS and no other."""
         super().__init__(scope, construct_id)
-        self.prefix = config.parameter_prefix
-        self.values: dict[str, ssm.StringParameter] = {}
-
-    def put(self, env_name: str, path: str, value: str, description: str) -> ssm.StringParameter:
-        parameter = ssm.StringParameter(
-            self,
-            env_name,
-            parameter_name=f"{self.prefix}/{path}",
-            string_value=value,
-            description=description,
-            tier=ssm.ParameterTier.STANDARD,
-        )
-        self.values[env_name] = parameter
-        return parameter
+        expected = [parameter.env for parameter in API_PARAMETERS]
+        missing = [env for env in expected if env not in values]
+        unknown = sorted(set(values) - set(expected))
+        if missing or unknown:
+            raise ValueError(
+                f"Parameters take a value for each of {expected}; missing {missing}, unknown {unknown} "
+                "(a new parameter is declared in lib/contract.py API_PARAMETERS)."
+            )
+        self.by_env: dict[str, ssm.StringParameter] = {
+            parameter.env: ssm.StringParameter(
+                self,
+                parameter.env,
+                parameter_name=f"{names.parameter_prefix}/{parameter.path}",
+                string_value=values[parameter.env],
+                description=parameter.description,
+                tier=ssm.ParameterTier.STANDARD,
+            )
+            for parameter in API_PARAMETERS
+        }

@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from lib.config import PlatformConfig
+from lib.contract import Names
 
 KEEP_IMAGES = 10
 
@@ -14,10 +14,10 @@ KEEP_IMAGES = 10
 class Registry(Construct):
     """ECR repositories `frontend-<suffix>` and `backend-<suffix>`."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names) -> None:
         super().__init__(scope, construct_id)
-        self.frontend = self._repository("Frontend", config.name("frontend"))
-        self.backend = self._repository("Backend", config.name("backend"))
+        self.frontend = self._repository("Frontend", names("frontend"))
+        self.backend = self._repository("Backend", names("backend"))
 
     def _repository(self, construct_id: str, name: str) -> ecr.Repository:
         return ecr.Repository(

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct, IConstruct
 
-from lib.config import PlatformConfig, ServiceSize
-from lib.database import Database
+from lib.config import ServiceSize
+from lib.contract import Names
 from lib.images import Images, ReleasedImage
-from lib.load_balancer import LoadBalancer, Route
+from lib.load_balancer import Route
 from lib.log_groups import log_group
-from lib.media import Media
-from lib.nag import acknowledge, partition
-from lib.network import Network
-from lib.parameters import Parameters
-from lib.registry import Registry
+from lib.nag import acknowledge
 
 STOP_TIMEOUT = Duration.seconds(30)
 SCALE_OUT_CPU_PERCENT = 70
@@ -31,16 +29,34 @@ PROXY_HOPS = 2
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a workload runs and takes traffic: its task size, security group, ALB route and image repository."""
+
+    size: ServiceSize
+    security_group: ec2.ISecurityGroup
+    route: Route
+    repository: ecr.IRepository
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Task counts, blue/green bake time and the optional request-count scale-out of the API."""
+
+    min_tasks: int
+    max_tasks: int
+    bake_time_minutes: int
+    backend_request_scaling: bool
+    backend_requests_per_target: int
+
+
+@dataclass(frozen=True)
 class Workload:
     """What differs between the two services."""
 
     name: str
-    size: ServiceSize
     user: str
     health_command: list[str]
-    security_group: ec2.ISecurityGroup
-    route: Route
-    repository: ecr.IRepository
+    placement: Placement
 
 
 class Services(Construct):
@@ -51,21 +67,32 @@ class Services(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: PlatformConfig,
-        network: Network,
-        registry: Registry,
-        database: Database,
-        parameters: Parameters,
-        load_balancer: LoadBalancer,
-        media: Media,
+        names: Names,
+        container_insights: str,
+        image_tag: str | None,
+        scaling: Scaling,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        frontend: Placement,
+        backend: Placement,
+        backend_environment: Mapping[str, str],
+        backend_parameters: Mapping[str, ssm.IStringParameter],
+        backend_starts_after: Sequence[IConstruct],
     ) -> None:
+        """Tasks run in `subnets` of `vpc`, without public addresses.
+
+        `backend_environment` and `backend_parameters` are the API container's whole environment:
+        plain values, and SSM parameters that ECS injects at task start. `backend_starts_after`:
+        what must answer before the first API task starts (the Aurora instances).
+        """
         super().__init__(scope, construct_id)
-        self.config = config
-        self.network = network
-        self.images = Images(self, "Images", config=config)
+        self.names = names
+        self.scaling = scaling
+        self.subnets = list(subnets)
+        self.images = Images(self, "Images", names=names, image_tag=image_tag)
         self.released: dict[str, ReleasedImage] = {}
 
-        cluster_name = config.name("ecs-cluster")
+        cluster_name = names.cluster
         # Container Insights would create this group itself, kept forever and left
         # behind by cdk destroy; created first here, 30 days, destroyed with the stack.
         self.insights_log_group = log_group(self, "InsightsLogs", f"/aws/ecs/containerinsights/{cluster_name}/performance")
@@ -73,15 +100,14 @@ class Services(Construct):
             self,
             "Cluster",
             cluster_name=cluster_name,
-            vpc=network.vpc,
-            container_insights_v2=ecs.ContainerInsights[config.container_insights.upper()],
+            vpc=vpc,
+            container_insights_v2=ecs.ContainerInsights[container_insights.upper()],
             enable_fargate_capacity_providers=True,
         )
         self.cluster.node.add_dependency(self.insights_log_group)
 
-        backend = Workload(
+        api = Workload(
             name="backend",
-            size=config.backend,
             user="10001",
             health_command=[
                 "CMD",
@@ -89,79 +115,29 @@ class Services(Construct):
                 "-c",
                 "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)",
             ],
-            security_group=network.backend_security_group,
-            route=load_balancer.backend,
-            repository=registry.backend,
+            placement=backend,
         )
-        frontend = Workload(
+        web = Workload(
             name="frontend",
-            size=config.frontend,
             user="101",  # the nginx user of the unprivileged nginx image
             health_command=["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1"],
-            security_group=network.frontend_security_group,
-            route=load_balancer.frontend,
-            repository=registry.frontend,
+            placement=frontend,
         )
 
-        # The app reads the secret itself (through the SDK, cached, re-read on an
-        # authentication failure), so a rotation never needs a task restart.
-        backend_environment = {
-            "DB_SECRET_ARN": database.credentials_secret.secret_arn,
-            "DB_SSLMODE": "require",
-            "AWS_REGION": Stack.of(self).region,
-            "SEED_DEMO_DATA": "true" if config.seed_demo_data else "false",
-            "PROXY_FIX_X_FOR": str(PROXY_HOPS),
-            # The API signs media cookies with the current signing-key generation.
-            "MEDIA_SIGNING_SECRET_ARN": media.signing_secret.secret_arn,
-            "MEDIA_KEY_PAIR_ID": media.key_pair_id,
-        }
-        backend_secrets = {env: ecs.Secret.from_ssm_parameter(param) for env, param in parameters.values.items()}
-
-        self.backend_service, self.backend_task = self._service(backend, backend_environment, backend_secrets)
+        backend_secrets = {env: ecs.Secret.from_ssm_parameter(param) for env, param in backend_parameters.items()}
+        self.backend_service, self.backend_task = self._service(api, dict(backend_environment), backend_secrets)
         # The cluster's endpoints exist before its instances answer (about ten
         # minutes): backend tasks started earlier would fail their health checks
-        # until ECS gives up. Wait for the writer and the reader themselves.
-        for instance in database.instances:
-            self.backend_service.node.add_dependency(instance)
-        self.frontend_service, self.frontend_task = self._service(frontend, {}, {})
+        # until ECS gives up.
+        for dependency in backend_starts_after:
+            self.backend_service.node.add_dependency(dependency)
+        self.frontend_service, self.frontend_task = self._service(web, {}, {})
         acknowledge(
             self.backend_task,
             "AwsSolutions-ECS2",
             "Only non-sensitive deployment facts are inline (the secrets' ARNs, TLS mode, region, seed flag, proxy "
             "hop count, the CloudFront public key id); configuration is injected from SSM and the credentials are read by the app from "
             "Secrets Manager at runtime.",
-        )
-
-        # Backend task role: the one secret, its key, and its own parameters. Nothing else.
-        task_role = self.backend_task.task_role
-        task_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadDatabaseCredentials",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[database.credentials_secret.secret_arn],
-            )
-        )
-        database.key.grant_decrypt(task_role)
-        task_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadOwnParameters",
-                actions=["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
-                resources=[
-                    Stack.of(self).format_arn(
-                        service="ssm",
-                        resource="parameter",
-                        resource_name=config.parameter_prefix.lstrip("/") + "/*",
-                    )
-                ],
-            )
-        )
-        account = config.account or "<AWS::AccountId>"
-        acknowledge(
-            task_role,
-            f"AwsSolutions-IAM5[Resource::arn:{partition(self)}:ssm:{config.region}:{account}:"
-            f"parameter{config.parameter_prefix}/*]",
-            "Scoped to this environment's parameter path /tap/<suffix>/*: the backend may read each of its "
-            "own configuration parameters and no other.",
         )
 
     # ------------------------------------------------------------------
@@ -171,17 +147,18 @@ class Services(Construct):
         environment: dict[str, str],
         secrets: dict[str, ecs.Secret],
     ) -> tuple[ecs.FargateService, ecs.FargateTaskDefinition]:
-        config = self.config
+        names = self.names
+        placement = workload.placement
         title = workload.name.capitalize()
-        group = log_group(self, f"{title}Logs", f"/ecs/{config.name(workload.name)}")
-        released = self.images.release(workload.name, workload.repository)
+        group = log_group(self, f"{title}Logs", f"/ecs/{names.service(workload.name)}")
+        released = self.images.release(workload.name, placement.repository)
         self.released[workload.name] = released
         task = ecs.FargateTaskDefinition(
             self,
             f"{title}Task",
-            family=config.name(workload.name),
-            cpu=workload.size.cpu,
-            memory_limit_mib=workload.size.memory_mib,
+            family=names.service(workload.name),
+            cpu=placement.size.cpu,
+            memory_limit_mib=placement.size.memory_mib,
             runtime_platform=ecs.RuntimePlatform(
                 cpu_architecture=ecs.CpuArchitecture.X86_64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
@@ -193,7 +170,7 @@ class Services(Construct):
             container_name=workload.name,
             image=released.image,
             logging=ecs.LogDrivers.aws_logs(stream_prefix=workload.name, log_group=group),
-            port_mappings=[ecs.PortMapping(container_port=workload.route.port, name=workload.name)],
+            port_mappings=[ecs.PortMapping(container_port=placement.route.port, name=workload.name)],
             environment=environment,
             secrets=secrets,
             user=workload.user,
@@ -217,15 +194,15 @@ class Services(Construct):
         service = ecs.FargateService(
             self,
             f"{title}Service",
-            service_name=config.name(workload.name),
+            service_name=names.service(workload.name),
             cluster=self.cluster,
             task_definition=task,
-            desired_count=config.min_tasks,
-            security_groups=[workload.security_group],
-            vpc_subnets=ec2.SubnetSelection(subnets=self.network.private_subnets),
+            desired_count=self.scaling.min_tasks,
+            security_groups=[placement.security_group],
+            vpc_subnets=ec2.SubnetSelection(subnets=self.subnets),
             assign_public_ip=False,
             deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN,
-            bake_time=Duration.minutes(config.bake_time_minutes),
+            bake_time=Duration.minutes(self.scaling.bake_time_minutes),
             min_healthy_percent=100,
             max_healthy_percent=200,
             health_check_grace_period=Duration.seconds(60),
@@ -240,7 +217,7 @@ class Services(Construct):
             "The circuit breaker applies to rolling deployments only; these services deploy blue/green and roll "
             "back on their 5xx-rate alarm.",
         )
-        route = workload.route
+        route = placement.route
         acknowledge(
             task.execution_role,  # type: ignore[arg-type]
             "AwsSolutions-IAM5[Resource::*]",
@@ -277,7 +254,7 @@ class Services(Construct):
             self,
             f"{title}TrafficShiftRole",
             assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
-            description=f"ECS blue/green traffic shifting for {self.config.name(route.name)}",
+            description=f"ECS blue/green traffic shifting for {self.names.service(route.name)}",
         )
         role.add_to_policy(
             iam.PolicyStatement(
@@ -314,8 +291,8 @@ class Services(Construct):
         return role
 
     def _autoscaling(self, service: ecs.FargateService, workload: Workload) -> None:
-        config = self.config
-        scaling = service.auto_scale_task_count(min_capacity=config.min_tasks, max_capacity=config.max_tasks)
+        settings = self.scaling
+        scaling = service.auto_scale_task_count(min_capacity=settings.min_tasks, max_capacity=settings.max_tasks)
         # Out: target tracking, which never scales in (that is the step policy's job).
         scaling.scale_on_cpu_utilization(
             "CpuScaleOut",
@@ -336,11 +313,11 @@ class Services(Construct):
             evaluation_periods=3,
             datapoints_to_alarm=3,
         )
-        if workload.name == "backend" and config.backend_request_scaling:
+        if workload.name == "backend" and settings.backend_request_scaling:
             scaling.scale_on_request_count(
                 "RequestScaleOut",
-                requests_per_target=config.backend_requests_per_target,
-                target_group=workload.route.blue,
+                requests_per_target=settings.backend_requests_per_target,
+                target_group=workload.placement.route.blue,
                 disable_scale_in=True,
                 scale_out_cooldown=Duration.seconds(60),
             )

@@ -11,12 +11,24 @@ consumers pick up on an unrelated update and others never do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import RemovalPolicy, SecretValue
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from lib.config import EDGE_SECRET_LENGTHS, PlatformConfig
+from lib.contract import EDGE_SECRET_LENGTHS, Names
 from lib.nag import acknowledge
+
+
+@dataclass(frozen=True)
+class EdgeVersions:
+    """The edge-secret versions in use; None is the version the stack created (referenced as AWSCURRENT)."""
+
+    # What senders (CloudFront, API Gateway) send.
+    pinned: str | None
+    # What receivers (ALB rules, WAF) accept: the pinned version, and the previous one during a switch.
+    accepted: tuple[str | None, ...]
 
 
 class EdgeSecret:
@@ -27,13 +39,21 @@ class EdgeSecret:
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: PlatformConfig, kind: str, description: str, copied_into: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Names,
+        kind: str,
+        versions: EdgeVersions,
+        description: str,
+        copied_into: str,
     ) -> None:
-        self.config = config
+        self.versions = versions
         self.secret = secretsmanager.Secret(
             scope,
             construct_id,
-            secret_name=config.name(kind),
+            secret_name=names.edge_secret(kind),
             description=description,
             # Letters and digits only: no ALB wildcard (* ?) and nothing to escape in a header.
             generate_secret_string=secretsmanager.SecretStringGenerator(
@@ -56,9 +76,9 @@ class EdgeSecret:
     @property
     def current(self) -> str:
         """What senders (CloudFront, API Gateway) send: the pinned version."""
-        return self.value(self.config.edge_secret_version)
+        return self.value(self.versions.pinned)
 
     @property
     def accepted(self) -> list[str]:
         """What receivers (ALB rules, WAF) accept: the pinned version, and the previous one during a switch."""
-        return [self.value(version) for version in self.config.edge_secret_versions]
+        return [self.value(version) for version in self.versions.accepted]

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import re
 import sys
 import urllib.error
 import urllib.request
@@ -40,19 +39,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lib.config import (  # noqa: E402  (the repository root is put on the path first)
+from lib.contract import (  # noqa: E402  (the repository root is put on the path first)
     BLUE_GREEN_COLORS,
     BLUE_GREEN_SERVICES,
     ORIGIN_VERIFY_HEADER,
     ORIGIN_VERIFY_NAME,
     REGION,
+    SUFFIX_RULE,
     TEST_ROUTE_NAME,
     TEST_TRAFFIC_HEADER,
+    Names,
+    suffix_is_valid,
 )
 
-DEFAULT_REGION = REGION
-SERVICES = BLUE_GREEN_SERVICES
-SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 PROBE_TIMEOUT_SECONDS = 10
 # What the ALB answers when no target of the forwarded group is healthy (or registered).
 NO_TARGET_STATUSES = (502, 503, 504)
@@ -71,6 +70,10 @@ VERDICT_EXIT = {OK: EXIT_OK, DRIFT: EXIT_DRIFT, NO_HEALTHY_TARGETS: EXIT_NO_HEAL
 
 class BlueGreenError(Exception):
     """Bad input or a resource that is missing or not set up for blue/green. Exit code 2."""
+
+
+class NotDeployed(BlueGreenError):
+    """The cluster, or every requested service, does not exist: nothing has been deployed yet."""
 
 
 class AwsError(Exception):
@@ -225,10 +228,11 @@ def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
         response: dict[str, Any] = getattr(client, operation)(**params)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
+        if code == "ClusterNotFoundException":
+            raise NotDeployed(f"{operation}: {error}") from error
         if code in {
             "RuleNotFound",
             "TargetGroupNotFound",
-            "ClusterNotFoundException",
             "ServiceNotFoundException",
             "LoadBalancerNotFound",
             "ResourceNotFoundException",
@@ -254,9 +258,9 @@ def _deployment_state(service: Mapping[str, Any]) -> tuple[str, bool]:
     return text, deploying
 
 
-def _template_production(groups: Sequence[str], primary: str, service: str) -> str:
+def _template_production(groups: Sequence[str], primary: str, service: str, names: Names) -> str:
     """The blue group, by name (`tg-<service>-blue-<suffix>`); the service's primary group if names differ."""
-    blue = [arn for arn in groups if target_group_name(arn).startswith(f"tg-{service}-blue-")]
+    blue = [arn for arn in groups if target_group_name(arn) == names.target_group(service, BLUE_GREEN_COLORS[0])]
     return blue[0] if len(blue) == 1 else primary
 
 
@@ -273,13 +277,15 @@ class _Plan:
 
 def read_routing(ecs: Any, elbv2: Any, suffix: str, services: Sequence[str]) -> list[ServiceRouting]:
     """Look the services, their rules and their target groups up by name and describe them."""
-    cluster = f"ecs-cluster-{suffix}"
-    names = [f"{service}-{suffix}" for service in services]
+    environment = Names(suffix)
+    cluster = environment.cluster
+    names = [environment.service(service) for service in services]
     described = _call(ecs, "describe_services", cluster=cluster, services=names)
     failures = described.get("failures", [])
     if failures:
         reasons = ", ".join(f"{f.get('arn', '?')}: {f.get('reason', '?')}" for f in failures)
-        raise BlueGreenError(f"services not found in cluster {cluster}: {reasons}")
+        missing_all = len(failures) == len(names) and all(f.get("reason") == "MISSING" for f in failures)
+        raise (NotDeployed if missing_all else BlueGreenError)(f"services not found in cluster {cluster}: {reasons}")
     by_name = {s["serviceName"]: s for s in described.get("services", [])}
 
     plans: list[_Plan] = []
@@ -297,7 +303,7 @@ def read_routing(ecs: Any, elbv2: Any, suffix: str, services: Sequence[str]) -> 
             _Plan(
                 service=found,
                 group_arns=group_arns,
-                template_production=_template_production(group_arns, primary, service),
+                template_production=_template_production(group_arns, primary, service, environment),
                 production_rule=advanced["productionListenerRule"],
                 test_rule=advanced["testListenerRule"],
             )
@@ -404,12 +410,14 @@ def live_colors(routings: Sequence[ServiceRouting]) -> dict[str, str]:
     """Service -> the color of the target group its production rule serves now (by the group's name)."""
     colors: dict[str, str] = {}
     for routing in routings:
-        service = next(s for s in SERVICES if routing.service_name.startswith(f"{s}-"))
-        serving = max(routing.production_weights.items(), key=lambda item: item[1])[0]
-        match = re.match(rf"tg-{service}-({'|'.join(BLUE_GREEN_COLORS)})-", target_group_name(serving))
-        if match is None:
-            raise BlueGreenError(f"cannot tell the color of {target_group_name(serving)} (expected tg-{service}-<color>-...)")
-        colors[service] = match.group(1)
+        service = next(s for s in BLUE_GREEN_SERVICES if routing.service_name.startswith(f"{s}-"))
+        names = Names(routing.service_name.removeprefix(f"{service}-"))
+        serving = target_group_name(max(routing.production_weights.items(), key=lambda item: item[1])[0])
+        color = next((c for c in BLUE_GREEN_COLORS if names.target_group(service, c) == serving), None)
+        if color is None:
+            expected = " or ".join(names.target_group(service, c) for c in BLUE_GREEN_COLORS)
+            raise BlueGreenError(f"cannot tell the color of {serving} (expected {expected})")
+        colors[service] = color
     return colors
 
 
@@ -479,13 +487,15 @@ def command_probe(args: argparse.Namespace, secretsmanager: Any, elbv2: Any) -> 
     The values are read from Secrets Manager (AWSCURRENT); the request goes to the ALB directly,
     because CloudFront and API Gateway overwrite the test header.
     """
-    verify = _call(secretsmanager, "get_secret_value", SecretId=f"{ORIGIN_VERIFY_NAME}-{args.suffix}")["SecretString"]
-    token = _call(secretsmanager, "get_secret_value", SecretId=f"{TEST_ROUTE_NAME}-{args.suffix}")["SecretString"]
+    verify = _call(secretsmanager, "get_secret_value", SecretId=Names(args.suffix).edge_secret(ORIGIN_VERIFY_NAME))[
+        "SecretString"
+    ]
+    token = _call(secretsmanager, "get_secret_value", SecretId=Names(args.suffix).edge_secret(TEST_ROUTE_NAME))["SecretString"]
     base = args.base_url
     if not base:
-        balancers = _call(elbv2, "describe_load_balancers", Names=[f"alb-{args.suffix}"]).get("LoadBalancers", [])
+        balancers = _call(elbv2, "describe_load_balancers", Names=[Names(args.suffix).load_balancer]).get("LoadBalancers", [])
         if not balancers:
-            raise BlueGreenError(f"load balancer alb-{args.suffix} not found")
+            raise BlueGreenError(f"load balancer {Names(args.suffix).load_balancer} not found")
         base = f"http://{balancers[0]['DNSName']}"
     url = base.rstrip("/") + args.path
     status, body = http_get(url, {ORIGIN_VERIFY_HEADER: verify, TEST_TRAFFIC_HEADER: token})
@@ -502,7 +512,7 @@ def command_probe(args: argparse.Namespace, secretsmanager: Any, elbv2: Any) -> 
 
 
 def _command(args: argparse.Namespace, command: str) -> str:
-    region = "" if args.region == DEFAULT_REGION else f" --region {args.region}"
+    region = "" if args.region == REGION else f" --region {args.region}"
     return f"python scripts/blue_green.py {command} --suffix {args.suffix}{region}"
 
 
@@ -513,9 +523,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--suffix", required=True, help="environment suffix of the stack, e.g. dev or pr123")
-    common.add_argument("--region", default=DEFAULT_REGION, help=f"AWS region (default {DEFAULT_REGION})")
+    common.add_argument("--region", default=REGION, help=f"AWS region (default {REGION})")
     common.add_argument(
-        "--service", action="append", choices=SERVICES, help="only this service (repeatable; default: all of them)"
+        "--service", action="append", choices=BLUE_GREEN_SERVICES, help="only this service (repeatable; default: all of them)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", parents=[common], help="show routing and health; exit 3 on drift")
@@ -536,8 +546,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--base-url", help="where to reach the ALB (default http://<ALB DNS name>; with a certificate: https://<domainName>)"
     )
     args = parser.parse_args(argv)
-    if not SUFFIX_PATTERN.match(args.suffix):
-        parser.error(f"--suffix {args.suffix!r}: lowercase letters, digits and hyphens, starting with a letter")
+    if not suffix_is_valid(args.suffix):
+        parser.error(f"--suffix {args.suffix!r}: {SUFFIX_RULE}")
     return args
 
 
@@ -557,14 +567,12 @@ def main(argv: Sequence[str] | None = None, *, ecs: Any = None, elbv2: Any = Non
 
             ecs = ecs or boto3.client("ecs", region_name=args.region)
             elbv2 = elbv2 or boto3.client("elbv2", region_name=args.region)
-        services = [s for s in SERVICES if s in args.service] if args.service else list(SERVICES)
+        services = [s for s in BLUE_GREEN_SERVICES if s in args.service] if args.service else list(BLUE_GREEN_SERVICES)
         if args.command == "context":
             try:
                 routings = read_routing(ecs, elbv2, args.suffix, services)
-            except (AwsError, BlueGreenError) as error:
-                if "ClusterNotFoundException" in str(error) or "not found" in str(error) or "not active" in str(error):
-                    return EXIT_OK  # no environment yet: the template's blue start is right
-                raise
+            except NotDeployed:
+                return EXIT_OK  # no environment yet: the template's blue start is right
             return command_context(routings)
         routings = read_routing(ecs, elbv2, args.suffix, services)
         if args.command == "status":

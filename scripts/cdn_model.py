@@ -573,15 +573,15 @@ def exposure(rate: np.ndarray, window: float | None, width: float) -> np.ndarray
 
     def upto(x: np.ndarray) -> np.ndarray:  # requests from the start of the tiled period to x seconds
         k = np.floor(x / width).astype(int)
-        return cumulative[..., k] + (x / width - k) * tiled[..., np.minimum(k, 2 * bins - 1)]
+        return np.asarray(cumulative[..., k] + (x / width - k) * tiled[..., np.minimum(k, 2 * bins - 1)])
 
     middle = (np.arange(bins) + bins + 0.5) * width
-    return full * per_bin.sum(-1, keepdims=True) + upto(middle) - upto(middle - rem)
+    return np.asarray(full * per_bin.sum(-1, keepdims=True) + upto(middle) - upto(middle - rem))
 
 
 def _misses(rate: np.ndarray, idle: float | None, width: float) -> np.ndarray:
     """Miss rate of a cache that keeps an immutable object until `idle` seconds pass without a request."""
-    return rate * np.exp(-exposure(rate, idle, width))
+    return np.asarray(rate * np.exp(-exposure(rate, idle, width)))
 
 
 def _upper_misses(
@@ -609,7 +609,7 @@ def _upper_misses(
     total = np.einsum("slb,lu->sub", own, member)  # (S, U, B) all lower caches' misses in the idle time
     inside = member[None, :, :, None]  # (1, L, U, 1)
     exponent = total[:, None, :, :] - own[:, :, None, :] * inside + own_before_quiet[:, :, None, :] * inside
-    return np.einsum("slb,lu,slub->sub", lower_misses, member, np.exp(-exponent))
+    return np.asarray(np.einsum("slb,lu,slub->sub", lower_misses, member, np.exp(-exponent)))
 
 
 def expected(

@@ -171,7 +171,7 @@ def binned(
 
 def zipf(n: int, s: float) -> np.ndarray:
     weights = 1 / np.arange(1, n + 1, dtype=float) ** s
-    return weights / weights.sum()
+    return np.asarray(weights / weights.sum())
 
 
 def day_streams(sessions: int = SESSIONS_PER_DAY, videos: int = CATALOG_VIDEOS, zipf_s: float = ZIPF_S) -> list[Stream]:

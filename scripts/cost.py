@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from lib.contract import REGION  # noqa: E402
 from scripts.prices import (  # noqa: E402
     AURORA_STORAGE_GB,
     CONTAINER_INSIGHTS_METRICS,
@@ -141,7 +142,10 @@ def fixed_costs(template: dict[str, Any]) -> list[Line]:
     keys = len(_of_type(template, "AWS::KMS::Key"))
     if keys:
         lines.append(Line("KMS keys", keys, "keys", keys * _price("kms_key_month")))
-    secrets = len(_of_type(template, "AWS::SecretsManager::Secret"))
+    # Plus the master-user secret RDS creates for each cluster with ManageMasterUserPassword.
+    secrets = len(_of_type(template, "AWS::SecretsManager::Secret")) + sum(
+        1 for c in _of_type(template, "AWS::RDS::DBCluster").values() if c["Properties"].get("ManageMasterUserPassword")
+    )
     if secrets:
         lines.append(Line("Secrets Manager", secrets, "secrets", secrets * _price("secret_month")))
     dashboards = len(_of_type(template, "AWS::CloudWatch::Dashboard"))
@@ -192,7 +196,7 @@ def main() -> int:
         parser.error("--names needs one name per template")
     fixed = {name: fixed_costs(json.loads(path.read_text())) for name, path in zip(names, args.templates, strict=True)}
 
-    print(f"Monthly fixed cost in ap-southeast-1, USD (prices of {TABLE_DATE}, scripts/prices.py; 730 h a month)")
+    print(f"Monthly fixed cost in {REGION}, USD (prices of {TABLE_DATE}, scripts/prices.py; 730 h a month)")
     items = list(dict.fromkeys(line.item for lines in fixed.values() for line in lines))
     print(f"{'item':34}" + "".join(f"{n:>22}" for n in names))
     for item in items:

@@ -39,21 +39,20 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lib.config import (  # noqa: E402  (the repository root is put on the path first)
+from lib.config import ConfigError, validate_suffix  # noqa: E402  (the repository root is put on the path first)
+from lib.contract import (  # noqa: E402
     EDGE_SECRET_LENGTHS,
     EDGE_SECRET_VERSION_PATTERN,
     EDGE_VERSION_RULE,
     INITIAL_EDGE_VERSION,
     NO_PREVIOUS_EDGE_VERSION,
     REGION,
-    ConfigError,
-    validate_suffix,
+    Names,
+    Output,
 )
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
-VERSION_OUTPUT = "EdgeSecretVersion"
-PREVIOUS_OUTPUT = "EdgeSecretPreviousVersion"
 STEPS = ("switch", "finish", "keep")
 
 EXIT_OK = 0
@@ -76,7 +75,7 @@ class AwsError(Exception):
 
 def secret_names(suffix: str) -> list[str]:
     """`origin-verify-<suffix>`, `api-key-web-<suffix>`, `blue-green-test-<suffix>`."""
-    return [f"{kind}-{suffix}" for kind in EDGE_SECRET_LENGTHS]
+    return [Names(suffix).edge_secret(kind) for kind in EDGE_SECRET_LENGTHS]
 
 
 def new_value(kind: str) -> str:
@@ -127,17 +126,20 @@ def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
 def read_deployed(cloudformation: Any, suffix: str) -> Deployed | None:
     """The deployed stack's versions; None when the stack does not exist yet."""
     try:
-        stacks = _call(cloudformation, "describe_stacks", StackName=f"TapStack{suffix}")["Stacks"]
+        stacks = _call(cloudformation, "describe_stacks", StackName=Names(suffix).stack)["Stacks"]
     except InputError:
         return None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    return Deployed(outputs.get(VERSION_OUTPUT, INITIAL_EDGE_VERSION), outputs.get(PREVIOUS_OUTPUT, NO_PREVIOUS_EDGE_VERSION))
+    return Deployed(
+        outputs.get(Output.EDGE_SECRET_VERSION, INITIAL_EDGE_VERSION),
+        outputs.get(Output.EDGE_SECRET_PREVIOUS_VERSION, NO_PREVIOUS_EDGE_VERSION),
+    )
 
 
 def require_deployed(cloudformation: Any, suffix: str) -> Deployed:
     deployed = read_deployed(cloudformation, suffix)
     if deployed is None:
-        raise InputError(f"stack TapStack{suffix} is not deployed; nothing to rotate (run `make deploy SUFFIX={suffix}`)")
+        raise InputError(f"stack {Names(suffix).stack} is not deployed; nothing to rotate (run `make deploy SUFFIX={suffix}`)")
     return deployed
 
 
@@ -184,7 +186,7 @@ def common_pending(states: Sequence[SecretState]) -> str | None:
 def command_status(cloudformation: Any, secretsmanager: Any, args: argparse.Namespace) -> int:
     deployed = require_deployed(cloudformation, args.suffix)
     states = read_secrets(secretsmanager, args.suffix)
-    print(f"stack TapStack{args.suffix}: edgeSecretVersion {deployed.version}, previous {deployed.previous}")
+    print(f"stack {Names(args.suffix).stack}: edgeSecretVersion {deployed.version}, previous {deployed.previous}")
     for s in states:
         print(f"  {s.name}: {CURRENT} {s.current}, {PENDING} {s.pending or 'none'}")
     pending = common_pending(states)

@@ -20,8 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from lib.contract import REGION  # noqa: E402  (the repository root is put on the path first)
+
 DEFAULT_OUTPUT = Path("cfn-outputs/flat-outputs.json")
-DEFAULT_REGION = "ap-southeast-1"
 EXIT_INPUT = 2
 EXIT_AWS = 1
 
@@ -138,9 +143,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--stack-name", help="the stack (TapStack<suffix>); required without --cdk-outputs, or when the file holds several"
     )
-    parser.add_argument(
-        "--region", default=DEFAULT_REGION, help=f"region of the stack for describe_stacks (default {DEFAULT_REGION})"
-    )
+    parser.add_argument("--region", default=REGION, help=f"region of the stack for describe_stacks (default {REGION})")
     parser.add_argument("--output", "-o", type=Path, default=DEFAULT_OUTPUT, help=f"file to write (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
     if args.cdk_outputs is None and not args.stack_name:

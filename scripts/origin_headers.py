@@ -150,8 +150,8 @@ def capture_nginx_headers(paths: list[str]) -> dict[str, dict[str, str]]:
         argv = [nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"]
         if os.geteuid() == 0:  # as in the container, nginx runs unprivileged
             os.chmod(work, 0o755)  # noqa: S103 (nginx, as nobody, must read its prefix)
-            for path in [work, *work.rglob("*")]:
-                os.chown(path, 65534, 65534)
+            for owned in [work, *work.rglob("*")]:
+                os.chown(owned, 65534, 65534)
             argv = ["runuser", "-u", "nobody", "--", *argv]
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:

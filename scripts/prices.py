@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lib.contract import REGION
+
 TABLE_DATE = "2026-11-27"
 HOURS_PER_MONTH = 730
 
@@ -59,7 +61,7 @@ PRICES: dict[str, Price] = {
     "cloudfront_asia_gb": Price(0.120, "per GB to viewers in Asia (first 10 TB)", "https://aws.amazon.com/cloudfront/pricing/"),
     "cloudfront_asia_https_10k": Price(0.012, "per 10,000 HTTPS requests, Asia", "https://aws.amazon.com/cloudfront/pricing/"),
     "origin_shield_10k": Price(
-        0.0090, "per 10,000 requests reaching origin shield in ap-southeast-1", "https://aws.amazon.com/cloudfront/pricing/"
+        0.0090, f"per 10,000 requests reaching origin shield in {REGION}", "https://aws.amazon.com/cloudfront/pricing/"
     ),
 }
 

@@ -84,7 +84,7 @@ def child(nag: bool, assets: bool, outdir: str) -> None:
     marks.append(("import", time.perf_counter(), _cpu()))
     app = cdk.App(outdir=outdir, context=feature_flags())
     config = PlatformConfig(environment_suffix="dev", image_tag=None if assets else "profile")
-    TapStack(app, config.stack_name, config=config, env=cdk.Environment(region=config.region))
+    TapStack(app, config.names.stack, config=config, env=cdk.Environment(region=config.region))
     if nag:
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     marks.append(("construct", time.perf_counter(), _cpu()))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.dashboard_layout import dashboard_body, render
+from scripts.dashboard_layout import dashboard_body, render
 
 
 def main() -> int:

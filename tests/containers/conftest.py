@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +11,8 @@ from typing import Any
 
 import pytest
 
+from scripts import container_bases
 from tests.containers.harness import REPO, BuildSettings, TaskContainer, build_image, host_build_settings, podman, task_containers
-
-sys.path.insert(0, str(REPO / "scripts"))
-import container_bases
 
 IMAGES = {"backend": "localhost/tap-test-backend:latest", "frontend": "localhost/tap-test-frontend:latest"}
 BASE_ARGS = {"backend": ["PYTHON_IMAGE"], "frontend": ["NODE_IMAGE", "NGINX_IMAGE"]}

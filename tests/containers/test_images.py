@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from tests.containers.conftest import IMAGES, TIMINGS, container_bases
+from scripts import container_bases
+from tests.containers.conftest import IMAGES, TIMINGS
 from tests.containers.harness import (
     REPO,
     BuildSettings,
@@ -221,7 +222,9 @@ def test_no_build_settings_secrets_tools_or_caches_in_any_layer(
     found: list[str] = []
     canary = build_settings.canary.encode()
     with tarfile.open(archive) as outer:
-        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        manifest_file = outer.extractfile("manifest.json")
+        assert manifest_file is not None, f"{archive}: no manifest.json"
+        manifest = json.load(manifest_file)
         layers = manifest[0]["Layers"]
         for index, layer_name in enumerate(layers):
             own = index >= base_layers  # paths are checked in the layers this Dockerfile adds

@@ -26,9 +26,10 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lib.contract import REGION, Output
+
 DEFAULT_OUTPUTS_FILE = "cfn-outputs/flat-outputs.json"
 OUTPUTS_FILE_ENV = "TAP_OUTPUTS_FILE"
-DEFAULT_REGION = "ap-southeast-1"
 RATE_LIMIT_OPT_IN_ENV = "TAP_RUN_RATE_LIMIT_TEST"
 
 USER_AGENT = "tap-integration-tests/1.0 (+tests/integration)"
@@ -101,30 +102,30 @@ class Outputs:
             self._values = parse_outputs(text, str(self.path))
         return self._values
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: Output) -> str | None:
         value = self.values.get(key)
         return value if value else None
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: Output) -> str:
         values = self.values
         if key not in values:
             raise CheckFailed(
-                f"stack outputs {self.path} have no key {key!r} (the outputs contract requires it); "
+                f"stack outputs {self.path} have no key {str(key)!r} (the outputs contract requires it); "
                 f"keys present: {', '.join(sorted(values)) or 'none'}"
             )
         if not values[key].strip():
-            raise CheckFailed(f"stack outputs {self.path}: key {key!r} is empty")
+            raise CheckFailed(f"stack outputs {self.path}: key {str(key)!r} is empty")
         return values[key]
 
 
 def resolve_region(outputs: Outputs | Mapping[str, str], environ: Mapping[str, str] | None = None) -> str:
-    """The region of the stack: output `Region`, else `$AWS_REGION`, else ap-southeast-1."""
+    """The region of the stack: output `Region`, else `$AWS_REGION`, else the platform's region."""
     environ = os.environ if environ is None else environ
-    from_outputs = outputs.get("Region")
+    from_outputs = outputs.get(Output.REGION)
     if from_outputs and from_outputs.strip():
         return from_outputs.strip()
     from_env = environ.get("AWS_REGION", "").strip()
-    return from_env or DEFAULT_REGION
+    return from_env or REGION
 
 
 def repository_name(uri: str) -> str:

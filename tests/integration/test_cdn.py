@@ -8,6 +8,7 @@ import uuid
 import pytest
 import requests
 
+from lib.contract import Output
 from tests.integration.harness import (
     CheckFailed,
     Http,
@@ -37,7 +38,7 @@ def get_ok(http: Http, url: str) -> requests.Response:
 
 
 def test_home_page_is_html(outputs: Outputs, http: Http) -> None:
-    url = join_url(outputs["CloudFrontURL"], "/")
+    url = join_url(outputs[Output.CLOUDFRONT_URL], "/")
     response = get_ok(http, url)
     assert is_html(response) and "<html" in response.text.lower(), (
         f"GET {url}: expected an HTML page, found {describe_response(response)}"
@@ -46,11 +47,11 @@ def test_home_page_is_html(outputs: Outputs, http: Http) -> None:
 
 @pytest.mark.parametrize("path", ["/health", "/api/health"])
 def test_health_through_cloudfront(path: str, outputs: Outputs, http: Http) -> None:
-    get_ok(http, join_url(outputs["CloudFrontURL"], path))
+    get_ok(http, join_url(outputs[Output.CLOUDFRONT_URL], path))
 
 
 def test_videos_api_returns_items(outputs: Outputs, http: Http) -> None:
-    url = join_url(outputs["CloudFrontURL"], "/api/videos")
+    url = join_url(outputs[Output.CLOUDFRONT_URL], "/api/videos")
     response = get_ok(http, url)
     try:
         body = response.json()
@@ -62,7 +63,7 @@ def test_videos_api_returns_items(outputs: Outputs, http: Http) -> None:
 
 
 def test_hashed_asset_is_immutable_and_cached(outputs: Outputs, http: Http) -> None:
-    home = join_url(outputs["CloudFrontURL"], "/")
+    home = join_url(outputs[Output.CLOUDFRONT_URL], "/")
     page = get_ok(http, home)
     assets = extract_asset_urls(page.text, home)
     assert assets, f"GET {home}: expected index.html to reference a hashed /assets/*.js, found none in {page.text[:300]!r}"
@@ -84,7 +85,7 @@ def test_hashed_asset_is_immutable_and_cached(outputs: Outputs, http: Http) -> N
 
 
 def test_unknown_api_path_shows_custom_404_page(outputs: Outputs, http: Http) -> None:
-    url = join_url(outputs["CloudFrontURL"], f"/api/does-not-exist-{uuid.uuid4()}")
+    url = join_url(outputs[Output.CLOUDFRONT_URL], f"/api/does-not-exist-{uuid.uuid4()}")
     response = http.get(url)
     found = describe_response(response)
     assert response.status_code == 404, f"GET {url}: expected status 404, found {found}"

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.contract import Output
 from tests.integration.harness import AwsClients, CheckFailed, Outputs, aws_call, aws_collect
 
 
 def describe_cluster(outputs: Outputs, aws: AwsClients) -> dict[str, Any]:
-    identifier = outputs["DbClusterIdentifier"]
+    identifier = outputs[Output.DB_CLUSTER_IDENTIFIER]
     clusters = aws_call(aws("rds"), "describe_db_clusters", DBClusterIdentifier=identifier).get("DBClusters", [])
     if len(clusters) != 1:
         raise CheckFailed(f"expected one Aurora cluster {identifier}, found {len(clusters)}")
-    return clusters[0]
+    cluster = clusters[0]
+    assert isinstance(cluster, dict), f"Aurora cluster {identifier}: expected an object, found {cluster!r}"
+    return cluster
 
 
 def test_aurora_available_with_writer_and_reader(outputs: Outputs, aws: AwsClients) -> None:
@@ -44,7 +47,7 @@ def test_aurora_storage_encrypted(outputs: Outputs, aws: AwsClients) -> None:
 
 
 def test_db_secret_rotation_enabled(outputs: Outputs, aws: AwsClients) -> None:
-    arn = outputs["DbSecretArn"]
+    arn = outputs[Output.DB_SECRET_ARN]
     secret = aws_call(aws("secretsmanager"), "describe_secret", SecretId=arn)
     assert secret.get("RotationEnabled") is True, (
         f"secret {arn}: expected RotationEnabled true, found {secret.get('RotationEnabled')!r} "

@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from lib.contract import Output
 from tests.integration.harness import CheckFailed, Http, Outputs, describe_response, is_cache_hit, join_url
 
 DEMO_MEDIA = Path(__file__).resolve().parents[2] / "app" / "backend" / "catalog" / "demo_media.json"
@@ -29,7 +30,7 @@ def demo_video_id() -> int:
 
 def start_playback(outputs: Outputs, http: Http) -> tuple[str, dict[str, str]]:
     """POST /api/videos/<id>/play through CloudFront: the manifest URL and the signed cookies it set."""
-    url = join_url(outputs["CloudFrontURL"], f"/api/videos/{demo_video_id()}/play")
+    url = join_url(outputs[Output.CLOUDFRONT_URL], f"/api/videos/{demo_video_id()}/play")
     response = http.request("POST", url, data="{}", headers={"Content-Type": "application/json"})
     if response.status_code != 200:
         raise CheckFailed(f"POST {url}: expected status 200, found {describe_response(response)}")
@@ -38,7 +39,7 @@ def start_playback(outputs: Outputs, http: Http) -> tuple[str, dict[str, str]]:
     if missing:
         raise CheckFailed(f"POST {url}: expected Set-Cookie {missing}, found headers {dict(response.headers)}")
     manifest: str = response.json()["manifest_url"]
-    return join_url(outputs["CloudFrontURL"], manifest), {k: v for k, v in cookies.items() if v}
+    return join_url(outputs[Output.CLOUDFRONT_URL], manifest), {k: v for k, v in cookies.items() if v}
 
 
 def get(url: str, cookies: dict[str, str] | None = None) -> requests.Response:
@@ -96,7 +97,7 @@ def test_segment_is_a_cache_hit_on_the_second_request(outputs: Outputs, http: Ht
 def test_media_bucket_refuses_direct_requests(outputs: Outputs, http: Http) -> None:
     manifest, _ = start_playback(outputs, http)
     key = manifest.split("/media/", 1)[1]
-    bucket, region = outputs["MediaBucketName"], outputs["Region"]
+    bucket, region = outputs[Output.MEDIA_BUCKET_NAME], outputs[Output.REGION]
     # An S3 endpoint override (as boto3 reads it) is used path-style; otherwise the regional endpoint.
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     base = f"{endpoint.rstrip('/')}/{bucket}" if endpoint else f"https://{bucket}.s3.{region}.amazonaws.com"

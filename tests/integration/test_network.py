@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from lib.contract import Output
 from tests.integration.harness import AwsClients, Outputs, aws_collect
 
 EXPECTED_SUBNETS = 6
@@ -11,7 +12,7 @@ EXPECTED_AZS = 3
 
 
 def test_vpc_has_six_subnets_across_three_azs(outputs: Outputs, aws: AwsClients) -> None:
-    vpc_id = outputs["VpcId"]
+    vpc_id = outputs[Output.VPC_ID]
     subnets = aws_collect(aws("ec2"), "describe_subnets", "Subnets", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
     per_az = Counter(s["AvailabilityZone"] for s in subnets)
     found = f"{len(subnets)} subnets in {len(per_az)} AZs ({dict(sorted(per_az.items()))})"
@@ -25,7 +26,7 @@ def test_vpc_has_six_subnets_across_three_azs(outputs: Outputs, aws: AwsClients)
 
 
 def test_nat_gateways_available(outputs: Outputs, aws: AwsClients) -> None:
-    vpc_id = outputs["VpcId"]
+    vpc_id = outputs[Output.VPC_ID]
     gateways = aws_collect(aws("ec2"), "describe_nat_gateways", "NatGateways", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
     # A NAT gateway deleted by an earlier update stays listed for about an hour.
     current = [g for g in gateways if g.get("State") not in ("deleting", "deleted")]

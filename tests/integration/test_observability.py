@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+from lib.contract import Output
 from tests.integration.harness import AwsClients, Outputs, aws_call, aws_collect
 
 RETENTION_DAYS = 30
 
 
 def test_stack_log_groups_keep_30_days(outputs: Outputs, aws: AwsClients) -> None:
-    stack = outputs["StackName"]
+    stack = outputs[Output.STACK_NAME]
     resources = aws_collect(aws("cloudformation"), "list_stack_resources", "StackResourceSummaries", StackName=stack)
     names = sorted(
         r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Logs::LogGroup" and r.get("PhysicalResourceId")
@@ -30,7 +31,7 @@ def test_stack_log_groups_keep_30_days(outputs: Outputs, aws: AwsClients) -> Non
 
 
 def test_dashboard_exists(outputs: Outputs, aws: AwsClients) -> None:
-    name = outputs["DashboardName"]
+    name = outputs[Output.DASHBOARD_NAME]
     dashboard = aws_call(aws("cloudwatch"), "get_dashboard", DashboardName=name)
     body = json.loads(dashboard.get("DashboardBody") or "{}")
     assert body.get("widgets"), f"dashboard {name}: expected widgets, found body {dashboard.get('DashboardBody')!r:.200}"

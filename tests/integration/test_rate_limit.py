@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from lib.contract import Output
 from tests.integration.harness import (
     HTTP_TIMEOUT,
     RATE_LIMIT_OPT_IN_ENV,
@@ -43,8 +44,8 @@ OPT_IN_REASON = (
 def test_waf_rate_limits_one_ip(outputs: Outputs, aws: AwsClients) -> None:
     if os.environ.get(RATE_LIMIT_OPT_IN_ENV) != "1":
         pytest.skip(OPT_IN_REASON)
-    url = join_url(outputs["ApiGatewayEndpoint"], "api/health")
-    headers = {"x-api-key": api_key_value(aws, outputs["PartnerApiKeyId"]), "User-Agent": USER_AGENT}
+    url = join_url(outputs[Output.API_GATEWAY_ENDPOINT], "api/health")
+    headers = {"x-api-key": api_key_value(aws, outputs[Output.PARTNER_API_KEY_ID]), "User-Agent": USER_AGENT}
     local = threading.local()
 
     def send(_: int) -> Any:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from lib.contract import Output
 from tests.integration.harness import AwsClients, CheckFailed, Outputs, aws_call, repository_name
 
-REPOSITORIES = {"frontend": "FrontendRepositoryUri", "backend": "BackendRepositoryUri"}
-SERVICES = {"frontend": "FrontendServiceName", "backend": "BackendServiceName"}
+REPOSITORIES = {"frontend": Output.FRONTEND_REPOSITORY_URI, "backend": Output.BACKEND_REPOSITORY_URI}
+SERVICES = {"frontend": Output.FRONTEND_SERVICE_NAME, "backend": Output.BACKEND_SERVICE_NAME}
 # Basic scanning ends in COMPLETE; enhanced scanning keeps an image ACTIVE.
 SCANNED = {"COMPLETE", "ACTIVE"}
 
@@ -28,7 +29,7 @@ def test_repository_scans_on_push_with_immutable_tags(repository: str, outputs: 
 def test_running_image_is_a_scanned_image_of_the_project_repository(workload: str, outputs: Outputs, aws: AwsClients) -> None:
     uri = outputs[REPOSITORIES[workload]]
     name = repository_name(uri)
-    cluster, service = outputs["EcsClusterName"], outputs[SERVICES[workload]]
+    cluster, service = outputs[Output.ECS_CLUSTER_NAME], outputs[SERVICES[workload]]
     services = aws_call(aws("ecs"), "describe_services", cluster=cluster, services=[service]).get("services", [])
     if len(services) != 1:
         raise CheckFailed(f"ECS cluster {cluster}: expected service {service}, found {[s.get('serviceName') for s in services]}")

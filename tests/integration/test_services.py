@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from lib.contract import Output
 from tests.integration.harness import (
     AwsClients,
     CheckFailed,
@@ -15,15 +16,15 @@ from tests.integration.harness import (
     summarize_targets,
 )
 
-SERVICES = {"frontend": "FrontendServiceName", "backend": "BackendServiceName"}
+SERVICES = {"frontend": Output.FRONTEND_SERVICE_NAME, "backend": Output.BACKEND_SERVICE_NAME}
 MIN_TASKS = 2
 # Targets of the idle (non-production) target group of a blue/green pair may still
 # be draining right after a deployment; they receive no traffic.
 IDLE_GROUP_ALLOWED_STATES = {"healthy", "draining"}
 
 
-def describe_service(outputs: Outputs, aws: AwsClients, output_key: str) -> dict[str, Any]:
-    cluster, name = outputs["EcsClusterName"], outputs[output_key]
+def describe_service(outputs: Outputs, aws: AwsClients, output_key: Output) -> dict[str, Any]:
+    cluster, name = outputs[Output.ECS_CLUSTER_NAME], outputs[output_key]
     response = aws_call(aws("ecs"), "describe_services", cluster=cluster, services=[name])
     services = response.get("services", [])
     if len(services) != 1:
@@ -31,7 +32,9 @@ def describe_service(outputs: Outputs, aws: AwsClients, output_key: str) -> dict
             f"ECS cluster {cluster}: expected service {name}, found {[s.get('serviceName') for s in services]} "
             f"(failures: {response.get('failures')})"
         )
-    return services[0]
+    service = services[0]
+    assert isinstance(service, dict), f"ECS cluster {cluster}: expected service {name} as an object, found {service!r}"
+    return service
 
 
 @pytest.mark.parametrize("service", list(SERVICES))

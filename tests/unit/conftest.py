@@ -11,7 +11,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from lib.config import MAX_SUFFIX_LENGTH, AlarmThresholds, PlatformConfig, ServiceSize
+from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
+from lib.contract import MAX_SUFFIX_LENGTH
 from tap import build_app, feature_flags
 
 SUFFIX = "test"
@@ -30,7 +31,7 @@ class Synthesized:
         # Template.from_stack runs the cdk-nag validation plugin: an
         # unacknowledged finding raises here and fails every test of the variant.
         self.template = Template.from_stack(self.stack)
-        self.json: dict[str, Any] = self.template.to_json()
+        self.json: dict[str, Any] = dict(self.template.to_json())
         self.resources: dict[str, dict[str, Any]] = self.json["Resources"]
         self.assembly_dir = Path(app.synth().directory)
 

@@ -464,6 +464,7 @@ def worst_case(value: Any, *, resources: dict[str, dict[str, Any]], stack_name: 
                 raise Unresolvable(f"Ref to {argument} ({resource_type}): add its longest value to REF_WORST_CASE")
             if function == "Fn::Join":
                 separator, parts = argument
+                assert isinstance(separator, str), f"Fn::Join separator {separator!r}"
                 return separator.join(resolve(p) for p in parts)
             if function == "Fn::Sub":
                 text, variables = (argument, {}) if isinstance(argument, str) else argument

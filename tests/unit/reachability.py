@@ -145,12 +145,12 @@ class Network:
                 if not ports["From"] <= port <= ports["To"]:
                     continue
             if _in_cidr(peer_ip, entry["CidrBlock"]):
-                return entry["RuleAction"] == "allow"
+                return str(entry["RuleAction"]) == "allow"
         return False  # the implicit final deny
 
     def _default_route(self, subnet: str) -> tuple[str, str] | None:
         """('igw', id) or ('nat', id) for the subnet's 0.0.0.0/0 route."""
-        for route in self.routes.get(self.subnet_route_table.get(subnet, ""), []):
+        for route in self.routes.get(self.subnet_route_table.get(subnet) or "", []):
             if route.get("DestinationCidrBlock") != "0.0.0.0/0":
                 continue
             if _ref(route.get("GatewayId")) in self.internet_gateways:

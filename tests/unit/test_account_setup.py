@@ -29,7 +29,7 @@ def account_setup() -> dict[str, Any]:
     app = cdk.App(context=feature_flags())
     stack = build_account_setup(app, PlatformConfig(environment_suffix=SUFFIX))
     # Template.from_stack runs cdk-nag: a finding fails here.
-    template: dict[str, Any] = Template.from_stack(stack).to_json()
+    template: dict[str, Any] = dict(Template.from_stack(stack).to_json())
     return template
 
 

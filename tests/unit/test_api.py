@@ -62,11 +62,14 @@ def methods(stack: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
 
 def web_acl(stack: Synthesized) -> dict[str, Any]:
     _, acl = stack.one("AWS::WAFv2::WebACL")
-    return acl["Properties"]
+    properties = acl["Properties"]
+    assert isinstance(properties, dict)
+    return properties
 
 
 def waf_rule(stack: Synthesized, name: str) -> dict[str, Any]:
     (rule,) = [r for r in web_acl(stack)["Rules"] if r["Name"] == name]
+    assert isinstance(rule, dict)
     return rule
 
 

@@ -390,6 +390,36 @@ def test_context_is_empty_before_the_first_deploy(aws: Aws, capsys: pytest.Captu
     assert capsys.readouterr().out == ""
 
 
+def test_context_is_empty_when_no_service_exists_yet(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.ecs_stub.add_response(
+        "describe_services",
+        {
+            "services": [],
+            "failures": [
+                {"arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{service}-{SUFFIX}", "reason": "MISSING"}
+                for service in ("frontend", "backend")
+            ],
+        },
+        {"cluster": CLUSTER, "services": [f"frontend-{SUFFIX}", f"backend-{SUFFIX}"]},
+    )
+    assert aws.run("context") == bg.EXIT_OK
+    assert capsys.readouterr().out == ""
+
+
+def test_context_fails_when_an_existing_environment_is_broken(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    """One service missing of two, or a service not active, is a broken environment: no context is guessed."""
+    aws.ecs_stub.add_response(
+        "describe_services",
+        {
+            "services": [],
+            "failures": [{"arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/frontend-{SUFFIX}", "reason": "MISSING"}],
+        },
+        {"cluster": CLUSTER, "services": [f"frontend-{SUFFIX}", f"backend-{SUFFIX}"]},
+    )
+    assert aws.run("context") == bg.EXIT_INPUT
+    assert "services not found" in capsys.readouterr().err
+
+
 def test_context_fails_on_other_aws_errors(aws: Aws) -> None:
     aws.ecs_stub.add_client_error("describe_services", service_error_code="AccessDeniedException", service_message="no")
     assert aws.run("context") == bg.EXIT_AWS

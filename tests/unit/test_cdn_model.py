@@ -88,7 +88,7 @@ def headers(value: Mapping[str, str]) -> Any:
     return lambda _request, _behavior: value
 
 
-def origin_requests(tpl: dict[str, Any], trace: list[Request], response: Mapping[str, str] = MAX_AGE_10) -> int:
+def origin_requests(tpl: dict[str, Any], trace: list[Request], response: Mapping[str, str] = MAX_AGE_10) -> float:
     return simulate(from_template(tpl), trace, headers(response)).overall.origin_requests
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
-from lib.config import MAX_SUFFIX_LENGTH, ConfigError, PlatformConfig, ServiceSize, from_context
+from lib.config import ConfigError, PlatformConfig, ServiceSize, from_context
+from lib.contract import MAX_SUFFIX_LENGTH
 
 
-def context(values: dict):
+def context(values: dict[str, Any]) -> Callable[[str], Any]:
     return values.get
 
 
@@ -32,7 +36,7 @@ def test_invalid_suffix_is_rejected_with_the_rule(suffix: str) -> None:
 
 def test_longest_suffix_fits_the_32_character_name_limit() -> None:
     cfg = PlatformConfig(environment_suffix="a" * MAX_SUFFIX_LENGTH)
-    assert len(cfg.name("tg-frontend-green")) == 32
+    assert len(cfg.names.target_group("frontend", "green")) == 32
 
 
 def test_context_strings_are_parsed() -> None:
@@ -56,8 +60,8 @@ def test_context_strings_are_parsed() -> None:
     assert cfg.cors_allowed_origins == ("https://a.example.com", "https://b.example.com")
     assert cfg.seed_demo_data is False
     assert cfg.image_tag == "3f2c1ab"
-    assert cfg.stack_name == "TapStackpr9"
-    assert cfg.parameter_prefix == "/tap/pr9"
+    assert cfg.names.stack == "TapStackpr9"
+    assert cfg.names.parameter_prefix == "/tap/pr9"
 
 
 @pytest.mark.parametrize(
@@ -88,7 +92,7 @@ def test_context_strings_are_parsed() -> None:
         ({"domainName": "origin.example.com"}, "certificateArn and domainName go together"),
     ],
 )
-def test_invalid_settings_name_the_setting_and_what_is_allowed(values: dict, fragment: str) -> None:
+def test_invalid_settings_name_the_setting_and_what_is_allowed(values: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
         from_context(context(values), {})
 
@@ -103,3 +107,13 @@ def test_db_max_connections_follows_the_instance_memory() -> None:
     assert PlatformConfig(environment_suffix="dev").db_max_connections == 1802  # r6g.large, 16 GiB
     assert PlatformConfig(environment_suffix="dev", db_instance_class="t4g.medium").db_max_connections == 450
     assert PlatformConfig(environment_suffix="dev", db_instance_class="r7g.4xlarge").db_max_connections == 5000
+
+
+def test_an_unknown_profile_fails_with_the_profiles_allowed() -> None:
+    with pytest.raises(ConfigError, match=r"profile must be one of \('production', 'lean'\), got 'tiny'"):
+        PlatformConfig(environment_suffix="dev", profile="tiny")
+
+
+def test_key_generations_arrive_from_context_as_a_list() -> None:
+    context = {"mediaKeyGenerations": "1, 2"}
+    assert from_context(context.get, {}).media_key_generations == (1, 2)

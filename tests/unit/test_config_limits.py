@@ -8,9 +8,10 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from lib.config import AVAILABILITY_ZONES, ConfigError, PlatformConfig, from_context
-from lib.dashboard_layout import TOKEN, dashboard_body, metrics_of
+from lib.config import ConfigError, PlatformConfig, from_context
+from lib.contract import AVAILABILITY_ZONES
 from lib.nag import acknowledge
+from scripts.dashboard_layout import TOKEN, dashboard_body, metrics_of
 
 
 def build(values: dict[str, Any]) -> PlatformConfig:

@@ -91,7 +91,7 @@ def test_every_price_names_its_source() -> None:
 def lean_overrides() -> dict[str, Any]:
     """The PlatformConfig fields the lean profile sets, as `from_context` builds them."""
     lean = from_context({"profile": "lean"}.get, {})
-    base = from_context({}.get, {})
+    base = from_context(dict[str, str]().get, {})
     return {f: getattr(lean, f) for f in lean.__dataclass_fields__ if getattr(lean, f) != getattr(base, f)}
 
 
@@ -105,7 +105,7 @@ def test_lean_profile_sets_its_defaults_and_explicit_context_still_wins() -> Non
     )
     explicit = from_context({"profile": "lean", "natGateways": "3", "dbInstanceClass": "r6g.large"}.get, {})
     assert (explicit.nat_gateways, explicit.db_instance_class, explicit.container_insights) == (3, "r6g.large", "enabled")
-    assert from_context({}.get, {}).profile == "production"
+    assert from_context(dict[str, str]().get, {}).profile == "production"
 
 
 def test_unknown_profile_fails_naming_the_allowed_ones() -> None:
@@ -150,3 +150,14 @@ def test_lean_keeps_what_the_platform_requires(lean: Synthesized) -> None:
 def test_lean_fixed_cost_is_at_most_40_percent_of_production(stack: Synthesized, lean: Synthesized) -> None:
     production, cheap = total(fixed_costs(stack.json)), total(fixed_costs(lean.json))
     assert cheap <= 0.40 * production, f"lean {cheap:.2f} vs production {production:.2f} USD/month"
+
+
+def test_the_master_user_secret_rds_manages_is_billed_as_a_secret() -> None:
+    template = {
+        "Resources": {
+            "Edge": {"Type": "AWS::SecretsManager::Secret", "Properties": {}},
+            "Cluster": {"Type": "AWS::RDS::DBCluster", "Properties": {"ManageMasterUserPassword": True}},
+            "Other": {"Type": "AWS::RDS::DBCluster", "Properties": {}},
+        }
+    }
+    assert by_item(template)["Secrets Manager"] == pytest.approx(2 * price("secret_month"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from aws_cdk.assertions import Match
 
@@ -19,8 +20,10 @@ PINNED_LOGICAL_IDS = {
 }
 
 
-def cluster(stack: Synthesized) -> dict:
-    return stack.one("AWS::RDS::DBCluster")[1]["Properties"]
+def cluster(stack: Synthesized) -> dict[str, Any]:
+    properties = stack.one("AWS::RDS::DBCluster")[1]["Properties"]
+    assert isinstance(properties, dict)
+    return properties
 
 
 def test_stateful_logical_ids_are_pinned(stack: Synthesized) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.unit.conftest import SUFFIX, Synthesized
@@ -16,7 +18,7 @@ def service(stack: Synthesized, name: str) -> str:
 
 
 def test_reference_walk_follows_ref_getatt_sub_and_depends_on() -> None:
-    resources = {
+    resources: dict[str, dict[str, Any]] = {
         "A": {"Type": "T", "DependsOn": "B", "Properties": {"X": {"Fn::Sub": "arn:${C.Arn}:${AWS::Region}"}}},
         "B": {"Type": "T", "Properties": {"Y": [{"Fn::GetAtt": ["D", "Arn"]}]}},
         "C": {"Type": "T", "Properties": {"Z": {"Ref": "E"}}},

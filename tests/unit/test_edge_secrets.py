@@ -18,14 +18,8 @@ from typing import Any
 
 import pytest
 
-from lib.config import (
-    EDGE_SECRET_LENGTHS,
-    EDGE_TEST_TRAFFIC_VALUE,
-    INITIAL_EDGE_VERSION,
-    TEST_TRAFFIC_HEADER,
-    ConfigError,
-    from_context,
-)
+from lib.config import ConfigError, from_context
+from lib.contract import EDGE_SECRET_LENGTHS, EDGE_TEST_TRAFFIC_VALUE, INITIAL_EDGE_VERSION, TEST_TRAFFIC_HEADER
 from tests.unit.cfn_lint import cfn_lint
 from tests.unit.conftest import SUFFIX, Synthesized
 
@@ -97,7 +91,7 @@ def references(value: Any, stack: Synthesized) -> list[tuple[str, str]]:
         join = value.get("Fn::Join")
         if join and any("{{resolve:secretsmanager:" in str(p) for p in join[1] if isinstance(p, str)):
             parts = join[1]
-            secret = names.get(parts[1].get("Ref")) if isinstance(parts[1], dict) else None
+            secret = names.get(parts[1].get("Ref", "")) if isinstance(parts[1], dict) else None
             if secret:
                 match = re.fullmatch(r":SecretString:::([^}]*)}}'?", parts[2])
                 assert match, f"unexpected reference tail {parts[2]!r}"
@@ -204,7 +198,7 @@ def test_invalid_edge_secret_versions_fail_synth_with_what_is_allowed(values: di
 
 
 def test_edge_secret_versions_from_context() -> None:
-    assert from_context({}.get, {}).edge_secret_versions == (None,)
+    assert from_context(dict[str, str]().get, {}).edge_secret_versions == (None,)
     # `initial` is what the stack reports before the first rotation; it means "no version".
     assert from_context({"edgeSecretVersion": "initial"}.get, {}).edge_secret_versions == (None,)
     assert from_context({"edgeSecretVersion": V1}.get, {}).edge_secret_versions == (V1,)

@@ -16,7 +16,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from lib.config import EDGE_SECRET_LENGTHS, from_context
+from lib.config import from_context
+from lib.contract import EDGE_SECRET_LENGTHS
 from scripts import edge_secrets as es
 
 SUFFIX = "dev"

@@ -11,7 +11,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tests.integration.harness import Outputs
+from lib.contract import REGION
+from tests.integration.harness import AwsClients, Outputs
 from tests.integration.test_registry import test_running_image_is_a_scanned_image_of_the_project_repository as check
 
 REPO = "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/backend-pr123"
@@ -37,8 +38,9 @@ def outputs(tmp_path: Path) -> Outputs:
     return Outputs(path)
 
 
-class Clients:
+class Clients(AwsClients):
     def __init__(self) -> None:
+        super().__init__(lambda: REGION)
         self.clients = {
             name: boto3.session.Session().client(
                 name, region_name="ap-southeast-1", aws_access_key_id="test", aws_secret_access_key="test"
@@ -78,13 +80,13 @@ def test_passes_for_a_scanned_image_of_the_project_repository(outputs: Outputs, 
         {"imageDetails": [{"imageTags": [TAG], "imageScanStatus": {"status": "COMPLETE"}}]},
         {"repositoryName": "backend-pr123", "imageIds": [{"imageTag": TAG}]},
     )
-    check("backend", outputs, aws)  # type: ignore[arg-type]
+    check("backend", outputs, aws)
 
 
 def test_fails_for_an_image_of_the_cdk_asset_repository(outputs: Outputs, aws: Clients) -> None:
     running(aws, f"{ASSET}:{TAG}")
     with pytest.raises(AssertionError, match=f"runs .*cdk-hnb659fds-container-assets.*, expected {REPO}:<tag>"):
-        check("backend", outputs, aws)  # type: ignore[arg-type]
+        check("backend", outputs, aws)
 
 
 def test_fails_for_an_image_not_scanned(outputs: Outputs, aws: Clients) -> None:
@@ -93,4 +95,4 @@ def test_fails_for_an_image_not_scanned(outputs: Outputs, aws: Clients) -> None:
         "describe_images", {"imageDetails": [{"imageTags": [TAG], "imageScanStatus": {"status": "FAILED"}}]}
     )
     with pytest.raises(AssertionError, match="expected scan status in \\['ACTIVE', 'COMPLETE'\\], found 'FAILED'"):
-        check("backend", outputs, aws)  # type: ignore[arg-type]
+        check("backend", outputs, aws)

@@ -6,6 +6,7 @@ import ast
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,15 +15,15 @@ from lib.network import security_group_type
 from tests.unit.conftest import SUFFIX, Synthesized
 
 
-def listeners(stack: Synthesized) -> dict[int, dict]:
+def listeners(stack: Synthesized) -> dict[int, dict[str, Any]]:
     return {v["Properties"]["Port"]: v["Properties"] for v in stack.of_type("AWS::ElasticLoadBalancingV2::Listener").values()}
 
 
-def rules(stack: Synthesized) -> list[dict]:
+def rules(stack: Synthesized) -> list[dict[str, Any]]:
     return [v["Properties"] for v in stack.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values()]
 
 
-def attributes(props: dict) -> dict[str, str]:
+def attributes(props: dict[str, Any]) -> dict[str, str]:
     return {a["Key"]: a["Value"] for a in props.get("LoadBalancerAttributes", props.get("TargetGroupAttributes", []))}
 
 
@@ -54,20 +55,22 @@ def test_alb_access_logs_go_to_the_log_bucket(stack: Synthesized) -> None:
     assert any("AccessLogsBucket" in json.dumps(a) for a in bucket)
 
 
-def forbidden_function(stack: Synthesized, action: dict) -> dict:
+def forbidden_function(stack: Synthesized, action: dict[str, Any]) -> dict[str, Any]:
     """The Lambda function behind a forward default action (its single target)."""
     assert action["Type"] == "forward", f"default action {action['Type']}: the listener must only forward"
     group = stack.resources[action["TargetGroupArn"]["Ref"]]["Properties"]
     assert group["TargetType"] == "lambda"
     assert group["Name"] == f"tg-forbidden-{SUFFIX}"
     (target,) = group["Targets"]
-    return stack.resources[target["Id"]["Fn::GetAtt"][0]]["Properties"]
+    function = stack.resources[target["Id"]["Fn::GetAtt"][0]]["Properties"]
+    assert isinstance(function, dict)
+    return function
 
 
-def run_inline_handler(function: dict) -> dict:
-    namespace: dict = {}
+def run_inline_handler(function: dict[str, Any]) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
     exec(compile(function["Code"]["ZipFile"], "index.py", "exec"), namespace)  # noqa: S102 - the function's own inline code
-    response: dict = namespace["handler"]({"path": "/", "httpMethod": "GET", "headers": {}}, None)
+    response: dict[str, Any] = namespace["handler"]({"path": "/", "httpMethod": "GET", "headers": {}}, None)
     return response
 
 
@@ -115,8 +118,8 @@ def test_with_certificate_https_443_and_80_redirects(https_stack: Synthesized) -
     assert all(r["ListenerArn"] == {"Ref": https_listener} for r in rules(https_stack))
 
 
-def _conditions(rule: dict) -> dict[str, object]:
-    found: dict[str, object] = {}
+def _conditions(rule: dict[str, Any]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
     for condition in rule["Conditions"]:
         if condition["Field"] == "path-pattern":
             found["path"] = condition["PathPatternConfig"]["Values"]
@@ -125,7 +128,7 @@ def _conditions(rule: dict) -> dict[str, object]:
     return found
 
 
-def _weights(rule: dict) -> dict[str, int]:
+def _weights(rule: dict[str, Any]) -> dict[str, int]:
     (action,) = rule["Actions"]
     assert action["Type"] == "forward"
     return {tg["TargetGroupArn"]["Ref"]: tg["Weight"] for tg in action["ForwardConfig"]["TargetGroups"]}
@@ -146,7 +149,7 @@ def test_path_rules_require_the_origin_verify_secret_and_forward_blue_then_green
     test = [r for r in matching if "X-Blue-Green-Test" in _conditions(r)]
     assert len(production) == 1 and len(test) == 1
     for rule in (production[0], test[0]):
-        (verify,) = _conditions(rule)["X-Origin-Verify"]  # type: ignore[misc]
+        (verify,) = _conditions(rule)["X-Origin-Verify"]
         # A dynamic reference resolved by CloudFormation, never a literal.
         assert "{{resolve:secretsmanager:" in json.dumps(verify)
     assert _weights(production[0]) == {blue: 100, green: 0}
@@ -155,7 +158,7 @@ def test_path_rules_require_the_origin_verify_secret_and_forward_blue_then_green
 
 
 def test_api_rules_are_evaluated_before_the_catch_all(stack: Synthesized) -> None:
-    by_path = {tuple(_conditions(r)["path"]): r["Priority"] for r in rules(stack) if "X-Blue-Green-Test" not in _conditions(r)}  # type: ignore[arg-type]
+    by_path = {tuple(_conditions(r)["path"]): r["Priority"] for r in rules(stack) if "X-Blue-Green-Test" not in _conditions(r)}
     assert by_path[("/api/*",)] < by_path[("/*",)]
 
 

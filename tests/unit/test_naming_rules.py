@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from lib.config import MAX_SUFFIX_LENGTH, validate_suffix
+from lib.config import validate_suffix
+from lib.contract import MAX_SUFFIX_LENGTH
 from tests.unit.conftest import Synthesized
 from tests.unit.naming_rules import (
     NAME_RULES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from lib.config import AVAILABILITY_ZONES
+from lib.contract import AVAILABILITY_ZONES
 from lib.network import security_group_type
 from tests.unit.conftest import SUFFIX, Synthesized
 from tests.unit.reachability import Endpoint, Network, internet
@@ -48,7 +48,9 @@ def test_three_nat_gateways_by_default_and_one_when_configured(stack: Synthesize
     assert len(cheap.of_type("AWS::EC2::NatGateway")) == 1
     network = Network(cheap.json)
     routes = {network._default_route(s) for s in network.subnets_of_type("Private")}
-    assert len(routes) == 1 and next(iter(routes))[0] == "nat"
+    assert len(routes) == 1
+    (route,) = routes
+    assert route is not None and route[0] == "nat"
 
 
 def test_flow_logs_capture_all_traffic_into_a_30_day_log_group(stack: Synthesized) -> None:
@@ -139,14 +141,14 @@ FORBIDDEN_FLOWS = [
 
 
 @pytest.mark.parametrize(("source", "destination", "port"), REQUIRED_FLOWS)
-def test_required_flow_passes_security_groups_acls_and_routes(net: Network, source, destination, port) -> None:
+def test_required_flow_passes_security_groups_acls_and_routes(net: Network, source: str, destination: str, port: int) -> None:
     results = net.flow(tier(net, source), tier(net, destination), port)
     blocked = {pair: why for pair, why in results.items() if why is not None}
     assert not blocked, f"required flow blocked: {blocked}"
 
 
 @pytest.mark.parametrize(("source", "destination", "port"), FORBIDDEN_FLOWS)
-def test_forbidden_flow_is_stopped(net: Network, source, destination, port) -> None:
+def test_forbidden_flow_is_stopped(net: Network, source: str, destination: str, port: int) -> None:
     results = net.flow(tier(net, source), tier(net, destination), port)
     allowed = [pair for pair, why in results.items() if why is None]
     assert not allowed, f"forbidden flow allowed: {allowed}"

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from lib.dashboard_layout import dashboard_body, metrics_of, render
+from scripts.dashboard_layout import dashboard_body, metrics_of, render
 from tests.unit.conftest import SUFFIX, Synthesized
 
 
 @pytest.fixture(scope="module")
-def dashboard(stack: Synthesized) -> dict:
+def dashboard(stack: Synthesized) -> dict[str, Any]:
     _, resource = stack.one("AWS::CloudWatch::Dashboard")
     assert resource["Properties"]["DashboardName"] == f"dashboard-{SUFFIX}"
     return dashboard_body(resource["Properties"]["DashboardBody"])
 
 
-def all_metrics(dashboard: dict) -> set[tuple[str, str, str]]:
+def all_metrics(dashboard: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {m for widget in dashboard["widgets"] for m in metrics_of(widget)}
 
 
@@ -60,17 +61,17 @@ REQUIRED_METRICS = [
 
 
 @pytest.mark.parametrize("metric", REQUIRED_METRICS, ids=lambda m: f"{m[0]}:{m[1]}:{m[2]}")
-def test_dashboard_shows_required_metric(dashboard: dict, metric: tuple[str, str, str]) -> None:
+def test_dashboard_shows_required_metric(dashboard: dict[str, Any], metric: tuple[str, str, str]) -> None:
     assert metric in all_metrics(dashboard)
 
 
-def test_dashboard_has_a_row_per_tier_in_order(dashboard: dict) -> None:
+def test_dashboard_has_a_row_per_tier_in_order(dashboard: dict[str, Any]) -> None:
     headers = [w["properties"]["markdown"] for w in sorted(dashboard["widgets"], key=lambda w: w["y"]) if w["type"] == "text"]
     assert [h.split(":")[0].lstrip("# ") for h in headers] == ["Edge", "API", "Load balancer", "Services", "Database"]
     assert "y= 0  [Edge" in render(dashboard)
 
 
-def test_cloudfront_metrics_are_in_us_east_1_with_region_global(dashboard: dict) -> None:
+def test_cloudfront_metrics_are_in_us_east_1_with_region_global(dashboard: dict[str, Any]) -> None:
     rows = [row for w in dashboard["widgets"] for row in w.get("properties", {}).get("metrics", []) if row[0] == "AWS/CloudFront"]
     assert len(rows) == 4
     for row in rows:
@@ -78,14 +79,14 @@ def test_cloudfront_metrics_are_in_us_east_1_with_region_global(dashboard: dict)
         assert row[-1]["region"] == "us-east-1"
 
 
-def test_health_and_5xx_cover_blue_and_green_of_both_services(dashboard: dict) -> None:
+def test_health_and_5xx_cover_blue_and_green_of_both_services(dashboard: dict[str, Any]) -> None:
     for title in ("Healthy hosts (blue / green)", "Unhealthy hosts (blue / green)", "Target 5xx per target group"):
         (widget,) = [w for w in dashboard["widgets"] if w.get("properties", {}).get("title") == title]
         labels = {row[-1]["label"] for row in widget["properties"]["metrics"]}
         assert labels == {"frontend blue", "frontend green", "backend blue", "backend green"}, title
 
 
-def test_error_rate_per_service_is_metric_math_over_both_target_groups(dashboard: dict) -> None:
+def test_error_rate_per_service_is_metric_math_over_both_target_groups(dashboard: dict[str, Any]) -> None:
     (widget,) = [w for w in dashboard["widgets"] if w.get("properties", {}).get("title") == "5xx error rate per service (%)"]
     expressions = [
         row[0]["expression"] for row in widget["properties"]["metrics"] if isinstance(row[0], dict) and "expression" in row[0]
@@ -98,7 +99,7 @@ def test_error_rate_per_service_is_metric_math_over_both_target_groups(dashboard
 # ------------------------------------------------------------------- alarms
 
 
-def alarms(stack: Synthesized) -> dict[str, dict]:
+def alarms(stack: Synthesized) -> dict[str, dict[str, Any]]:
     return {
         v["Properties"]["AlarmName"]: v["Properties"]
         for v in stack.of_type("AWS::CloudWatch::Alarm").values()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ EXPECTED_PARAMETERS = {
 }
 
 
-def parameters(stack: Synthesized) -> dict[str, dict]:
+def parameters(stack: Synthesized) -> dict[str, dict[str, Any]]:
     return {v["Properties"]["Name"]: v["Properties"] for v in stack.of_type("AWS::SSM::Parameter").values()}
 
 

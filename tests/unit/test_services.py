@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
+from lib.contract import API_PARAMETERS
 from tests.unit.conftest import SUFFIX, Synthesized
 
 
-def task(stack: Synthesized, service: str) -> dict:
-    found = [
+def task(stack: Synthesized, service: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [
         v["Properties"]
         for v in stack.of_type("AWS::ECS::TaskDefinition").values()
         if v["Properties"]["Family"] == f"{service}-{SUFFIX}"
@@ -19,12 +21,13 @@ def task(stack: Synthesized, service: str) -> dict:
     return found[0]
 
 
-def container(stack: Synthesized, service: str) -> dict:
+def container(stack: Synthesized, service: str) -> dict[str, Any]:
     (definition,) = task(stack, service)["ContainerDefinitions"]
+    assert isinstance(definition, dict)
     return definition
 
 
-def service(stack: Synthesized, name: str) -> tuple[str, dict]:
+def service(stack: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
     found = [
         (k, v) for k, v in stack.of_type("AWS::ECS::Service").items() if v["Properties"]["ServiceName"] == f"{name}-{SUFFIX}"
     ]
@@ -96,8 +99,11 @@ def test_with_image_tag_images_come_from_the_project_repositories(tuned: Synthes
 def test_backend_gets_ssm_parameters_injected_and_the_secret_arn(stack: Synthesized) -> None:
     definition = container(stack, "backend")
     secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in definition["Secrets"]}
-    for env in ("DB_WRITER_HOST", "DB_READER_HOST", "DB_NAME", "DB_PORT", "LOG_LEVEL", "CORS_ALLOWED_ORIGINS", "CACHE_MAX_AGE"):
-        assert env in secrets and ":parameter" in secrets[env], env
+    # Every parameter of the contract reaches the container, and nothing else is injected.
+    assert sorted(secrets) == sorted(parameter.env for parameter in API_PARAMETERS)
+    parameters = stack.of_type("AWS::SSM::Parameter")
+    for env, value_from in secrets.items():
+        assert [key for key in parameters if key in value_from] != [], f"{env} is not injected from a parameter of the stack"
     environment = {e["Name"]: e["Value"] for e in definition["Environment"]}
     assert environment["DB_SECRET_ARN"] == {"Fn::GetAtt": ["DatabaseCluster5B53A178", "MasterUserSecret.SecretArn"]}
     assert environment["DB_SSLMODE"] == "require"
@@ -106,35 +112,29 @@ def test_backend_gets_ssm_parameters_injected_and_the_secret_arn(stack: Synthesi
     assert "Secrets" not in frontend and "Environment" not in frontend
 
 
-def _statements(stack: Synthesized, role_key: str) -> list[dict]:
-    found = []
+def _statements(stack: Synthesized, role_key: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for policy in stack.of_type("AWS::IAM::Policy").values():
         if {"Ref": role_key} in policy["Properties"]["Roles"]:
             found += policy["Properties"]["PolicyDocument"]["Statement"]
     return found
 
 
-def _actions(statement: dict) -> list[str]:
+def _actions(statement: dict[str, Any]) -> list[str]:
     actions = statement["Action"]
     return [actions] if isinstance(actions, str) else actions
 
 
-def test_backend_task_role_reads_its_secret_key_and_parameters_only(stack: Synthesized) -> None:
+def test_backend_task_role_reads_its_secret_and_key_only(stack: Synthesized) -> None:
     role = task(stack, "backend")["TaskRoleArn"]["Fn::GetAtt"][0]
     # The media signing key's statement (GetSecretValue on that secret only) is checked in test_media.py.
+    # No SSM action: ECS injects the parameters with the execution role; the app never calls SSM.
     statements = [s for s in _statements(stack, role) if s.get("Sid") != "ReadMediaSigningKey"]
     actions = sorted(a for s in statements for a in _actions(s))
-    assert actions == [
-        "kms:Decrypt",
-        "secretsmanager:GetSecretValue",
-        "ssm:GetParameter",
-        "ssm:GetParameters",
-        "ssm:GetParametersByPath",
-    ]
+    assert actions == ["kms:Decrypt", "secretsmanager:GetSecretValue"]
     by_action = {a: s["Resource"] for s in statements for a in _actions(s)}
     assert by_action["secretsmanager:GetSecretValue"] == {"Fn::GetAtt": ["DatabaseCluster5B53A178", "MasterUserSecret.SecretArn"]}
     assert by_action["kms:Decrypt"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
-    assert json.dumps(by_action["ssm:GetParameter"]).endswith(f':parameter/tap/{SUFFIX}/*"]]}}')
 
 
 def test_frontend_task_role_has_no_permissions(stack: Synthesized) -> None:
@@ -162,9 +162,13 @@ def test_execution_roles_pull_log_and_read_injected_values_only(stack: Synthesiz
         statements = _statements(stack, role)
         actions = {a for s in statements for a in _actions(s)}
         assert actions <= allowed, actions - allowed
+        parameters = stack.of_type("AWS::SSM::Parameter")
         for statement in statements:
             if any(a.startswith("ssm:") for a in _actions(statement)):
-                assert "ParametersDB" in json.dumps(statement["Resource"]) or "Parameters" in json.dumps(statement["Resource"])
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                for resource in resources:
+                    named = [key for key in parameters if key in json.dumps(resource)]
+                    assert len(named) == 1, f"{name} execution role reads SSM beyond the stack's parameters: {resource}"
     frontend_role = task(stack, "frontend")["ExecutionRoleArn"]["Fn::GetAtt"][0]
     assert not any(a.startswith("ssm:") for s in _statements(stack, frontend_role) for a in _actions(s))
 
@@ -213,7 +217,7 @@ def test_traffic_shift_role_is_scoped_to_the_services_rules_and_groups(stack: Sy
             assert action.startswith("elasticloadbalancing:Describe"), action
 
 
-def _scaling(stack: Synthesized, name: str) -> tuple[dict, list[dict]]:
+def _scaling(stack: Synthesized, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     key, _ = service(stack, name)
     targets = {
         k: v["Properties"]

@@ -23,7 +23,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lib.config import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER
+from lib.contract import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER
 from scripts import blue_green as bg
 from tests.unit.conftest import SUFFIX, Synthesized
 
