@@ -390,32 +390,30 @@ def test_context_is_empty_before_the_first_deploy(aws: Aws, capsys: pytest.Captu
     assert capsys.readouterr().out == ""
 
 
-def test_context_is_empty_when_no_service_exists_yet(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+def _services_missing(aws: Aws, missing: tuple[str, ...]) -> None:
+    """ECS answers that `missing` (of both services asked for) do not exist."""
     aws.ecs_stub.add_response(
         "describe_services",
         {
             "services": [],
             "failures": [
                 {"arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{service}-{SUFFIX}", "reason": "MISSING"}
-                for service in ("frontend", "backend")
+                for service in missing
             ],
         },
         {"cluster": CLUSTER, "services": [f"frontend-{SUFFIX}", f"backend-{SUFFIX}"]},
     )
+
+
+def test_context_is_empty_when_no_service_exists_yet(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    _services_missing(aws, ("frontend", "backend"))
     assert aws.run("context") == bg.EXIT_OK
     assert capsys.readouterr().out == ""
 
 
 def test_context_fails_when_an_existing_environment_is_broken(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
-    """One service missing of two, or a service not active, is a broken environment: no context is guessed."""
-    aws.ecs_stub.add_response(
-        "describe_services",
-        {
-            "services": [],
-            "failures": [{"arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/frontend-{SUFFIX}", "reason": "MISSING"}],
-        },
-        {"cluster": CLUSTER, "services": [f"frontend-{SUFFIX}", f"backend-{SUFFIX}"]},
-    )
+    """One service missing of two is a broken environment: no context is guessed."""
+    _services_missing(aws, ("frontend",))
     assert aws.run("context") == bg.EXIT_INPUT
     assert "services not found" in capsys.readouterr().err
 
