@@ -51,6 +51,7 @@ from lib.contract import (  # noqa: E402  (the repository root is put on the pat
     Names,
     suffix_is_valid,
 )
+from scripts.cli import exits_on  # noqa: E402
 
 PROBE_TIMEOUT_SECONDS = 10
 # What the ALB answers when no target of the forwarded group is healthy (or registered).
@@ -551,41 +552,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@exits_on({BlueGreenError: ("error", EXIT_INPUT), AwsError: ("AWS error", EXIT_AWS)})
 def main(argv: Sequence[str] | None = None, *, ecs: Any = None, elbv2: Any = None, secretsmanager: Any = None) -> int:
     """Run one command. Tests pass stubbed clients; otherwise boto3 creates them."""
     args = parse_args(argv)
-    try:
-        if args.command == "probe":
-            if secretsmanager is None or elbv2 is None:
-                import boto3
-
-                secretsmanager = secretsmanager or boto3.client("secretsmanager", region_name=args.region)
-                elbv2 = elbv2 or boto3.client("elbv2", region_name=args.region)
-            return command_probe(args, secretsmanager, elbv2)
-        if ecs is None or elbv2 is None:
+    if args.command == "probe":
+        if secretsmanager is None or elbv2 is None:
             import boto3
 
-            ecs = ecs or boto3.client("ecs", region_name=args.region)
+            secretsmanager = secretsmanager or boto3.client("secretsmanager", region_name=args.region)
             elbv2 = elbv2 or boto3.client("elbv2", region_name=args.region)
-        services = [s for s in BLUE_GREEN_SERVICES if s in args.service] if args.service else list(BLUE_GREEN_SERVICES)
-        if args.command == "context":
-            try:
-                routings = read_routing(ecs, elbv2, args.suffix, services)
-            except NotDeployed:
-                return EXIT_OK  # no environment yet: the template's blue start is right
-            return command_context(routings)
-        routings = read_routing(ecs, elbv2, args.suffix, services)
-        if args.command == "status":
-            return command_status(routings, args)
-        if args.command == "restore":
-            return command_restore(routings, args, elbv2)
-        return command_pre_deploy(routings, args)
-    except BlueGreenError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INPUT
-    except AwsError as error:
-        print(f"AWS error: {error}", file=sys.stderr)
-        return EXIT_AWS
+        return command_probe(args, secretsmanager, elbv2)
+    if ecs is None or elbv2 is None:
+        import boto3
+
+        ecs = ecs or boto3.client("ecs", region_name=args.region)
+        elbv2 = elbv2 or boto3.client("elbv2", region_name=args.region)
+    services = [s for s in BLUE_GREEN_SERVICES if s in args.service] if args.service else list(BLUE_GREEN_SERVICES)
+    if args.command == "context":
+        try:
+            routings = read_routing(ecs, elbv2, args.suffix, services)
+        except NotDeployed:
+            return EXIT_OK  # no environment yet: the template's blue start is right
+        return command_context(routings)
+    routings = read_routing(ecs, elbv2, args.suffix, services)
+    if args.command == "status":
+        return command_status(routings, args)
+    if args.command == "restore":
+        return command_restore(routings, args, elbv2)
+    return command_pre_deploy(routings, args)
 
 
 if __name__ == "__main__":

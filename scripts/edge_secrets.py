@@ -50,6 +50,7 @@ from lib.contract import (  # noqa: E402
     Names,
     Output,
 )
+from scripts.cli import exits_on  # noqa: E402
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
@@ -329,25 +330,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@exits_on({InputError: ("error", EXIT_INPUT), StateError: ("not now", EXIT_STATE), AwsError: ("AWS error", EXIT_AWS)})
 def main(argv: Sequence[str] | None = None, *, cloudformation: Any = None, secretsmanager: Any = None) -> int:
     """Run one command. Tests pass stubbed clients; otherwise boto3 creates them."""
     args = parse_args(argv)
-    try:
-        if cloudformation is None or secretsmanager is None:
-            import boto3
+    if cloudformation is None or secretsmanager is None:
+        import boto3
 
-            cloudformation = cloudformation or boto3.client("cloudformation", region_name=args.region)
-            secretsmanager = secretsmanager or boto3.client("secretsmanager", region_name=args.region)
-        return COMMANDS[args.command](cloudformation, secretsmanager, args)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INPUT
-    except StateError as error:
-        print(f"not now: {error}", file=sys.stderr)
-        return EXIT_STATE
-    except AwsError as error:
-        print(f"AWS error: {error}", file=sys.stderr)
-        return EXIT_AWS
+        cloudformation = cloudformation or boto3.client("cloudformation", region_name=args.region)
+        secretsmanager = secretsmanager or boto3.client("secretsmanager", region_name=args.region)
+    return COMMANDS[args.command](cloudformation, secretsmanager, args)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.contract import REGION  # noqa: E402  (the repository root is put on the path first)
+from scripts.cli import exits_on  # noqa: E402
 
 DEFAULT_OUTPUT = Path("cfn-outputs/flat-outputs.json")
 EXIT_INPUT = 2
@@ -151,19 +152,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@exits_on({OutputsError: ("error", EXIT_INPUT), AwsError: ("error", EXIT_AWS)})
 def main(argv: Sequence[str] | None = None, client_factory: Callable[[str], Any] = default_client_factory) -> int:
     args = parse_args(argv)
-    try:
-        if args.cdk_outputs is not None:
-            outputs = read_cdk_outputs(args.cdk_outputs, args.stack_name)
-        else:
-            outputs = describe_stack_outputs(client_factory(args.region), args.stack_name)
-    except OutputsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INPUT
-    except AwsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_AWS
+    if args.cdk_outputs is not None:
+        outputs = read_cdk_outputs(args.cdk_outputs, args.stack_name)
+    else:
+        outputs = describe_stack_outputs(client_factory(args.region), args.stack_name)
     write_outputs(args.output, outputs)
     print(f"wrote {len(outputs)} outputs to {args.output}")
     return 0
