@@ -19,6 +19,7 @@ import re
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -196,7 +197,11 @@ def test_d_rotation_under_load(server_factory: Start, record: Record) -> None:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        arn = sm.create_secret(Name="catalog-db", SecretString=_secret(pg, pg.app_password))["ARN"]
+        # moto keeps its accounts in the process, across servers: a rerun (TimingGoalError) must
+        # not find the secret of the attempt before it.
+        arn = sm.create_secret(
+            Name=f"catalog-db-{uuid.uuid4().hex[:8]}", SecretString=_secret(pg, pg.app_password)
+        )["ARN"]
         server = server_factory(
             pg,
             RUN_MIGRATIONS="true",
