@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
 ACTION_PROPERTIES = ("AlarmActions", "OKActions", "InsufficientDataActions")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from scripts.cdn_model import Behavior, Request, from_template, pattern_regex, simulate
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 MAX_AGE_10 = {"Cache-Control": "public, max-age=10"}
 

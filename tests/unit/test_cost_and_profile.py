@@ -10,7 +10,7 @@ import pytest
 from lib.config import PROFILES, ConfigError, from_context
 from scripts.cost import CostError, fixed_costs, total
 from scripts.prices import HOURS_PER_MONTH, PRICES
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 
 def by_item(template: dict[str, Any]) -> dict[str, float]:

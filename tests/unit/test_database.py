@@ -6,7 +6,7 @@ import re
 
 from aws_cdk.assertions import Match
 
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 # Logical ids of stateful resources. A refactor that changes one of these
 # makes CloudFormation REPLACE the resource: a new VPC or an empty database.
@@ -55,8 +55,7 @@ def test_one_writer_and_one_reader_in_different_azs_reader_is_failover_target(st
 def test_instance_class_comes_from_config(stack: Synthesized, tuned: Synthesized) -> None:
     for props in stack.of_type("AWS::RDS::DBInstance").values():
         assert props["Properties"]["DBInstanceClass"] == "db.r6g.large"
-    small = tuned
-    for props in small.of_type("AWS::RDS::DBInstance").values():
+    for props in tuned.of_type("AWS::RDS::DBInstance").values():
         assert props["Properties"]["DBInstanceClass"] == "db.t4g.medium"
 
 

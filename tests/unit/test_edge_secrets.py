@@ -27,7 +27,7 @@ from lib.config import (
     from_context,
 )
 from tests.unit.cfn_lint import cfn_lint
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = "0b5e4c1a-7d2f-4e8b-9a61-3c2d1e0f9a11"

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 
 class Allowance(NamedTuple):
@@ -116,7 +116,7 @@ def describe(statement: Statement) -> str:
     return f"{statement.resource} ({statement.resource_type} {statement.document}) actions {sorted(actions(statement.body))}"
 
 
-@pytest.fixture(scope="module", params=["stack", "https_stack"])
+@pytest.fixture(scope="module", params=["stack", "tuned"])
 def variant(request: pytest.FixtureRequest) -> Synthesized:
     found: Synthesized = request.getfixturevalue(request.param)
     return found
@@ -177,10 +177,10 @@ def test_every_allow_on_every_resource_or_a_whole_service_has_a_written_reason(v
     )
 
 
-def test_every_listed_wildcard_is_still_in_the_template(stack: Synthesized, https_stack: Synthesized) -> None:
+def test_every_listed_wildcard_is_still_in_the_template(stack: Synthesized, tuned: Synthesized) -> None:
     present = {
         actions(s.body)
-        for variant in (stack, https_stack)
+        for variant in (stack, tuned)
         for s in statements(variant)
         if s.body["Effect"] == "Allow" and on_every_resource(s.body)
     }

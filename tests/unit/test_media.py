@@ -12,7 +12,7 @@ import pytest
 
 from lib.config import ConfigError, PlatformConfig
 from lib.media import DEMO_MEDIA_DIR, KEY_PAIR_FUNCTION_DIR, MEDIA_PREFIX, POSTER_FILE, media_formats
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 from tests.unit.test_cdn import behaviors, cache_policy, config, origin_of
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from lib.config import MAX_SUFFIX_LENGTH, validate_suffix
-from tests.unit.conftest import Synthesized
 from tests.unit.naming_rules import (
     NAME_RULES,
     SECRET_NAME,
@@ -22,8 +21,9 @@ from tests.unit.naming_rules import (
     values_at,
     worst_case,
 )
+from tests.unit.support import Synthesized
 
-VARIANTS = ("stack", "tuned", "https_stack", "longest_suffix_stack")
+VARIANTS = ("stack", "tuned", "longest_suffix_stack")
 
 
 @pytest.fixture(params=VARIANTS)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 
 @pytest.mark.parametrize("workload", ["frontend", "backend"])
@@ -55,7 +55,6 @@ def test_parameters_are_plain_strings_under_the_environment_prefix(stack: Synthe
 
 
 def test_parameter_values_follow_config(tuned: Synthesized) -> None:
-    variant = tuned
-    found = parameters(variant)
+    found = parameters(tuned)
     assert found[f"/tap/{SUFFIX}/app/log-level"]["Value"] == "DEBUG"
     assert found[f"/tap/{SUFFIX}/app/cache-max-age"]["Value"] == "120"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, TUNED, Synthesized
 
 
 def task(stack: Synthesized, service: str) -> dict:
@@ -50,8 +50,9 @@ def test_task_sizes_come_from_config(stack: Synthesized, tuned: Synthesized, nam
     assert (props["Cpu"], props["Memory"]) == (cpu, memory)
     assert props["RequiresCompatibilities"] == ["FARGATE"] and props["NetworkMode"] == "awsvpc"
 
-    bigger = tuned
-    assert (task(bigger, "backend")["Cpu"], task(bigger, "backend")["Memory"]) == ("1024", "2048")
+    size = TUNED[name]
+    assert (size.cpu, size.memory_mib) != (int(cpu), int(memory)), "the tuned variant must change every service's size"
+    assert (task(tuned, name)["Cpu"], task(tuned, name)["Memory"]) == (str(size.cpu), str(size.memory_mib))
 
 
 @pytest.mark.parametrize(("name", "user", "port"), [("backend", "10001", 8000), ("frontend", "101", 8080)])
@@ -87,9 +88,8 @@ def test_without_image_tag_images_are_built_from_the_app_directories_for_amd64(s
 
 
 def test_with_image_tag_images_come_from_the_project_repositories(tuned: Synthesized) -> None:
-    tagged = tuned
     for name, repo in (("backend", "RegistryBackend"), ("frontend", "RegistryFrontend")):
-        image = json.dumps(container(tagged, name)["Image"])
+        image = json.dumps(container(tuned, name)["Image"])
         assert repo in image and ":3f2c1ab" in image, image
 
 
@@ -186,8 +186,7 @@ def test_services_use_native_blue_green_with_both_rules_and_bake_time(stack: Syn
     assert advanced["TestListenerRule"]["Ref"].startswith(f"LoadBalancer{title}TestRule")
     # Circuit breakers apply to rolling deployments only.
     assert "DeploymentCircuitBreaker" not in props["DeploymentConfiguration"]
-    slower = tuned
-    assert service(slower, name)[1]["Properties"]["DeploymentConfiguration"]["BakeTimeInMinutes"] == 15
+    assert service(tuned, name)[1]["Properties"]["DeploymentConfiguration"]["BakeTimeInMinutes"] == 15
 
 
 @pytest.mark.parametrize("name", ["backend", "frontend"])
@@ -259,12 +258,11 @@ def test_autoscaling_two_to_ten_out_on_cpu_70_in_below_30(stack: Synthesized, na
 def test_request_count_scaling_for_the_backend_is_switched_by_config(stack: Synthesized, tuned: Synthesized) -> None:
     _, policies = _scaling(stack, "backend")
     assert not [p for p in policies if "ALBRequestCountPerTarget" in json.dumps(p)]
-    spiky = tuned
-    _, policies = _scaling(spiky, "backend")
+    _, policies = _scaling(tuned, "backend")
     (request,) = [p for p in policies if "ALBRequestCountPerTarget" in json.dumps(p)]
     config = request["TargetTrackingScalingPolicyConfiguration"]
     assert config["TargetValue"] == 500 and config["DisableScaleIn"] is True
-    _, frontend_policies = _scaling(spiky, "frontend")
+    _, frontend_policies = _scaling(tuned, "frontend")
     assert not [p for p in frontend_policies if "ALBRequestCountPerTarget" in json.dumps(p)]
 
 
