@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from lib.images import COPY_MEMORY_MIB
-from tests.unit.conftest import CERTIFICATE_ARN, ORIGIN_DOMAIN, SUFFIX, TUNED, Synthesized
+from tests.unit.support import SUFFIX, TUNED, Synthesized
 from tests.unit.test_lambda_runtimes import deprecated
 
 WORKLOADS = ("frontend", "backend")
@@ -18,11 +18,8 @@ BOOTSTRAP_ASSET_REPOSITORY = "cdk-hnb659fds-container-assets"
 # Repositories hold the images that run: replacing one would empty it.
 PINNED_REPOSITORY_IDS = {"RegistryFrontend15E2FC08": "frontend", "RegistryBackend8AEF4717": "backend"}
 
-VARIANTS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "tuned (imageTag)": TUNED,
-    "https": {"certificate_arn": CERTIFICATE_ARN, "domain_name": ORIGIN_DOMAIN},
-}
+# Built from the app directories (default) and pulled by tag (tuned, which also carries a certificate).
+VARIANTS: dict[str, dict[str, Any]] = {"default": {}, "tuned (imageTag)": TUNED}
 
 
 def repositories(stack: Synthesized) -> dict[str, str]:
