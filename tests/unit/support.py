@@ -48,6 +48,20 @@ class Synthesized:
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
         return next(iter(found.items()))
 
+    def logical_id(self, resource_type: str, **properties: Any) -> str:
+        """The logical id of the one resource of `resource_type` whose properties include `properties`.
+
+        Tests find resources this way (or by construct path), never by a hashed logical id: only the pin
+        table in test_database.py names those.
+        """
+        found = [
+            key
+            for key, resource in self.of_type(resource_type).items()
+            if all(resource.get("Properties", {}).get(name) == value for name, value in properties.items())
+        ]
+        assert len(found) == 1, f"expected one {resource_type} with {properties}, found {sorted(found)}"
+        return found[0]
+
     def dumps(self) -> str:
         return json.dumps(self.json)
 

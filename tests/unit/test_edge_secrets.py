@@ -222,16 +222,6 @@ def test_generated_values_fit_alb_header_values_and_api_keys(stack: Synthesized)
         assert 20 <= generator["PasswordLength"] <= ALB_HEADER_VALUE_MAX, name
 
 
-def test_edge_secrets_and_the_initial_web_key_keep_their_logical_ids(stack: Synthesized) -> None:
-    # Named resources: a new logical id would mean a replacement that fails on the name.
-    assert secret_ids(stack) == {
-        f"origin-verify-{SUFFIX}": "LoadBalancerOriginVerifyF32D9AA4",
-        f"api-key-web-{SUFFIX}": "ApiWebApiKeyValueBEC9C688",
-        f"blue-green-test-{SUFFIX}": "LoadBalancerTestRouteToken5055CDB8",
-    }
-    assert list(web_keys(stack)) == ["ApiWebApiKey9A672CE5"]
-
-
 # ---------------------------------------------------------------- pinning
 
 

@@ -99,7 +99,7 @@ def test_backend_gets_ssm_parameters_injected_and_the_secret_arn(stack: Synthesi
     for env in ("DB_WRITER_HOST", "DB_READER_HOST", "DB_NAME", "DB_PORT", "LOG_LEVEL", "CORS_ALLOWED_ORIGINS", "CACHE_MAX_AGE"):
         assert env in secrets and ":parameter" in secrets[env], env
     environment = {e["Name"]: e["Value"] for e in definition["Environment"]}
-    assert environment["DB_SECRET_ARN"] == {"Fn::GetAtt": ["DatabaseCluster5B53A178", "MasterUserSecret.SecretArn"]}
+    assert environment["DB_SECRET_ARN"] == {"Fn::GetAtt": [stack.one("AWS::RDS::DBCluster")[0], "MasterUserSecret.SecretArn"]}
     assert environment["DB_SSLMODE"] == "require"
     assert "DB_PASSWORD" not in environment and "DB_PASSWORD" not in secrets
     frontend = container(stack, "frontend")
@@ -132,8 +132,9 @@ def test_backend_task_role_reads_its_secret_key_and_parameters_only(stack: Synth
         "ssm:GetParametersByPath",
     ]
     by_action = {a: s["Resource"] for s in statements for a in _actions(s)}
-    assert by_action["secretsmanager:GetSecretValue"] == {"Fn::GetAtt": ["DatabaseCluster5B53A178", "MasterUserSecret.SecretArn"]}
-    assert by_action["kms:Decrypt"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
+    cluster_id, cluster = stack.one("AWS::RDS::DBCluster")
+    assert by_action["secretsmanager:GetSecretValue"] == {"Fn::GetAtt": [cluster_id, "MasterUserSecret.SecretArn"]}
+    assert by_action["kms:Decrypt"] == cluster["Properties"]["MasterUserSecret"]["KmsKeyId"], "the key of the DB secret"
     assert json.dumps(by_action["ssm:GetParameter"]).endswith(f':parameter/tap/{SUFFIX}/*"]]}}')
 
 
