@@ -196,13 +196,18 @@ def test_every_listed_wildcard_has_a_real_reason(key: frozenset[str]) -> None:
 
 def test_key_policies_grant_services_only_under_a_condition(stack: Synthesized) -> None:
     """Beyond the root statement: Secrets Manager only via the service, CloudWatch only for this account."""
-    for s in statements(stack):
-        if s.resource_type == "AWS::KMS::Key" and s.body["Effect"] == "Allow" and actions(s.body) != {"kms:*"}:
-            condition = s.body["Condition"]["StringEquals"]
-            if s.body.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}:
-                assert condition == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, describe(s)
-            else:
-                assert condition["kms:ViaService"] == "secretsmanager.ap-southeast-1.amazonaws.com", describe(s)
+    grants = [
+        s
+        for s in statements(stack)
+        if s.resource_type == "AWS::KMS::Key" and s.body["Effect"] == "Allow" and actions(s.body) != {"kms:*"}
+    ]
+    assert grants, "no key policy grants a service anything: nothing to check"
+    for s in grants:
+        condition = s.body["Condition"]["StringEquals"]
+        if s.body.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}:
+            assert condition == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, describe(s)
+        else:
+            assert condition["kms:ViaService"] == "secretsmanager.ap-southeast-1.amazonaws.com", describe(s)
 
 
 def test_no_role_has_administrator_or_power_user_access(variant: Synthesized) -> None:
