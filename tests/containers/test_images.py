@@ -26,9 +26,10 @@ from typing import Any
 
 import pytest
 
-from tests.containers.conftest import IMAGES, TIMINGS, container_bases
 from tests.containers.harness import (
+    IMAGES,
     REPO,
+    TIMINGS,
     BuildSettings,
     FakeSecretsManager,
     PathRouter,
@@ -41,7 +42,9 @@ from tests.containers.harness import (
     run_as_task,
 )
 
+sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "app" / "backend"))
+import container_bases
 from devtools.local_pg import LocalPostgres
 from devtools.signing_key import LOCAL_KEY_PAIR_ID, write_dev_signing_key
 
