@@ -61,7 +61,7 @@ test-infra: install ## Unit tests of the CDK app (template assertions, cdk-nag, 
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest tests/unit --cov=lib --cov-branch --cov-report=term-missing:skip-covered --cov-report=json:.coverage-lib.json
+	$(PY) -m pytest tests/unit -n 2 --dist loadscope --cov=lib --cov-branch --cov-report=term-missing:skip-covered --cov-report=json:.coverage-lib.json
 	$(PY) scripts/coverage_gate.py .coverage-lib.json --label lib/ --lines $(LIB_COVERAGE_MIN) --branches $(LIB_COVERAGE_MIN)
 
 test-backend: ## Catalog API tests against a throwaway PostgreSQL (includes test-faults)

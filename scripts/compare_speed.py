@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """`make synth` (warm) and the infrastructure unit suite, before and after, side by side in one run.
 
-    python scripts/compare_speed.py --base <git-ref> [--rounds 3]
+    python scripts/compare_speed.py --base <git-ref> [--rounds 3] [--jobs synth,unit,unit-nocov]
 
 The base commit is exported (`git archive`) next to the working tree and shares its
 .venv and node_modules, so both sides run the same toolchain. Each round runs the
 base then the working tree, alternating, after one warm-up synth each. For the unit
 suite each side runs the pytest command its own Makefile's `test-infra` target
-runs. Printed: median wall seconds and median CPU seconds of all processes (the
-figure that does not move with the machine's other load), per side.
+runs; `unit-nocov` is the same command without its coverage options (what
+coverage costs). Printed: median wall seconds and median CPU seconds (user + sys)
+of all processes, the pytest workers and the jsii node kernels included, per side.
+On a shared machine compare CPU: wall time moves with the other load, CPU much less.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +49,17 @@ def unit_suite_command(tree: Path) -> list[str]:
     return shlex.split(line)
 
 
+def without_coverage(argv: list[str]) -> list[str]:
+    return [arg for arg in argv if not arg.startswith("--cov")]
+
+
+JOBS: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
+    "synth": ("make synth (warm)", lambda tree: ["make", "--no-print-directory", "synth"]),
+    "unit": ("unit suite (make test-infra's pytest)", unit_suite_command),
+    "unit-nocov": ("unit suite without coverage", lambda tree: without_coverage(unit_suite_command(tree))),
+}
+
+
 def export(ref: str, into: Path) -> None:
     archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
@@ -57,24 +71,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", required=True, help="git ref of the 'before' side, e.g. main")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jobs", default="synth,unit", help=f"comma-separated, of {', '.join(JOBS)}")
     args = parser.parse_args()
+    chosen = [job.strip() for job in args.jobs.split(",") if job.strip()]
+    unknown = sorted(set(chosen) - set(JOBS))
+    if unknown or not chosen:
+        parser.error(f"--jobs: unknown {unknown or 'empty list'}; choose from {', '.join(JOBS)}")
     os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     with tempfile.TemporaryDirectory(prefix="speed-base-") as tmp:
         base = Path(tmp)
         export(args.base, base)
         trees = {f"before ({args.base})": base, "after (working tree)": ROOT}
-        jobs = {
-            "make synth (warm)": lambda tree: ["make", "--no-print-directory", "synth"],
-            "unit suite (make test-infra's pytest)": unit_suite_command,
-        }
+        jobs = dict(JOBS[job] for job in chosen)
         results: dict[tuple[str, str], list[tuple[float, float]]] = {}
-        for tree in trees.values():
+        for tree in trees.values() if "synth" in chosen else ():
             timed(["make", "--no-print-directory", "synth"], tree)  # warm-up: assets staged, caches filled
         for _ in range(args.rounds):
             for job, command in jobs.items():
                 for side, tree in trees.items():
                     results.setdefault((job, side), []).append(timed(command(tree), tree))
         print(f"median of {args.rounds} alternating rounds; {os.cpu_count()} CPUs; load average now {os.getloadavg()[0]:.1f}")
+        print("CPU s = user + sys of every process of the run (pytest workers, node kernels); less load-sensitive than wall")
         print(f"{'':40} {'side':28} {'wall s':>8} {'CPU s':>8}   all rounds (wall/CPU)")
         for (job, side), runs in results.items():
             wall = statistics.median(r[0] for r in runs)

@@ -12,11 +12,18 @@ from typing import Any
 import pytest
 
 from scripts import container_bases
-from tests.containers.harness import REPO, BuildSettings, TaskContainer, build_image, host_build_settings, podman, task_containers
-
-IMAGES = {"backend": "localhost/tap-test-backend:latest", "frontend": "localhost/tap-test-frontend:latest"}
-BASE_ARGS = {"backend": ["PYTHON_IMAGE"], "frontend": ["NODE_IMAGE", "NGINX_IMAGE"]}
-TIMINGS: dict[str, float] = {}
+from tests.containers.harness import (
+    BASE_ARGS,
+    IMAGES,
+    REPO,
+    TIMINGS,
+    BuildSettings,
+    TaskContainer,
+    build_image,
+    host_build_settings,
+    podman,
+    task_containers,
+)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

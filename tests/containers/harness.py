@@ -24,6 +24,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+
+# The images the suite builds, the base-image build arguments of each, and the timings it prints at the end.
+IMAGES = {"backend": "localhost/tap-test-backend:latest", "frontend": "localhost/tap-test-frontend:latest"}
+BASE_ARGS = {"backend": ["PYTHON_IMAGE"], "frontend": ["NODE_IMAGE", "NGINX_IMAGE"]}
+TIMINGS: dict[str, float] = {}
 # podman's default crun does not run here; runc does, with explicit ulimits.
 PODMAN = ["podman", "--runtime", "runc"]
 ULIMITS = ["--ulimit", "nofile=1024:4096", "--ulimit", "nproc=1024:4096"]

@@ -27,9 +27,10 @@ from typing import Any
 import pytest
 
 from scripts import container_bases
-from tests.containers.conftest import IMAGES, TIMINGS
 from tests.containers.harness import (
+    IMAGES,
     REPO,
+    TIMINGS,
     BuildSettings,
     FakeSecretsManager,
     PathRouter,

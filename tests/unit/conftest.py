@@ -1,121 +1,108 @@
-"""One synthesis per configuration variant per test session, shared by every test."""
+"""Fixtures: one synthesis per configuration variant per test process, shared by every test.
+
+Helpers and constants are in tests/unit/support.py. Under pytest-xdist (`make test-infra` runs
+`-n 2 --dist loadscope`) the tests that synthesize form one scope, so one worker builds every
+variant once while the other takes the tests that need no synthesis (module by module).
+"""
 
 from __future__ import annotations
 
-import json
+import ast
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 
-from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
-from lib.contract import MAX_SUFFIX_LENGTH
-from tap import build_app, feature_flags
+from tests.unit.support import LONGEST_SUFFIX, TUNED, Synthesized, synthesize
 
-SUFFIX = "test"
-ORIGIN_DOMAIN = "origin.media.example.com"
-CERTIFICATE_ARN = "arn:aws:acm:ap-southeast-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
-
-
-class Synthesized:
-    """A synthesized stack: the assertions `Template` plus the raw template dict."""
-
-    def __init__(self, config: PlatformConfig) -> None:
-        # The same feature flags as `cdk synth`: they change the template.
-        app = cdk.App(context=feature_flags())
-        self.config = config
-        self.stack = build_app(app, config)
-        # Template.from_stack runs the cdk-nag validation plugin: an
-        # unacknowledged finding raises here and fails every test of the variant.
-        self.template = Template.from_stack(self.stack)
-        self.json: dict[str, Any] = dict(self.template.to_json())
-        self.resources: dict[str, dict[str, Any]] = self.json["Resources"]
-        self.assembly_dir = Path(app.synth().directory)
-
-    def asset_manifest(self) -> dict[str, Any]:
-        manifest: dict[str, Any] = json.loads((self.assembly_dir / f"{self.stack.stack_name}.assets.json").read_text())
-        return manifest
-
-    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
-
-    def one(self, resource_type: str) -> tuple[str, dict[str, Any]]:
-        found = self.of_type(resource_type)
-        assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
-        return next(iter(found.items()))
-
-    def dumps(self) -> str:
-        return json.dumps(self.json)
+# The fixtures that synthesize a stack, and what a test that builds a CDK app of its own calls.
+SYNTH_FIXTURES = frozenset({"synth", "stack", "tuned", "longest_suffix_stack"})
+CDK_APP_NAMES = frozenset({"App", "Template", "build_app", "build_account_setup"})
+CDK_SCOPE = "synthesizing test modules"
+ROOT = Path(__file__).resolve().parents[2]
 
 
-_cache: dict[tuple[tuple[str, Any], ...], Synthesized] = {}
+@cache
+def synthesizing_tests(module: Path) -> frozenset[str]:
+    """The test functions of a module that synthesize: they reach a synthesizing fixture (as a parameter,
+    through a fixture or helper of the module, or by name: request.getfixturevalue, fixture params,
+    parametrize lists, module constants) or build a CDK app of their own."""
+    tree = ast.parse(module.read_text())
+    constants = {
+        target.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+    def names_in(node: ast.AST) -> tuple[set[str], set[str]]:
+        """(fixture names: parameters and strings, referenced names: variables, attributes, functions)."""
+        fixtures: set[str] = set()
+        referenced: set[str] = set()
+        for child in ast.walk(node):
+            if isinstance(child, ast.arg):
+                fixtures.add(child.arg)
+            elif isinstance(child, ast.Constant) and isinstance(child.value, str):
+                fixtures.add(child.value)
+            elif isinstance(child, ast.Attribute):
+                referenced.add(child.attr)
+            elif isinstance(child, ast.Name):
+                referenced.add(child.id)
+                if child.id in constants:
+                    fixtures |= names_in(constants[child.id])[0]
+        return fixtures, referenced
+
+    def reaches(name: str, seen: frozenset[str]) -> bool:
+        fixtures, referenced = names_in(functions[name])
+        if fixtures & SYNTH_FIXTURES or referenced & CDK_APP_NAMES:
+            return True
+        return any(reaches(other, seen | {name}) for other in (fixtures | referenced) & functions.keys() - seen - {name})
+
+    return frozenset(name for name in functions if name.startswith("test_") and reaches(name, frozenset()))
 
 
-def _synth(**overrides: Any) -> Synthesized:
-    key = tuple(sorted(overrides.items()))
-    if key not in _cache:
-        _cache[key] = Synthesized(PlatformConfig(**{"environment_suffix": SUFFIX, **overrides}))
-    return _cache[key]
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` with every synthesizing test in a single scope (pytest-xdist's `loadgroup` cannot
+    regroup tests under pytest 9, whose node ids no longer read the `_nodeid` it rewrites)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    # Scopes in collection order, not largest first: the synthesis scope starts with the first module
+    # (test_account_setup) and the other worker takes that module's slow `python tap.py` test at once,
+    # instead of leaving it to whichever worker frees up last.
+    config.option.loadscopereorder = False
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SynthesisScopes(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module, _, test = nodeid.partition("::")
+            return CDK_SCOPE if test.split("[", 1)[0] in synthesizing_tests(ROOT / module) else module
+
+    return SynthesisScopes(config, log)
 
 
 @pytest.fixture(scope="session")
 def synth() -> Callable[..., Synthesized]:
     """Synthesize a variant (config overrides as keywords), once per session."""
-    return _synth
+    return synthesize
 
 
 @pytest.fixture(scope="session")
 def stack() -> Synthesized:
     """The default configuration, as `make synth` builds it (with the test suffix)."""
-    return _synth()
-
-
-# One variant that moves every setting the tests check away from its default,
-# so all "comes from config" assertions share a single synthesis.
-TUNED: dict[str, Any] = {
-    "nat_gateways": 1,
-    "db_instance_class": "t4g.medium",
-    "backend": ServiceSize(1024, 2048),
-    "backend_request_scaling": True,
-    "backend_requests_per_target": 500,
-    "bake_time_minutes": 15,
-    "log_level": "DEBUG",
-    "cache_max_age_seconds": 120,
-    "image_tag": "3f2c1ab",
-    "price_class": "PriceClass_100",
-    "alarm_email": "oncall@example.com",
-    "alarms": AlarmThresholds(db_cpu_percent=70, p99_latency_seconds=0.5),
-    "api_throttle_rate": 750,
-    "api_throttle_burst": 300,
-    "partner_quota_per_day": 2500,
-    "per_ip_limit_per_minute": 200,
-    # A signing-key rotation under way: generation 1 still trusted, 2 signing.
-    "media_key_generations": (1, 2),
-    "certificate_arn": CERTIFICATE_ARN,
-    "domain_name": ORIGIN_DOMAIN,
-}
+    return synthesize()
 
 
 @pytest.fixture(scope="session")
 def tuned() -> Synthesized:
-    """Every tunable setting changed at once (see TUNED)."""
-    return _synth(**TUNED)
-
-
-@pytest.fixture(scope="session")
-def https_stack() -> Synthesized:
-    """A variant with an ACM certificate on the ALB: the tuned one, which carries it (a synthesis saved)."""
-    return _synth(**TUNED)
-
-
-# The longest suffix the configuration accepts, with a hyphen and digits in it.
-LONGEST_SUFFIX = ("p-" + "9" * MAX_SUFFIX_LENGTH)[:MAX_SUFFIX_LENGTH]
+    """Every tunable setting changed at once (see TUNED), an ACM certificate on the ALB included."""
+    return synthesize(**TUNED)
 
 
 @pytest.fixture(scope="session")
 def longest_suffix_stack() -> Synthesized:
     """The default configuration with the longest allowed environment suffix (every name at its longest)."""
-    return _synth(environment_suffix=LONGEST_SUFFIX)
+    return synthesize(environment_suffix=LONGEST_SUFFIX)

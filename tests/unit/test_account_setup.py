@@ -18,7 +18,7 @@ from lib.account_setup import _PRECONDITION_CODE, ACCOUNT_SETUP_COMMAND, ACCOUNT
 from lib.config import PlatformConfig
 from tap import build_account_setup, feature_flags
 from tests.unit.cfn_lint import cfn_lint
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 from tests.unit.template_graph import waits_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str,
 # ------------------------------------------------------------ environment
 
 
-@pytest.mark.parametrize("variant", ["stack", "tuned", "https_stack"])
+@pytest.mark.parametrize("variant", ["stack", "tuned"])
 def test_environments_do_not_manage_the_account_wide_api_gateway_setting(request: pytest.FixtureRequest, variant: str) -> None:
     stack: Synthesized = request.getfixturevalue(variant)
     assert not stack.of_type("AWS::ApiGateway::Account")

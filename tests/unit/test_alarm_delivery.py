@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
 ACTION_PROPERTIES = ("AlarmActions", "OKActions", "InsufficientDataActions")
@@ -85,11 +85,10 @@ def test_every_alarm_topic_lets_cloudwatch_publish_from_this_account_and_region(
 
 def test_the_key_of_every_alarm_topic_lets_cloudwatch_encrypt(stack: Synthesized) -> None:
     region = stack.stack.region
-    for topic in alarm_topics(stack):
-        key_ref = stack.resources[topic]["Properties"].get("KmsMasterKeyId")
-        if key_ref is None:
-            continue
-        key = key_ref["Fn::GetAtt"][0]
+    encrypted = [topic for topic in alarm_topics(stack) if stack.resources[topic]["Properties"].get("KmsMasterKeyId")]
+    assert encrypted, "no alarm topic is encrypted: nothing to check"
+    for topic in encrypted:
+        key = stack.resources[topic]["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
         statements = stack.resources[key]["Properties"]["KeyPolicy"]["Statement"]
         assert any(_grants_cloudwatch(s, {"kms:Decrypt", "kms:GenerateDataKey*"}, region) for s in statements), (
             f"key {key} of topic {topic}: CloudWatch may not use it, so publishing to the encrypted topic fails"

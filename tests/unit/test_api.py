@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.conftest import ORIGIN_DOMAIN, SUFFIX, TUNED, Synthesized
+from tests.unit.support import ORIGIN_DOMAIN, SUFFIX, TUNED, Synthesized
 
 # ---------------------------------------------------------------- helpers
 
@@ -135,8 +135,8 @@ def test_integrations_time_out_before_the_api_gateway_limit(stack: Synthesized) 
     assert {props["Integration"]["TimeoutInMillis"] for props in methods(stack).values()} == {29000}
 
 
-def test_with_a_certificate_the_api_reaches_the_origin_domain_over_https(https_stack: Synthesized) -> None:
-    found = methods(https_stack)
+def test_with_a_certificate_the_api_reaches_the_origin_domain_over_https(tuned: Synthesized) -> None:
+    found = methods(tuned)
     assert found[("{proxy+}", "ANY")]["Integration"]["Uri"] == f"https://{ORIGIN_DOMAIN}/{{proxy}}"
     assert found[("/", "ANY")]["Integration"]["Uri"] == f"https://{ORIGIN_DOMAIN}/"
 

@@ -13,7 +13,7 @@ import pytest
 from lib import error_pages
 from lib.cdn import ERROR_CODES
 from lib.contract import EDGE_TEST_TRAFFIC_VALUE, TEST_TRAFFIC_HEADER
-from tests.unit.conftest import ORIGIN_DOMAIN, SUFFIX, Synthesized
+from tests.unit.support import ORIGIN_DOMAIN, SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
@@ -355,14 +355,14 @@ def test_without_a_certificate_the_alb_origin_is_http_only_on_the_http_listener(
 
 
 @pytest.mark.parametrize("path", ["/*", "/assets/*"])
-def test_with_a_certificate_the_alb_origin_is_https_only_to_the_domain(https_stack: Synthesized, path: str) -> None:
-    origin = origin_of(https_stack, path)
+def test_with_a_certificate_the_alb_origin_is_https_only_to_the_domain(tuned: Synthesized, path: str) -> None:
+    origin = origin_of(tuned, path)
     assert origin["DomainName"] == ORIGIN_DOMAIN
     settings = origin["CustomOriginConfig"]
     assert settings["OriginProtocolPolicy"] == "https-only"
     assert settings["OriginSSLProtocols"] == ["TLSv1.2"]
     port = settings.get("HTTPSPort", 443)  # CloudFormation's default
-    assert listener_ports(https_stack).get(port) == "HTTPS"
+    assert listener_ports(tuned).get(port) == "HTTPS"
 
 
 @pytest.mark.parametrize("path", ["/*", "/assets/*"])

@@ -25,7 +25,7 @@ from scripts.cdn_model import (
     pattern_regex,
     simulate,
 )
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 MAX_AGE_10 = {"Cache-Control": "public, max-age=10"}
 

@@ -107,13 +107,3 @@ def test_db_max_connections_follows_the_instance_memory() -> None:
     assert PlatformConfig(environment_suffix="dev").db_max_connections == 1802  # r6g.large, 16 GiB
     assert PlatformConfig(environment_suffix="dev", db_instance_class="t4g.medium").db_max_connections == 450
     assert PlatformConfig(environment_suffix="dev", db_instance_class="r7g.4xlarge").db_max_connections == 5000
-
-
-def test_an_unknown_profile_fails_with_the_profiles_allowed() -> None:
-    with pytest.raises(ConfigError, match=r"profile must be one of \('production', 'lean'\), got 'tiny'"):
-        PlatformConfig(environment_suffix="dev", profile="tiny")
-
-
-def test_key_generations_arrive_from_context_as_a_list() -> None:
-    context = {"mediaKeyGenerations": "1, 2"}
-    assert from_context(context.get, {}).media_key_generations == (1, 2)

@@ -16,7 +16,7 @@ from lib.contract import API_PARAMETERS, MAX_SUFFIX_LENGTH, REGION, Names, Outpu
 from lib.parameters import Parameters
 from scripts import blue_green, edge_secrets
 from tap import build_app, feature_flags
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from lib.config import PROFILES, ConfigError, from_context
+from lib.config import PROFILES, ConfigError, PlatformConfig, from_context
 from scripts.cost import CostError, fixed_costs, total
 from scripts.prices import HOURS_PER_MONTH, PRICES
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 
 def by_item(template: dict[str, Any]) -> dict[str, float]:
@@ -111,6 +111,9 @@ def test_lean_profile_sets_its_defaults_and_explicit_context_still_wins() -> Non
 def test_unknown_profile_fails_naming_the_allowed_ones() -> None:
     with pytest.raises(ConfigError, match=r"profile must be one of \('production', 'lean'\), got 'cheap'"):
         from_context({"profile": "cheap"}.get, {})
+    # Set outside the context (a config built in code) it is validated as well.
+    with pytest.raises(ConfigError, match=r"profile must be one of \('production', 'lean'\), got 'cheap'"):
+        PlatformConfig(environment_suffix="pr9", profile="cheap")
 
 
 def test_profile_defaults_are_validated_like_context() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 from tests.unit.template_graph import references, waits_for
 
 

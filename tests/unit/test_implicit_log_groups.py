@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 from tests.unit.template_graph import waits_for
 
 INSIGHTS_ON = ("enabled", "enhanced")
@@ -88,7 +88,7 @@ def owned_log_groups(resources: dict[str, dict[str, Any]]) -> dict[str, str]:
     return owned
 
 
-@pytest.fixture(params=["stack", "tuned", "https_stack"])
+@pytest.fixture(params=["stack", "tuned"])
 def variant(request: pytest.FixtureRequest) -> Synthesized:
     synthesized: Synthesized = request.getfixturevalue(request.param)
     return synthesized

@@ -10,6 +10,7 @@ file everything skips with the reason naming the file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -33,6 +34,7 @@ from lib.contract import REGION, Output
 from scripts import flatten_outputs as fo
 from tests.integration import harness
 from tests.integration.harness import AwsClients, CheckFailed, Outputs
+from tests.unit import wait_meter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -523,7 +525,8 @@ class SuiteRun:
     skipped: dict[str, str]  # check → skip reason
     passed: set[str]
     errors: dict[str, str]
-    seconds: float
+    check_seconds: dict[str, float]  # check → its own duration (setup, call, teardown) from the report
+    slept: dict[str, float]  # check → seconds it asked time.sleep for (retry back-off, polling), load-independent
 
 
 def run_suite(tmp_path: Path, port: int, outputs_file: Path, *args: str, **env: str) -> SuiteRun:
@@ -548,9 +551,11 @@ def run_suite(tmp_path: Path, port: int, outputs_file: Path, *args: str, **env: 
     )
     environ.update(env)
     report = tmp_path / f"report-{len(list(tmp_path.glob('report-*.xml')))}.xml"
-    started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/integration", "-p", "no:cacheprovider", f"--junitxml={report}", *args],
+        [
+            *(sys.executable, "-m", "pytest", "tests/integration", "-p", "no:cacheprovider", "-p", "tests.unit.wait_meter"),
+            *(f"--junitxml={report}", *args),
+        ],
         cwd=REPO_ROOT,
         env=environ,
         capture_output=True,
@@ -558,11 +563,13 @@ def run_suite(tmp_path: Path, port: int, outputs_file: Path, *args: str, **env: 
         timeout=120,
         check=False,
     )
-    seconds = time.monotonic() - started
-    run = SuiteRun(completed.returncode, completed.stdout + completed.stderr, {}, {}, set(), {}, seconds)
+    run = SuiteRun(completed.returncode, completed.stdout + completed.stderr, {}, {}, set(), {}, {}, {})
     # The report is the one this function just had pytest write, not outside input.
     for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314
         check = f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"
+        run.check_seconds[check] = float(case.get("time", "0"))
+        slept = [p.get("value", "") for p in case.iter("property") if p.get("name") == wait_meter.SLEPT_PROPERTY]
+        run.slept[check] = float(slept[0]) if slept else float("nan")
         failure, skipped, error = case.find("failure"), case.find("skipped"), case.find("error")
         if failure is not None:
             run.failed[check] = failure.get("message", "")
@@ -614,8 +621,28 @@ def test_unreachable_stack_failures_say_what_was_tried_and_why(unreachable_run: 
     assert f"GET http://{address}/prod/api/health failed" in messages["test_api::test_api_gateway_rejects_missing_key"]
 
 
+# An unreachable endpoint refuses at once: a check that waits at all is retrying or timing out.
+MAX_SLEPT_PER_RUN = 0.5  # seconds of time.sleep over the whole offline run (back-off, polling)
+MAX_CHECK_SECONDS = min(harness.HTTP_TIMEOUT[0], float(harness.AWS_CONFIG.connect_timeout))  # one connect timeout
+
+
+def assert_gives_up_at_once(run: SuiteRun) -> None:
+    """No retry back-off, no polling and no timeout: measured per check, without interpreter start-up and collection.
+
+    Sleep is requested time, the same on a busy machine; a check's own duration bounds what sleep does not
+    see (a socket timeout) with a margin of one connect timeout over the milliseconds a refusal takes.
+    """
+    assert run.slept and run.check_seconds, f"the report lists no check:\n{run.stdout[-3000:]}"
+    unmetered = sorted(check for check, seconds in run.slept.items() if math.isnan(seconds))
+    assert not unmetered, f"checks without the wait meter's property (plugin not loaded?): {unmetered}"
+    slept = {check: seconds for check, seconds in run.slept.items() if seconds > 0}
+    assert sum(slept.values()) < MAX_SLEPT_PER_RUN, f"checks slept (retry back-off or polling) against a closed port: {slept}"
+    slow = {check: seconds for check, seconds in run.check_seconds.items() if seconds >= MAX_CHECK_SECONDS}
+    assert not slow, f"checks took a connect timeout ({MAX_CHECK_SECONDS} s) or longer against a closed port: {slow}"
+
+
 def test_unreachable_suite_is_fast(unreachable_run: SuiteRun) -> None:
-    assert unreachable_run.seconds < 20, f"offline run took {unreachable_run.seconds:.1f} s"
+    assert_gives_up_at_once(unreachable_run)
 
 
 def test_without_outputs_file_every_check_skips_naming_the_file(tmp_path: Path, closed_port: int) -> None:
@@ -639,7 +666,7 @@ def test_missing_output_key_fails_naming_the_key_and_opt_in_check_runs(tmp_path:
     assert set(run.failed) == {"test_api::test_api_gateway_accepts_partner_key", OPT_IN_CHECK}
     for check, message in run.failed.items():
         assert "have no key 'PartnerApiKeyId'" in message, f"{check}: {message!r}"
-    assert run.seconds < 20
+    assert_gives_up_at_once(run)
 
 
 # --------------------------------------------------------------------------- the HTTP checks, against a local fake

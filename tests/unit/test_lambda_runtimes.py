@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 # Deprecation dates of Lambda runtimes, from the AWS Lambda Developer Guide:
 # "Lambda runtimes", table "Supported runtimes" (and the per-language pages
@@ -82,7 +82,7 @@ def deprecated(runtimes: dict[str, str], today: date) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("variant", ["stack", "tuned", "https_stack"])
+@pytest.mark.parametrize("variant", ["stack", "tuned"])
 def test_no_lambda_runs_a_deprecated_or_soon_deprecated_runtime(request: pytest.FixtureRequest, variant: str) -> None:
     stack: Synthesized = request.getfixturevalue(variant)
     runtimes = lambda_runtimes(stack.json)

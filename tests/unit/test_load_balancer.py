@@ -12,7 +12,7 @@ import pytest
 
 from lib.load_balancer import FORBIDDEN_BODY
 from lib.network import security_group_type
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 
 def listeners(stack: Synthesized) -> dict[int, dict[str, Any]]:
@@ -86,7 +86,7 @@ def test_without_certificate_only_http_80_with_a_403_default(stack: Synthesized)
     assert json.loads(response["body"]) == json.loads(FORBIDDEN_BODY)
 
 
-@pytest.mark.parametrize("variant", ["stack", "https_stack"])
+@pytest.mark.parametrize("variant", ["stack", "tuned"])
 def test_the_blue_green_listener_only_forwards(request: pytest.FixtureRequest, variant: str) -> None:
     """Every action on the listener that holds the ECS production and test rules is a forward.
 
@@ -101,21 +101,21 @@ def test_the_blue_green_listener_only_forwards(request: pytest.FixtureRequest, v
     forbidden_function(stack, listener["DefaultActions"][0])
 
 
-def test_with_certificate_https_443_and_80_redirects(https_stack: Synthesized) -> None:
-    found = listeners(https_stack)
+def test_with_certificate_https_443_and_80_redirects(tuned: Synthesized) -> None:
+    found = listeners(tuned)
     assert set(found) == {80, 443}
     https = found[443]
     assert https["Protocol"] == "HTTPS"
     assert https["Certificates"][0]["CertificateArn"].startswith("arn:aws:acm:ap-southeast-1:")
-    assert run_inline_handler(forbidden_function(https_stack, https["DefaultActions"][0]))["statusCode"] == 403
+    assert run_inline_handler(forbidden_function(tuned, https["DefaultActions"][0]))["statusCode"] == 403
     redirect = found[80]["DefaultActions"][0]
     assert redirect["Type"] == "redirect"
     assert redirect["RedirectConfig"]["Protocol"] == "HTTPS" and redirect["RedirectConfig"]["Port"] == "443"
     # The rules hang off the HTTPS listener.
     https_listener = next(
-        k for k, v in https_stack.of_type("AWS::ElasticLoadBalancingV2::Listener").items() if v["Properties"]["Port"] == 443
+        k for k, v in tuned.of_type("AWS::ElasticLoadBalancingV2::Listener").items() if v["Properties"]["Port"] == 443
     )
-    assert all(r["ListenerArn"] == {"Ref": https_listener} for r in rules(https_stack))
+    assert all(r["ListenerArn"] == {"Ref": https_listener} for r in rules(tuned))
 
 
 def _conditions(rule: dict[str, Any]) -> dict[str, list[Any]]:

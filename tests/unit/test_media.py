@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from lib.config import ConfigError, PlatformConfig
+from lib.config import ConfigError, PlatformConfig, from_context
 from lib.media import DEMO_MEDIA_DIR, KEY_PAIR_FUNCTION_DIR, MEDIA_PREFIX, POSTER_FILE, media_formats
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 from tests.unit.test_cdn import behaviors, cache_policy, config, origin_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -262,6 +262,13 @@ def test_during_a_rotation_both_keys_are_trusted_and_the_new_one_signs(tuned: Sy
 def test_bad_key_generations_fail_synth_with_what_is_allowed(generations: tuple[int, ...]) -> None:
     with pytest.raises(ConfigError, match="mediaKeyGenerations must be 1 or 2 ascending positive integers"):
         PlatformConfig(environment_suffix=SUFFIX, media_key_generations=generations)
+
+
+def test_key_generations_from_context() -> None:
+    assert from_context({"mediaKeyGenerations": "1, 2"}.get, {}).media_key_generations == (1, 2)
+    assert from_context({"mediaKeyGenerations": [3]}.get, {}).media_key_generations == (3,)
+    with pytest.raises(ConfigError, match="mediaKeyGenerations must be 1 or 2 ascending positive integers"):
+        from_context({"mediaKeyGenerations": "2,1"}.get, {})
 
 
 def test_key_pair_function_logs_30_days_and_runs_a_current_runtime(stack: Synthesized) -> None:

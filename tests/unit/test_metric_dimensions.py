@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lib.contract import REGION
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 # Dimension -> (resource type, how the value refers to it): the attribute a token must
 # read, and the property a literal value must equal.

@@ -12,7 +12,6 @@ import pytest
 
 from lib.config import validate_suffix
 from lib.contract import MAX_SUFFIX_LENGTH
-from tests.unit.conftest import Synthesized
 from tests.unit.naming_rules import (
     NAME_RULES,
     SECRET_NAME,
@@ -23,8 +22,9 @@ from tests.unit.naming_rules import (
     values_at,
     worst_case,
 )
+from tests.unit.support import Synthesized
 
-VARIANTS = ("stack", "tuned", "https_stack", "longest_suffix_stack")
+VARIANTS = ("stack", "tuned", "longest_suffix_stack")
 
 
 @pytest.fixture(params=VARIANTS)

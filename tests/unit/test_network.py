@@ -7,8 +7,8 @@ from aws_cdk.assertions import Match
 
 from lib.contract import AVAILABILITY_ZONES
 from lib.network import security_group_type
-from tests.unit.conftest import SUFFIX, Synthesized
 from tests.unit.reachability import Endpoint, Network, internet
+from tests.unit.support import SUFFIX, Synthesized
 
 
 def test_vpc_is_named_and_spans_exactly_three_given_azs(stack: Synthesized) -> None:
@@ -44,9 +44,8 @@ def test_private_subnets_route_to_a_nat_gateway_in_their_own_az(stack: Synthesiz
 
 def test_three_nat_gateways_by_default_and_one_when_configured(stack: Synthesized, tuned: Synthesized) -> None:
     assert len(stack.of_type("AWS::EC2::NatGateway")) == 3
-    cheap = tuned
-    assert len(cheap.of_type("AWS::EC2::NatGateway")) == 1
-    network = Network(cheap.json)
+    assert len(tuned.of_type("AWS::EC2::NatGateway")) == 1
+    network = Network(tuned.json)
     routes = {network._default_route(s) for s in network.subnets_of_type("Private")}
     assert len(routes) == 1
     (route,) = routes
@@ -175,7 +174,7 @@ def test_evaluator_detects_a_missing_acl_return_rule(stack: Synthesized) -> None
     assert all(why is not None and "reply" in why for why in results.values()), results
 
 
-@pytest.mark.parametrize("variant", ["stack", "https_stack"])
+@pytest.mark.parametrize("variant", ["stack", "tuned"])
 def test_no_security_group_keeps_the_default_allow_all_egress(request: pytest.FixtureRequest, variant: str) -> None:
     """EC2 adds an allow-all egress rule to every new group; CloudFormation removes it only when the
     group lists SecurityGroupEgress itself (separate AWS::EC2::SecurityGroupEgress resources do not)."""

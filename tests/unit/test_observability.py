@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from scripts.dashboard_layout import dashboard_body, metrics_of, render
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +159,7 @@ def test_alb_5xx_alarm_is_a_rate_over_one_minute_periods(stack: Synthesized) -> 
 
 def test_thresholds_come_from_config(tuned: Synthesized) -> None:
 
-    variant = tuned
-    found = alarms(variant)
+    found = alarms(tuned)
     assert found[f"alarm-db-cpu-{SUFFIX}"]["Threshold"] == 70
     assert found[f"alarm-p99-latency-{SUFFIX}"]["Threshold"] == 0.5
     assert found[f"alarm-db-connections-{SUFFIX}"]["Threshold"] == 360  # 80% of 450 (t4g.medium)
@@ -184,8 +183,7 @@ def test_service_error_rate_alarms_roll_back_blue_green_deployments(stack: Synth
 
 def test_email_subscription_only_when_configured(stack: Synthesized, tuned: Synthesized) -> None:
     assert not stack.of_type("AWS::SNS::Subscription")
-    with_email = tuned
-    _, subscription = with_email.one("AWS::SNS::Subscription")
+    _, subscription = tuned.one("AWS::SNS::Subscription")
     assert subscription["Properties"]["Protocol"] == "email"
     assert subscription["Properties"]["Endpoint"] == "oncall@example.com"
 

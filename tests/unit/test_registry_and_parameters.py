@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 
 @pytest.mark.parametrize("workload", ["frontend", "backend"])
@@ -31,14 +31,16 @@ def test_repository_scans_keeps_ten_immutable_encrypted_and_destroyable(stack: S
     assert resource["DeletionPolicy"] == "Delete"
 
 
-EXPECTED_PARAMETERS = {
-    "db/writer-endpoint": {"Fn::GetAtt": ["DatabaseCluster5B53A178", "Endpoint.Address"]},
-    "db/reader-endpoint": {"Fn::GetAtt": ["DatabaseCluster5B53A178", "ReadEndpoint.Address"]},
-    "db/name": "catalog",
-    "db/port": "5432",
-    "app/log-level": "INFO",
-    "app/cache-max-age": "30",
-}
+def expected_parameters(cluster: str) -> dict[str, object]:
+    """The default configuration's parameters; the endpoints are attributes of the Aurora cluster `cluster`."""
+    return {
+        "db/writer-endpoint": {"Fn::GetAtt": [cluster, "Endpoint.Address"]},
+        "db/reader-endpoint": {"Fn::GetAtt": [cluster, "ReadEndpoint.Address"]},
+        "db/name": "catalog",
+        "db/port": "5432",
+        "app/log-level": "INFO",
+        "app/cache-max-age": "30",
+    }
 
 
 def parameters(stack: Synthesized) -> dict[str, dict[str, Any]]:
@@ -47,7 +49,7 @@ def parameters(stack: Synthesized) -> dict[str, dict[str, Any]]:
 
 def test_parameters_are_plain_strings_under_the_environment_prefix(stack: Synthesized) -> None:
     found = parameters(stack)
-    for path, value in EXPECTED_PARAMETERS.items():
+    for path, value in expected_parameters(stack.one("AWS::RDS::DBCluster")[0]).items():
         props = found[f"/tap/{SUFFIX}/{path}"]
         assert props["Type"] == "String"
         assert props["Value"] == value, path
@@ -56,7 +58,6 @@ def test_parameters_are_plain_strings_under_the_environment_prefix(stack: Synthe
 
 
 def test_parameter_values_follow_config(tuned: Synthesized) -> None:
-    variant = tuned
-    found = parameters(variant)
+    found = parameters(tuned)
     assert found[f"/tap/{SUFFIX}/app/log-level"]["Value"] == "DEBUG"
     assert found[f"/tap/{SUFFIX}/app/cache-max-age"]["Value"] == "120"

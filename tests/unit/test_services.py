@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lib.contract import API_PARAMETERS
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, TUNED, Synthesized
 
 
 def task(stack: Synthesized, service: str) -> dict[str, Any]:
@@ -53,8 +53,11 @@ def test_task_sizes_come_from_config(stack: Synthesized, tuned: Synthesized, nam
     assert (props["Cpu"], props["Memory"]) == (cpu, memory)
     assert props["RequiresCompatibilities"] == ["FARGATE"] and props["NetworkMode"] == "awsvpc"
 
-    bigger = tuned
-    assert (task(bigger, "backend")["Cpu"], task(bigger, "backend")["Memory"]) == ("1024", "2048")
+    size = TUNED.get(name)
+    assert size is not None and (size.cpu, size.memory_mib) != (int(cpu), int(memory)), (
+        f"the tuned variant must change the {name} size, has {size}"
+    )
+    assert (task(tuned, name)["Cpu"], task(tuned, name)["Memory"]) == (str(size.cpu), str(size.memory_mib))
 
 
 @pytest.mark.parametrize(("name", "user", "port"), [("backend", "10001", 8000), ("frontend", "101", 8080)])
@@ -90,9 +93,8 @@ def test_without_image_tag_images_are_built_from_the_app_directories_for_amd64(s
 
 
 def test_with_image_tag_images_come_from_the_project_repositories(tuned: Synthesized) -> None:
-    tagged = tuned
     for name, repo in (("backend", "RegistryBackend"), ("frontend", "RegistryFrontend")):
-        image = json.dumps(container(tagged, name)["Image"])
+        image = json.dumps(container(tuned, name)["Image"])
         assert repo in image and ":3f2c1ab" in image, image
 
 
@@ -105,7 +107,7 @@ def test_backend_gets_ssm_parameters_injected_and_the_secret_arn(stack: Synthesi
     for env, value_from in secrets.items():
         assert [key for key in parameters if key in value_from] != [], f"{env} is not injected from a parameter of the stack"
     environment = {e["Name"]: e["Value"] for e in definition["Environment"]}
-    assert environment["DB_SECRET_ARN"] == {"Fn::GetAtt": ["DatabaseCluster5B53A178", "MasterUserSecret.SecretArn"]}
+    assert environment["DB_SECRET_ARN"] == {"Fn::GetAtt": [stack.one("AWS::RDS::DBCluster")[0], "MasterUserSecret.SecretArn"]}
     assert environment["DB_SSLMODE"] == "require"
     assert "DB_PASSWORD" not in environment and "DB_PASSWORD" not in secrets
     frontend = container(stack, "frontend")
@@ -133,8 +135,9 @@ def test_backend_task_role_reads_its_secret_and_key_only(stack: Synthesized) -> 
     actions = sorted(a for s in statements for a in _actions(s))
     assert actions == ["kms:Decrypt", "secretsmanager:GetSecretValue"]
     by_action = {a: s["Resource"] for s in statements for a in _actions(s)}
-    assert by_action["secretsmanager:GetSecretValue"] == {"Fn::GetAtt": ["DatabaseCluster5B53A178", "MasterUserSecret.SecretArn"]}
-    assert by_action["kms:Decrypt"] == {"Fn::GetAtt": ["DatabaseKey5E5D9547", "Arn"]}
+    cluster_id, cluster = stack.one("AWS::RDS::DBCluster")
+    assert by_action["secretsmanager:GetSecretValue"] == {"Fn::GetAtt": [cluster_id, "MasterUserSecret.SecretArn"]}
+    assert by_action["kms:Decrypt"] == cluster["Properties"]["MasterUserSecret"]["KmsKeyId"], "the key of the DB secret"
 
 
 def test_frontend_task_role_has_no_permissions(stack: Synthesized) -> None:
@@ -190,8 +193,7 @@ def test_services_use_native_blue_green_with_both_rules_and_bake_time(stack: Syn
     assert advanced["TestListenerRule"]["Ref"].startswith(f"LoadBalancer{title}TestRule")
     # Circuit breakers apply to rolling deployments only.
     assert "DeploymentCircuitBreaker" not in props["DeploymentConfiguration"]
-    slower = tuned
-    assert service(slower, name)[1]["Properties"]["DeploymentConfiguration"]["BakeTimeInMinutes"] == 15
+    assert service(tuned, name)[1]["Properties"]["DeploymentConfiguration"]["BakeTimeInMinutes"] == 15
 
 
 @pytest.mark.parametrize("name", ["backend", "frontend"])
@@ -263,12 +265,11 @@ def test_autoscaling_two_to_ten_out_on_cpu_70_in_below_30(stack: Synthesized, na
 def test_request_count_scaling_for_the_backend_is_switched_by_config(stack: Synthesized, tuned: Synthesized) -> None:
     _, policies = _scaling(stack, "backend")
     assert not [p for p in policies if "ALBRequestCountPerTarget" in json.dumps(p)]
-    spiky = tuned
-    _, policies = _scaling(spiky, "backend")
+    _, policies = _scaling(tuned, "backend")
     (request,) = [p for p in policies if "ALBRequestCountPerTarget" in json.dumps(p)]
     config = request["TargetTrackingScalingPolicyConfiguration"]
     assert config["TargetValue"] == 500 and config["DisableScaleIn"] is True
-    _, frontend_policies = _scaling(spiky, "frontend")
+    _, frontend_policies = _scaling(tuned, "frontend")
     assert not [p for p in frontend_policies if "ALBRequestCountPerTarget" in json.dumps(p)]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.unit.cfn_lint import cfn_lint
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.unit.conftest import Synthesized
+from tests.unit.support import Synthesized
 
 
 @pytest.mark.parametrize("variant", ["stack", "tuned"])

@@ -25,7 +25,7 @@ from botocore.stub import Stubber
 
 from lib.contract import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER
 from scripts import blue_green as bg
-from tests.unit.conftest import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized
 
 REGION = "ap-southeast-1"
 VALUES = {
