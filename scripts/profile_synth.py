@@ -41,7 +41,7 @@ CONFIGS: dict[str, dict[str, bool]] = {
 }
 
 
-def _cpu_of_descendants() -> float:
+def cpu_of_descendants() -> float:
     """CPU seconds of this process's running descendants (the jsii node kernel and its worker)."""
     ticks = os.sysconf("SC_CLK_TCK")
     parent_of: dict[int, int] = {}
@@ -67,7 +67,7 @@ def _cpu_of_descendants() -> float:
 
 def _cpu() -> float:
     usage = os.times()
-    return usage.user + usage.system + _cpu_of_descendants()
+    return usage.user + usage.system + cpu_of_descendants()
 
 
 def child(nag: bool, assets: bool, outdir: str) -> None:

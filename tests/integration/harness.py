@@ -271,6 +271,27 @@ def is_html(response: requests.Response) -> bool:
     return response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "text/html"
 
 
+# A repeat request can reach another edge server before the first one's copy is shared.
+CACHE_HIT_RETRIES = 3
+CACHE_HIT_RETRY_DELAY = 1.0
+
+
+def require_cache_hit(url: str, first: Any, fetch: Callable[[], Any]) -> None:
+    """Repeat `fetch` (a GET of `url`, answered first by `first`) until CloudFront serves it from its cache.
+
+    Raises CheckFailed, with every X-Cache value seen, when no repeat is a 200 cache hit.
+    """
+    seen = [first.headers.get("X-Cache")]
+    for attempt in range(1 + CACHE_HIT_RETRIES):
+        if attempt:
+            time.sleep(CACHE_HIT_RETRY_DELAY)
+        again = fetch()
+        seen.append(again.headers.get("X-Cache"))
+        if again.status_code == 200 and is_cache_hit(again.headers):
+            return
+    raise CheckFailed(f"GET {url} repeated: expected 'X-Cache: Hit from cloudfront' on a repeat request, found X-Cache {seen}")
+
+
 def is_cache_hit(headers: Mapping[str, str]) -> bool:
     """True when CloudFront served the response from its cache (`X-Cache: Hit from cloudfront`)."""
     value = headers.get("X-Cache") or headers.get("x-cache") or ""

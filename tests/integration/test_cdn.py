@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -16,9 +15,9 @@ from tests.integration.harness import (
     cache_control_directives,
     describe_response,
     extract_asset_urls,
-    is_cache_hit,
     is_html,
     join_url,
+    require_cache_hit,
 )
 
 # The custom error pages (app/error-pages, served from S3 at /errors/<code>.html)
@@ -26,8 +25,6 @@ from tests.integration.harness import (
 PRODUCT_NAME_MARKER = "TAP Stream"
 NOT_FOUND_PAGE_MARKER = "Page not found"
 # Requests after the first one that may still miss (another edge host in the POP).
-CACHE_HIT_RETRIES = 3
-CACHE_HIT_RETRY_DELAY = 1.0
 
 
 def get_ok(http: Http, url: str) -> requests.Response:
@@ -73,15 +70,7 @@ def test_hashed_asset_is_immutable_and_cached(outputs: Outputs, http: Http) -> N
     assert "immutable" in directives, (
         f"GET {asset}: expected Cache-Control with 'immutable', found {first.headers.get('Cache-Control')!r}"
     )
-    seen = [first.headers.get("X-Cache")]
-    for attempt in range(1 + CACHE_HIT_RETRIES):
-        if attempt:
-            time.sleep(CACHE_HIT_RETRY_DELAY)
-        again = get_ok(http, asset)
-        seen.append(again.headers.get("X-Cache"))
-        if is_cache_hit(again.headers):
-            return
-    raise CheckFailed(f"GET {asset} repeated: expected 'X-Cache: Hit from cloudfront' on a repeat request, found X-Cache {seen}")
+    require_cache_hit(asset, first, lambda: get_ok(http, asset))
 
 
 def test_unknown_api_path_shows_custom_404_page(outputs: Outputs, http: Http) -> None:

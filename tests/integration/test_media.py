@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from urllib.parse import urljoin
 
 import requests
 
 from lib.contract import Output
-from tests.integration.harness import CheckFailed, Http, Outputs, describe_response, is_cache_hit, join_url
+from tests.integration.harness import CheckFailed, Http, Outputs, describe_response, join_url, require_cache_hit
 
 DEMO_MEDIA = Path(__file__).resolve().parents[2] / "app" / "backend" / "catalog" / "demo_media.json"
 SIGNED_COOKIES = ("CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id")
-CACHE_HIT_RETRIES = 3
-CACHE_HIT_RETRY_DELAY = 1.0
 
 
 def demo_video_id() -> int:
@@ -83,15 +80,7 @@ def test_segment_is_a_cache_hit_on_the_second_request(outputs: Outputs, http: Ht
     first = get(segment, cookies)
     assert first.status_code == 200, f"GET {segment}: expected 200, found {describe_response(first)}"
     assert first.headers.get("Content-Type") == "video/mp2t", f"GET {segment}: found {describe_response(first)}"
-    seen = [first.headers.get("X-Cache")]
-    for attempt in range(1 + CACHE_HIT_RETRIES):
-        if attempt:
-            time.sleep(CACHE_HIT_RETRY_DELAY)
-        again = get(segment, cookies)
-        seen.append(again.headers.get("X-Cache"))
-        if again.status_code == 200 and is_cache_hit(again.headers):
-            return
-    raise CheckFailed(f"GET {segment} repeated: expected 'X-Cache: Hit from cloudfront', found X-Cache {seen}")
+    require_cache_hit(segment, first, lambda: get(segment, cookies))
 
 
 def test_media_bucket_refuses_direct_requests(outputs: Outputs, http: Http) -> None:

@@ -7,6 +7,9 @@ Fixtures live in conftest.py; tests import helpers and constants from here, neve
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from aws_cdk.assertions import Template
 from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
 from lib.contract import MAX_SUFFIX_LENGTH
 from tap import build_app, feature_flags
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SUFFIX = "test"
 ORIGIN_DOMAIN = "origin.media.example.com"
@@ -106,3 +111,18 @@ TUNED: dict[str, Any] = {
 
 # The longest suffix the configuration accepts, with a hyphen and digits in it.
 LONGEST_SUFFIX = ("p-" + "9" * MAX_SUFFIX_LENGTH)[:MAX_SUFFIX_LENGTH]
+
+
+# What every bucket of the platform sets: no public ACL or policy, ever.
+BLOCK_ALL_PUBLIC_ACCESS = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def run_tap(context: dict[str, str], outdir: str = "/nonexistent") -> subprocess.CompletedProcess[str]:
+    """`python tap.py` as the CDK CLI runs it: `context` in CDK_CONTEXT_JSON, the output folder in CDK_OUTDIR."""
+    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=outdir)
+    return subprocess.run([sys.executable, "tap.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)

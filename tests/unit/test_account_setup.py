@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -18,7 +16,7 @@ from lib.account_setup import _PRECONDITION_CODE, ACCOUNT_SETUP_COMMAND, ACCOUNT
 from lib.config import PlatformConfig
 from tap import build_account_setup, feature_flags
 from tests.unit.cfn_lint import cfn_lint
-from tests.unit.support import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized, run_tap
 from tests.unit.template_graph import waits_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,8 +155,7 @@ def test_waf_logs_of_an_environment_fall_under_the_account_policy(stack: Synthes
 
 
 def test_context_switch_builds_only_the_account_setup(tmp_path: Path) -> None:
-    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps({"accountSetup": "true"}), CDK_OUTDIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "tap.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = run_tap({"accountSetup": "true"}, str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     stacks = [name for name, artifact in manifest["artifacts"].items() if artifact["type"] == "aws:cloudformation:stack"]

@@ -12,15 +12,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
+from lib.contract import REGION
 from scripts import blue_green as bg
+from tests.unit.stubs import stubbed_clients
 
 SUFFIX = "dev"
 ACCOUNT = "123456789012"
-REGION = "ap-southeast-1"
+
 CLUSTER = f"ecs-cluster-{SUFFIX}"
 LISTENER = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/alb-{SUFFIX}/50dc6c495c0c9188/f2f7dc8efc522ab2"
 
@@ -235,13 +236,8 @@ class Aws:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    ecs, elbv2 = session.client("ecs"), session.client("elbv2")
-    with Stubber(ecs) as ecs_stub, Stubber(elbv2) as elbv2_stub:
+    with stubbed_clients("ecs", "elbv2") as ((ecs, elbv2), (ecs_stub, elbv2_stub)):
         yield Aws(ecs, elbv2, ecs_stub, elbv2_stub)
-        # Every stubbed call was made: the tool read (and wrote) exactly what the test expects.
-        ecs_stub.assert_no_pending_responses()
-        elbv2_stub.assert_no_pending_responses()
 
 
 def test_status_ok_when_production_is_on_healthy_blue(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:

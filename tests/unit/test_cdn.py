@@ -13,7 +13,7 @@ import pytest
 from lib import error_pages
 from lib.cdn import ERROR_CODES
 from lib.contract import EDGE_TEST_TRAFFIC_VALUE, TEST_TRAFFIC_HEADER
-from tests.unit.support import ORIGIN_DOMAIN, SUFFIX, Synthesized
+from tests.unit.support import BLOCK_ALL_PUBLIC_ACCESS, ORIGIN_DOMAIN, SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
@@ -382,12 +382,7 @@ def test_error_pages_bucket_is_private_encrypted_tls_only_and_destroyable(stack:
     bucket = error_pages_bucket(stack)
     resource = stack.resources[bucket]
     props = resource["Properties"]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
+    assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL_PUBLIC_ACCESS
     (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
     assert resource["DeletionPolicy"] == "Delete"

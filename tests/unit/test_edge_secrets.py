@@ -9,10 +9,7 @@ rules, WAF) accept both values while the senders (CloudFront, API Gateway) send 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ import pytest
 from lib.config import ConfigError, from_context
 from lib.contract import EDGE_SECRET_LENGTHS, EDGE_TEST_TRAFFIC_VALUE, INITIAL_EDGE_VERSION, TEST_TRAFFIC_HEADER
 from tests.unit.cfn_lint import cfn_lint
-from tests.unit.support import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized, run_tap
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = "0b5e4c1a-7d2f-4e8b-9a61-3c2d1e0f9a11"
@@ -381,8 +378,7 @@ def test_the_value_the_edge_sends_is_not_one_the_test_rules_accept(stack: Synthe
 
 
 def test_a_bad_version_fails_synth_with_the_rule() -> None:
-    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps({"edgeSecretVersion": "v2"}), CDK_OUTDIR="/nonexistent")
-    result = subprocess.run([sys.executable, "tap.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = run_tap({"edgeSecretVersion": "v2"})
     assert result.returncode != 0
     assert "edgeSecretVersion must be a Secrets Manager version id of 32-64 lowercase letters" in result.stderr
     assert "got 'v2'" in result.stderr

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
 from lib.config import from_context
 from lib.contract import EDGE_SECRET_LENGTHS
 from scripts import edge_secrets as es
+from tests.unit.stubs import stubbed_clients
 
 SUFFIX = "dev"
 REGION = "ap-southeast-1"
@@ -83,12 +83,8 @@ class Aws:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    cloudformation, secretsmanager = session.client("cloudformation"), session.client("secretsmanager")
-    with Stubber(cloudformation) as cfn, Stubber(secretsmanager) as sm:
+    with stubbed_clients("cloudformation", "secretsmanager") as ((cloudformation, secretsmanager), (cfn, sm)):
         yield Aws(cloudformation, secretsmanager, cfn, sm)
-        cfn.assert_no_pending_responses()
-        sm.assert_no_pending_responses()
 
 
 def printed_context(out: str) -> dict[str, str]:

@@ -828,7 +828,7 @@ def test_http_checks_report_expected_and_found_against_a_broken_deployment(tmp_p
         "test_cdn::test_hashed_asset_is_immutable_and_cached": "expected Cache-Control with 'immutable', found 'public, max-age=60'",
         "test_cdn::test_unknown_api_path_shows_custom_404_page": "expected the HTML error page /errors/404.html, found status 404, Content-Type: 'application/json'",
         "test_media::test_manifest_is_403_without_signature_and_200_with": "without cookies: expected 403, found status 200",
-        "test_media::test_segment_is_a_cache_hit_on_the_second_request": "expected 'X-Cache: Hit from cloudfront', found X-Cache ['Miss from cloudfront'",
+        "test_media::test_segment_is_a_cache_hit_on_the_second_request": "expected 'X-Cache: Hit from cloudfront' on a repeat request, found X-Cache ['Miss from cloudfront'",
         "test_media::test_media_bucket_refuses_direct_requests": "(the bucket, not CloudFront): expected 403, found status 200",
     }
     for check, text in expected_messages.items():

@@ -12,7 +12,7 @@ import pytest
 
 from lib.load_balancer import FORBIDDEN_BODY
 from lib.network import security_group_type
-from tests.unit.support import SUFFIX, Synthesized
+from tests.unit.support import BLOCK_ALL_PUBLIC_ACCESS, SUFFIX, Synthesized
 
 
 def listeners(stack: Synthesized) -> dict[int, dict[str, Any]]:
@@ -196,12 +196,7 @@ def test_access_log_bucket_is_private_tls_only_encrypted_expiring_and_destroyabl
     assert len(buckets) == 1
     ((key, bucket),) = buckets.items()
     props = bucket["Properties"]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
+    assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL_PUBLIC_ACCESS
     assert (
         props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
         == "AES256"

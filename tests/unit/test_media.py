@@ -12,7 +12,7 @@ import pytest
 
 from lib.config import ConfigError, PlatformConfig, from_context
 from lib.media import DEMO_MEDIA_DIR, KEY_PAIR_FUNCTION_DIR, MEDIA_PREFIX, POSTER_FILE, media_formats
-from tests.unit.support import SUFFIX, Synthesized
+from tests.unit.support import BLOCK_ALL_PUBLIC_ACCESS, SUFFIX, Synthesized
 from tests.unit.test_cdn import behaviors, cache_policy, config, origin_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,12 +69,7 @@ def statements_on(stack: Synthesized, resource_ref: dict[str, Any]) -> list[tupl
 def test_media_bucket_is_private_encrypted_tls_only_and_destroyable(stack: Synthesized) -> None:
     bucket = stack.resources[media_bucket(stack)]
     props = bucket["Properties"]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
+    assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL_PUBLIC_ACCESS
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     assert props["LoggingConfiguration"]["LogFilePrefix"] == "media/"
     assert bucket["DeletionPolicy"] == "Delete"

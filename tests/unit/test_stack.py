@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from tests.unit.cfn_lint import cfn_lint
-from tests.unit.support import SUFFIX, Synthesized
+from tests.unit.support import SUFFIX, Synthesized, run_tap
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,8 +98,7 @@ def test_cfn_lint_reports_no_error_or_warning(stack: Synthesized, tmp_path: Path
 
 
 def test_bad_suffix_fails_synth_with_the_rule() -> None:
-    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps({"environmentSuffix": "Bad_Suffix"}), CDK_OUTDIR="/nonexistent")
-    result = subprocess.run([sys.executable, "tap.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = run_tap({"environmentSuffix": "Bad_Suffix"})
     assert result.returncode != 0
     assert "Invalid environmentSuffix 'Bad_Suffix'" in result.stderr
     assert "lowercase letters, digits and hyphens" in result.stderr

@@ -22,35 +22,13 @@ from typing import Any
 import pytest
 
 from lib.config import PlatformConfig
+from scripts.profile_synth import cpu_of_descendants
 from tests.unit import support
-
-
-def _descendants_cpu() -> float:
-    """CPU seconds of this process's running descendants, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parent_of: dict[int, int] = {}
-    cpu_of: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        parent_of[pid], cpu_of[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
-    total = 0.0
-    for pid, cpu in cpu_of.items():
-        ancestor = parent_of.get(pid)
-        while ancestor not in (None, 0, 1):
-            if ancestor == os.getpid():
-                total += cpu
-                break
-            ancestor = parent_of.get(ancestor)
-    return total
 
 
 def cpu_seconds() -> float:
     own, children = os.times(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.user + own.system + children.ru_utime + children.ru_stime + _descendants_cpu()
+    return own.user + own.system + children.ru_utime + children.ru_stime + cpu_of_descendants()
 
 
 class TimeReport:
