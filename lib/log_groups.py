@@ -45,7 +45,6 @@ class FunctionLogGroups:
     """
 
     def __init__(self) -> None:
-        self.created: list[logs.LogGroup] = []
         self._given: set[str] = set()  # paths of the functions given a group (an app may synthesize twice)
 
     def visit(self, node: IConstruct) -> None:
@@ -56,7 +55,6 @@ class FunctionLogGroups:
         assert isinstance(parent, Construct) and isinstance(node, CfnResource)
         group = log_group(parent, "Logs")
         node.add_property_override("LoggingConfig.LogGroup", group.log_group_name)
-        self.created.append(group)
 
 
 def _is_function_without_log_group(node: IConstruct) -> bool:

@@ -68,7 +68,6 @@ class Observability(Construct):
         self.db_max_connections = db_max_connections
         self.alarm_email = alarm_email
         self.region = Stack.of(self).region
-        self.workloads = watched.workloads
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._topic()
@@ -263,7 +262,7 @@ class Observability(Construct):
             threshold=limits.p99_latency_seconds,
             description=f"ALB target p99 latency above {limits.p99_latency_seconds} s for 5 minutes",
         )
-        for workload in self.workloads:
+        for workload in self.watched.workloads:
             title = workload.name.capitalize()
             route = workload.route
             self._alarm(
@@ -347,7 +346,7 @@ class Observability(Construct):
             return cloudwatch.TextWidget(markdown=f"## {text}", width=24, height=1)
 
         percentiles = ("p50", "p95", "p99")
-        workloads = self.workloads
+        workloads = self.watched.workloads
         colors = ("blue", "green")
         self.dashboard = cloudwatch.Dashboard(
             self,

@@ -49,8 +49,7 @@ class TapStack(Stack):
         ):
             Tags.of(self).add(key, value)
         # Every function, whoever creates it and whenever, gets a 30-day log group at synthesis.
-        self.function_log_groups = FunctionLogGroups()
-        Aspects.of(self).add(self.function_log_groups)
+        Aspects.of(self).add(FunctionLogGroups())
 
         self.network = Network(
             self,
@@ -194,10 +193,6 @@ class TapStack(Stack):
         self.database.grant_credentials_read(api_role)
         self.media.allow_reads_only_by(api_role)
 
-        workloads = {
-            "frontend": ServiceMetrics("frontend", self.services.frontend_service, self.load_balancer.frontend),
-            "backend": ServiceMetrics("backend", self.services.backend_service, self.load_balancer.backend),
-        }
         self.observability = Observability(
             self,
             "Observability",
@@ -205,7 +200,10 @@ class TapStack(Stack):
             watched=Monitored(
                 load_balancer_full_name=self.load_balancer.alb.load_balancer_full_name,
                 cluster_name=self.services.cluster.cluster_name,
-                workloads=tuple(workloads[service] for service in BLUE_GREEN_SERVICES),
+                workloads=(
+                    ServiceMetrics("frontend", self.services.frontend_service, self.load_balancer.frontend),
+                    ServiceMetrics("backend", self.services.backend_service, self.load_balancer.backend),
+                ),
                 db_cluster_identifier=self.database.cluster_identifier,
                 db_instance_identifiers=self.database.instance_identifiers,
                 api_name=self.api.name,
