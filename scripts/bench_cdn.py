@@ -131,7 +131,8 @@ class OriginHeaders:
             return self.api(request.method, request.path)
         if request.path.startswith("/assets/"):
             return self.nginx[cdn_traffic.ASSETS[0]]
-        return self.nginx["/" if request.path == "/" else SPA_ROUTE_SAMPLE]
+        # The app shell (or, for a path no viewer-request function rewrote, nginx's fallback to it).
+        return self.nginx.get(request.path) or self.nginx[SPA_ROUTE_SAMPLE]
 
 
 def summarize(result: Result, scaling: dict[str, float], per_task: float) -> dict[str, Any]:
@@ -148,6 +149,7 @@ def summarize(result: Result, scaling: dict[str, float], per_task: float) -> dic
             "origin_requests": t.origin_requests,
             "origin_bytes": t.origin_bytes,
             "uncacheable": t.uncacheable,
+            "function_invocations": t.function_invocations,
             "request_offload": t.request_offload,
             "byte_offload": t.byte_offload,
         }
@@ -228,7 +230,7 @@ def main() -> int:
     template = json.loads(args.template.read_text())
     distribution = from_template(template)
     shipped = template_cache_max_age(template)
-    nginx = capture_nginx_headers(["/", SPA_ROUTE_SAMPLE, cdn_traffic.ASSETS[0]])
+    nginx = capture_nginx_headers(["/", "/index.html", SPA_ROUTE_SAMPLE, cdn_traffic.ASSETS[0]])
     scaling = backend_scaling(template)
     per_task = bench_requests_per_second()
     try:
