@@ -245,6 +245,7 @@ def main() -> int:
         print(
             f"  {b.path_pattern:10} -> {b.origin.kind:11} shield={b.origin.shield_region or '-':15} "
             f"TTL min/default/max {p.min_ttl}/{p.default_ttl}/{p.max_ttl}  cached {','.join(b.cached_methods)}"
+            + ("  viewer-request function (run by node)" if b.viewer_request else "")
         )
     print("origin headers: nginx " + json.dumps(nginx) + f"; media {dict(media_object_headers('seg.ts'))}")
     requests = sum(s.per_day * s.copies for s in streams)
@@ -279,6 +280,9 @@ def main() -> int:
             f"  {label:28} {s['requests']:>13,.0f} {s['origin_requests']:>11,.0f} {s['uncacheable']:>11,.0f} "
             f"{_pct(s['request_offload']):>11} {s['bytes'] / 1e12:>8,.2f} {_pct(s['byte_offload']):>12}"
         )
+    print(
+        f"  CloudFront Functions invocations (viewer requests of behaviors with one): {at['overall']['function_invocations']:,.0f}"
+    )
     print(
         "  origin fetches by the tier that missed last: "
         + ", ".join(f"{k} {v:,.0f}" for k, v in at["origin_fetches_by_tier"].items())
