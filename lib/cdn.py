@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -29,6 +30,27 @@ from lib.nag import acknowledge, acknowledge_bucket_deployment
 ERROR_CODES = tuple(sorted(error_pages.load_table()))
 ERROR_CACHING_TTL = Duration.seconds(10)
 ASSET_TTL = Duration.days(365)
+
+# CloudFront Functions quota "Maximum size of a function" (Developer Guide, Quotas on
+# CloudFront Functions): 10 KB of code; CreateFunction refuses more (FunctionSizeLimitExceeded).
+FUNCTION_CODE_LIMIT_BYTES = 10 * 1024
+# Runs on every viewer request of the default behavior: client routes ask for /index.html.
+APP_SHELL_FUNCTION = Path(__file__).resolve().parent / "functions" / "app_shell.js"
+
+
+def function_code(path: Path) -> str:
+    """The source of a CloudFront Function, refused at synth when CloudFront would refuse it at deploy."""
+    code = path.read_text(encoding="utf-8")
+    size = len(code.encode("utf-8"))
+    if size > FUNCTION_CODE_LIMIT_BYTES:
+        raise ValueError(
+            f"CloudFront Function {path.name} is {size} bytes; CloudFront accepts at most "
+            f"{FUNCTION_CODE_LIMIT_BYTES} bytes of function code"
+        )
+    if "function handler(" not in code:
+        raise ValueError(f"CloudFront Function {path.name} defines no `function handler(event)`, which CloudFront calls")
+    return code
+
 
 # Runs on every /api/* viewer request: the viewer's address, as CloudFront saw
 # the TCP connection, replaces whatever the client put in the header.
@@ -182,6 +204,15 @@ class Cdn(Construct):
             runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
 
+        self.app_shell_function = cloudfront.Function(
+            self,
+            "AppShell",
+            function_name=name("app-shell"),
+            comment="Client routes of the web app (extension-less paths) are served as /index.html",
+            code=cloudfront.FunctionCode.from_inline(function_code(APP_SHELL_FUNCTION)),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+
         def behavior(origin: cloudfront.IOrigin, cache: cloudfront.ICachePolicy, **extra: object) -> cloudfront.BehaviorOptions:
             return cloudfront.BehaviorOptions(
                 origin=origin,
@@ -196,7 +227,16 @@ class Cdn(Construct):
             self,
             "Distribution",
             comment=f"Media streaming web and API ({names.suffix})",
-            default_behavior=behavior(alb_origin, html_cache),
+            default_behavior=behavior(
+                alb_origin,
+                html_cache,
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=self.app_shell_function,
+                        event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                    )
+                ],
+            ),
             additional_behaviors={
                 "/assets/*": behavior(alb_origin, assets_cache),
                 "/api/*": behavior(

@@ -131,7 +131,8 @@ class OriginHeaders:
             return self.api(request.method, request.path)
         if request.path.startswith("/assets/"):
             return self.nginx[cdn_traffic.ASSETS[0]]
-        return self.nginx["/" if request.path == "/" else SPA_ROUTE_SAMPLE]
+        # The app shell (or, for a path no viewer-request function rewrote, nginx's fallback to it).
+        return self.nginx.get(request.path) or self.nginx[SPA_ROUTE_SAMPLE]
 
 
 def summarize(result: Result, scaling: dict[str, float], per_task: float) -> dict[str, Any]:
@@ -148,6 +149,7 @@ def summarize(result: Result, scaling: dict[str, float], per_task: float) -> dic
             "origin_requests": t.origin_requests,
             "origin_bytes": t.origin_bytes,
             "uncacheable": t.uncacheable,
+            "function_invocations": t.function_invocations,
             "request_offload": t.request_offload,
             "byte_offload": t.byte_offload,
         }
@@ -228,7 +230,7 @@ def main() -> int:
     template = json.loads(args.template.read_text())
     distribution = from_template(template)
     shipped = template_cache_max_age(template)
-    nginx = capture_nginx_headers(["/", SPA_ROUTE_SAMPLE, cdn_traffic.ASSETS[0]])
+    nginx = capture_nginx_headers(["/", "/index.html", SPA_ROUTE_SAMPLE, cdn_traffic.ASSETS[0]])
     scaling = backend_scaling(template)
     per_task = bench_requests_per_second()
     try:
@@ -243,6 +245,7 @@ def main() -> int:
         print(
             f"  {b.path_pattern:10} -> {b.origin.kind:11} shield={b.origin.shield_region or '-':15} "
             f"TTL min/default/max {p.min_ttl}/{p.default_ttl}/{p.max_ttl}  cached {','.join(b.cached_methods)}"
+            + ("  viewer-request function (run by node)" if b.viewer_request else "")
         )
     print("origin headers: nginx " + json.dumps(nginx) + f"; media {dict(media_object_headers('seg.ts'))}")
     requests = sum(s.per_day * s.copies for s in streams)
@@ -277,6 +280,9 @@ def main() -> int:
             f"  {label:28} {s['requests']:>13,.0f} {s['origin_requests']:>11,.0f} {s['uncacheable']:>11,.0f} "
             f"{_pct(s['request_offload']):>11} {s['bytes'] / 1e12:>8,.2f} {_pct(s['byte_offload']):>12}"
         )
+    print(
+        f"  CloudFront Functions invocations (viewer requests of behaviors with one): {at['overall']['function_invocations']:,.0f}"
+    )
     print(
         "  origin fetches by the tier that missed last: "
         + ", ".join(f"{k} {v:,.0f}" for k, v in at["origin_fetches_by_tier"].items())

@@ -16,6 +16,10 @@ How CloudFront applies them follows its developer guide:
   without any of those, the default TTL (at least the minimum TTL).
   `stale-while-revalidate` lets a cache answer with the expired copy during that
   window while it refreshes the object from upstream.
+* Viewer-request functions: a CloudFront Function associated with a behavior as viewer
+  request runs after the behavior is chosen (by the viewer's path) and before the cache
+  lookup, so the cache key and the origin see the request as the function returned it.
+  The model runs the template's FunctionCode with node over the distinct requests.
 * Cache key: the path plus the headers, cookies and query strings the cache policy
   names, plus the normalized Accept-Encoding when the policy enables gzip/brotli.
 * Tiers: viewer -> edge location (POP) -> regional edge cache -> origin shield (when the
@@ -35,11 +39,14 @@ Assumptions a real deployment can contradict are listed in the README
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shutil
+import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -153,6 +160,8 @@ class Behavior:
     cached_methods: tuple[str, ...]
     policy: CachePolicy
     regex: re.Pattern[str] = field(compare=False, repr=False)
+    # FunctionCode of the CloudFront Function associated as viewer request, if any.
+    viewer_request: str | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -261,6 +270,30 @@ def _origin(template: dict[str, Any], spec: dict[str, Any]) -> Origin:
     return Origin(spec["Id"], kind, shield.get("OriginShieldRegion") if shield.get("Enabled") else None)
 
 
+def _viewer_request_code(template: dict[str, Any], spec: dict[str, Any], pattern: str) -> str | None:
+    """The FunctionCode of the behavior's viewer-request CloudFront Function (None without one)."""
+    if spec.get("LambdaFunctionAssociations"):
+        raise ModelError(f"behavior {pattern}: Lambda@Edge associations are not modelled")
+    codes = []
+    for association in spec.get("FunctionAssociations", []):
+        if association.get("EventType") != "viewer-request":
+            continue  # a viewer-response function changes no cache key and no origin request
+        arn = association.get("FunctionARN")
+        logical = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+        resource = template["Resources"].get(logical) if isinstance(logical, str) else None
+        if not resource or resource["Type"] != "AWS::CloudFront::Function":
+            raise ModelError(
+                f"behavior {pattern}: viewer-request function {arn} is not an AWS::CloudFront::Function of the template"
+            )
+        code = resource["Properties"]["FunctionCode"]
+        if not isinstance(code, str):
+            raise ModelError(f"behavior {pattern}: the FunctionCode of {logical} is not a literal string")
+        codes.append(code)
+    if len(codes) > 1:
+        raise ModelError(f"behavior {pattern}: CloudFront allows one viewer-request function per behavior, found {len(codes)}")
+    return codes[0] if codes else None
+
+
 def from_template(template: dict[str, Any]) -> Distribution:
     """The distribution of a synthesized template (exactly one AWS::CloudFront::Distribution)."""
     found = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution"]
@@ -279,11 +312,113 @@ def from_template(template: dict[str, Any]) -> Distribution:
             cached_methods=tuple(spec.get("CachedMethods", DEFAULT_METHODS)),
             policy=_resolve_policy(template, spec["CachePolicyId"]),
             regex=pattern_regex(pattern),
+            viewer_request=_viewer_request_code(template, spec, pattern),
         )
 
     ordered = [behavior(spec, spec["PathPattern"]) for spec in config.get("CacheBehaviors", [])]
     ordered.append(behavior(config["DefaultCacheBehavior"], "*"))
     return Distribution(ordered)
+
+
+# ----------------------------------------------------------------------------- viewer-request functions
+
+# The viewer address the model's events carry (a documentation address, RFC 5737): the
+# model has no per-viewer addresses, so a function that keys on it is not modelled.
+MODEL_VIEWER_IP = "192.0.2.1"
+
+
+def viewer_request_event(request: Request) -> dict[str, Any]:
+    """The CloudFront Functions event (structure version 1.0) of a viewer request."""
+
+    def values(items: Mapping[str, str], lower: bool = False) -> dict[str, dict[str, str]]:
+        return {(k.lower() if lower else k): {"value": v} for k, v in items.items()}
+
+    return {
+        "version": "1.0",
+        "context": {"eventType": "viewer-request", "distributionId": "EMODEL", "requestId": "model"},
+        "viewer": {"ip": MODEL_VIEWER_IP},
+        "request": {
+            "method": request.method,
+            "uri": request.path,
+            "querystring": values(request.query),
+            "headers": values(request.headers, lower=True),
+            "cookies": values(request.cookies),
+        },
+    }
+
+
+def run_function(code: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`handler(event)` of a CloudFront Function's code for each event, run by node in one process."""
+    node = shutil.which("node")
+    if node is None:
+        raise ModelError("node is needed to run the template's CloudFront Functions (the CDK CLI needs it too)")
+    harness = (
+        f"{code}\n;(function () {{\n"
+        "  const events = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
+        "  process.stdout.write(JSON.stringify(events.map(function (e) { return handler(e); })));\n"
+        "})();\n"
+    )
+    result = subprocess.run(
+        [node, "-e", harness], input=json.dumps(events), capture_output=True, text=True, check=False, timeout=60
+    )
+    if result.returncode != 0:
+        raise ModelError(f"the CloudFront Function failed under node: {result.stderr.strip()[-2000:]}")
+    output: list[dict[str, Any]] = json.loads(result.stdout)
+    return output
+
+
+class ViewerRequests:
+    """Applies each behavior's viewer-request function to requests: node runs once per batch of distinct requests."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, str], dict[str, Any]] = {}
+
+    @staticmethod
+    def _signature(request: Request) -> str:
+        return json.dumps(viewer_request_event(request)["request"], sort_keys=True)
+
+    def prepare(self, pairs: Iterable[tuple[Behavior, Request]]) -> None:
+        """Run the functions over every distinct request of `pairs` not seen yet."""
+        pending: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for behavior, request in pairs:
+            code = behavior.viewer_request
+            if code is not None:
+                signature = self._signature(request)
+                if (code, signature) not in self._memo:
+                    pending[code][signature] = viewer_request_event(request)
+        for code, events in pending.items():
+            for signature, output in zip(events, run_function(code, list(events.values())), strict=True):
+                self._memo[(code, signature)] = output
+
+    def apply(self, behavior: Behavior, request: Request) -> Request:
+        """The request as the cache and the origin see it."""
+        code = behavior.viewer_request
+        if code is None:
+            return request
+        signature = self._signature(request)
+        if (code, signature) not in self._memo:
+            self.prepare([(behavior, request)])
+        output = self._memo[(code, signature)]
+        if "statusCode" in output:
+            raise ModelError(f"{behavior.label}: the function answered {request.path} itself; responses are not modelled")
+        before = viewer_request_event(request)["request"]
+
+        def plain(items: Mapping[str, Any]) -> dict[str, str]:
+            return {k: v["value"] for k, v in items.items()}
+
+        changes: dict[str, Any] = {}
+        if output["uri"] != before["uri"]:
+            changes["path"] = output["uri"]
+        for name, attribute in (("querystring", "query"), ("headers", "headers"), ("cookies", "cookies")):
+            if output.get(name, {}) != before[name]:
+                changes[attribute] = plain(output.get(name, {}))
+        return replace(request, **changes) if changes else request
+
+
+def copy_path(path: str, copy: int) -> str:
+    """The path of copy `copy` of a stream's object (copy 0 is the representative's own path)."""
+    head, _, tail = path.rpartition("/")
+    return path if copy == 0 else f"{head}/c{copy}-{tail}"
 
 
 # ----------------------------------------------------------------------------- eviction
@@ -325,6 +460,7 @@ class Tally:
     origin_requests: float = 0
     origin_bytes: float = 0
     uncacheable: float = 0  # origin requests that no TTL could have saved (POST, no-cache, no-store, TTL 0)
+    function_invocations: float = 0  # viewer requests that ran a CloudFront Function (billed per invocation)
 
     @property
     def request_offload(self) -> float:
@@ -340,6 +476,7 @@ class Tally:
         self.origin_requests += other.origin_requests
         self.origin_bytes += other.origin_bytes
         self.uncacheable += other.uncacheable
+        self.function_invocations += other.function_invocations
 
 
 @dataclass
@@ -440,21 +577,27 @@ def simulate(
     shields: dict[str, _Cache] = defaultdict(lambda: _Cache(eviction.shield))
     ttl_memo: dict[Any, tuple[int, int]] = {}
     last_time = float("-inf")
+    trace = list(trace)
+    functions = ViewerRequests()
+    functions.prepare((distribution.match(r.path), r) for r in trace if r.method in distribution.match(r.path).allowed_methods)
 
-    for request in trace:
-        if request.time < last_time:
+    for viewer_request in trace:
+        if viewer_request.time < last_time:
             raise ModelError("the trace must be in time order")
-        last_time = request.time
-        behavior = distribution.match(request.path)
-        counted = request.time >= measure_from
+        last_time = viewer_request.time
+        behavior = distribution.match(viewer_request.path)
+        counted = viewer_request.time >= measure_from
         tally = by_behavior[behavior.label] if counted else Tally()
         tally.requests += 1
-        tally.bytes += request.size
-        hour = int((request.time - measure_from) // 3600)
+        tally.bytes += viewer_request.size
+        hour = int((viewer_request.time - measure_from) // 3600)
         if counted:
             viewer_by_hour[hour] += 1
-        if request.method not in behavior.allowed_methods:
+        if viewer_request.method not in behavior.allowed_methods:
             continue  # CloudFront answers 403 itself
+        if behavior.viewer_request is not None:
+            tally.function_invocations += 1
+        request = functions.apply(behavior, viewer_request)
         key = (behavior.path_pattern, behavior.policy.key(request))
         fresh, stale = _lifetime(behavior, request, headers_for, ttl_memo)
         if fresh <= 0:
@@ -637,6 +780,10 @@ def expected(
 
     The day is cut into BINS_PER_HOUR bins an hour with constant rates. stale-while-revalidate
     changes who waits, not how many upstream fetches there are, so it does not enter.
+
+    A behavior's viewer-request function runs on each stream's request first. When it gives
+    the first two copies of a stream (paths as `copy_path` names them) one cache key, all the
+    copies are one object (e.g. every deep link served as /index.html).
     """
     eviction = eviction or Eviction()
     width = 3600.0 / BINS_PER_HOUR
@@ -662,10 +809,23 @@ def expected(
     def to_hours(per_bin: np.ndarray) -> np.ndarray:
         return np.bincount(hour_of_bin, weights=per_bin, minlength=24)
 
-    for stream in streams:
+    streams = list(streams)
+    functions = ViewerRequests()
+
+    def second_copy(stream: Stream) -> Request:
+        return replace(stream.request, path=copy_path(stream.request.path, 1))
+
+    pairs = [(distribution.match(s.request.path), s) for s in streams]
+    functions.prepare(
+        (behavior, request)
+        for behavior, s in pairs
+        if s.request.method in behavior.allowed_methods
+        for request in ([s.request, second_copy(s)] if s.copies > 1 else [s.request])
+    )
+
+    for behavior, stream in pairs:
         if stream.per_day < 0 or stream.copies < 1:
             raise ModelError(f"stream {stream.request.path}: per_day must be >= 0 and copies >= 1")
-        behavior = distribution.match(stream.request.path)
         tally = by_behavior[behavior.label]
         total = stream.per_day * stream.copies
         tally.requests += total
@@ -673,7 +833,10 @@ def expected(
         viewer_by_hour += to_hours(total * share)
         if stream.request.method not in behavior.allowed_methods:
             continue  # CloudFront answers 403 itself
-        fresh, _stale = _lifetime(behavior, stream.request, headers_for, memo)
+        if behavior.viewer_request is not None:
+            tally.function_invocations += total
+        request = functions.apply(behavior, stream.request)
+        fresh, _stale = _lifetime(behavior, request, headers_for, memo)
         if fresh <= 0:
             tally.origin_requests += total
             tally.origin_bytes += total * stream.request.size
@@ -691,10 +854,12 @@ def expected(
                     f"({eviction.shortest():.0f} s) and a day, is not modelled"
                 )
             objects = groups[(behavior, fresh, regime)]
-            key = behavior.policy.key(stream.request) if stream.copies == 1 else ("copies", len(objects))
-            entry = objects.setdefault(key, [0.0, stream.copies, 0.0])
-            entry[0] += stream.per_day
-            entry[2] += stream.per_day * stream.request.size
+            key = behavior.policy.key(request)
+            one_object = stream.copies == 1 or behavior.policy.key(functions.apply(behavior, second_copy(stream))) == key
+            n_copies, rate_per_copy = (1, total) if one_object else (stream.copies, stream.per_day)
+            entry = objects.setdefault(key if one_object else ("copies", len(objects)), [0.0, n_copies, 0.0])
+            entry[0] += rate_per_copy
+            entry[2] += rate_per_copy * stream.request.size
 
     for (behavior, fresh, regime), objects in groups.items():
         per_day, copies, daily_bytes = (np.array(column, dtype=float) for column in zip(*objects.values(), strict=True))

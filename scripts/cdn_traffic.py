@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from scripts.cdn_model import Audience, Request, Stream
+from scripts.cdn_model import Audience, Request, Stream, copy_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SOURCE = ROOT / "app" / "backend" / "catalog" / "seed.py"
@@ -254,8 +254,8 @@ def day_streams(sessions: int = SESSIONS_PER_DAY, videos: int = CATALOG_VIDEOS, 
 def sample_trace(streams: Iterable[Stream], audience: Audience, days: int, seed: int = 1) -> list[Request]:
     """Draw `days` days of the streams request by request (Poisson counts, each copy its own object).
 
-    A copy's path gets a `c<n>-` prefix on its last part, so copies are distinct cache keys
-    under the same behavior. For small traces: every request is a Python object.
+    A copy's path gets a `c<n>-` prefix on its last part (`cdn_model.copy_path`), so copies are
+    distinct paths under the same behavior. For small traces: every request is a Python object.
     """
     rng = np.random.default_rng(seed)
     edges = list(audience.edges)
@@ -265,8 +265,7 @@ def sample_trace(streams: Iterable[Stream], audience: Audience, days: int, seed:
     out: list[Request] = []
     for stream in streams:
         for copy in range(stream.copies):
-            head, _, tail = stream.request.path.rpartition("/")
-            path = stream.request.path if copy == 0 else f"{head}/c{copy}-{tail}"
+            path = copy_path(stream.request.path, copy)
             n = int(rng.poisson(stream.per_day * days))
             times = rng.integers(0, days, n) * 86400.0 + rng.choice(24, n, p=hour_p) * 3600.0 + rng.random(n) * 3600.0
             for t, e in zip(times.tolist(), rng.choice(len(edges), n, p=edge_p).tolist(), strict=True):

@@ -172,9 +172,19 @@ def usage_costs(traffic: dict[str, Any]) -> list[Line]:
     api = next((v for k, v in day["behaviors"].items() if k.startswith("/api/")), {"origin_requests": 0})
     requests, gigabytes = overall["requests"] * 30, overall["bytes"] * 30 / 1e9
     origin, api_origin = overall["origin_requests"] * 30, api["origin_requests"] * 30
+    if "function_invocations" not in overall:
+        raise CostError("the bench-cdn traffic has no CloudFront Functions invocations: re-run `make bench-cdn`")
+    # Viewer-request functions run on every viewer request of their behaviors, cache hits included.
+    invocations = overall["function_invocations"] * 30
     return [
         Line("CloudFront data to viewers", gigabytes, "GB", gigabytes * _price("cloudfront_asia_gb")),
         Line("CloudFront HTTPS requests", requests, "requests", requests / 1e4 * _price("cloudfront_asia_https_10k")),
+        Line(
+            "CloudFront Functions",
+            invocations,
+            "invocations",
+            invocations / 1e6 * _price("cloudfront_functions_million"),
+        ),
         Line("Origin shield requests", origin, "origin requests", origin / 1e4 * _price("origin_shield_10k")),
         Line("API Gateway requests", api_origin, "calls from CloudFront", api_origin / 1e6 * _price("api_gateway_rest_million")),
         Line("WAF requests", api_origin, "requests inspected", api_origin / 1e6 * _price("waf_million_requests")),

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -23,7 +24,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,9 @@ def _free_port() -> int:
         return port
 
 
-def capture_nginx_headers(paths: list[str]) -> dict[str, dict[str, str]]:
-    """Start nginx with the project's config on a throwaway root and GET each path."""
+@contextlib.contextmanager
+def serve_nginx() -> Iterator[str]:
+    """nginx with the project's config on a throwaway root (index.html, two hashed assets); yields its base URL."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
         raise HeaderCaptureError("nginx is not installed (apt-get install nginx); `make bench-cdn` installs it when run as root")
@@ -147,6 +149,7 @@ def capture_nginx_headers(paths: list[str]) -> dict[str, dict[str, str]]:
         )
         (html / "assets" / "index-0a1b2c3d.js").write_text("console.log('app');\n" * 50)
         (html / "assets" / "index-0a1b2c3d.css").write_text("body{margin:0}\n" * 50)
+        (html / "favicon.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
         argv = [nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-e", "stderr", "-g", "daemon off;"]
         if os.geteuid() == 0:  # as in the container, nginx runs unprivileged
             os.chmod(work, 0o755)  # noqa: S103 (nginx, as nobody, must read its prefix)
@@ -167,12 +170,18 @@ def capture_nginx_headers(paths: list[str]) -> dict[str, dict[str, str]]:
                             f"nginx did not start: {process.stderr.read() if process.stderr else ''}"
                         ) from None
                     time.sleep(0.1)
-            captured: dict[str, dict[str, str]] = {}
-            for path in paths:
-                request = urllib.request.Request(f"{base}{path}", headers={"Accept-Encoding": "gzip"})  # noqa: S310
-                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-                    captured[path] = {k: v for k, v in response.headers.items() if k.lower() in ("cache-control", "expires")}
-            return captured
+            yield base
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def capture_nginx_headers(paths: list[str]) -> dict[str, dict[str, str]]:
+    """Start nginx with the project's config on a throwaway root and GET each path."""
+    captured: dict[str, dict[str, str]] = {}
+    with serve_nginx() as base:
+        for path in paths:
+            request = urllib.request.Request(f"{base}{path}", headers={"Accept-Encoding": "gzip"})  # noqa: S310
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                captured[path] = {k: v for k, v in response.headers.items() if k.lower() in ("cache-control", "expires")}
+    return captured

@@ -60,6 +60,12 @@ PRICES: dict[str, Price] = {
     ),
     "cloudfront_asia_gb": Price(0.120, "per GB to viewers in Asia (first 10 TB)", "https://aws.amazon.com/cloudfront/pricing/"),
     "cloudfront_asia_https_10k": Price(0.012, "per 10,000 HTTPS requests, Asia", "https://aws.amazon.com/cloudfront/pricing/"),
+    "cloudfront_functions_million": Price(
+        0.10,
+        "per million CloudFront Functions invocations (every edge location)",
+        "https://aws.amazon.com/cloudfront/pricing/",
+        "https://cur.vantage.sh/aws/amazoncloudfront/",
+    ),
     "origin_shield_10k": Price(
         0.0090, f"per 10,000 requests reaching origin shield in {REGION}", "https://aws.amazon.com/cloudfront/pricing/"
     ),

@@ -59,6 +59,19 @@ def test_videos_api_returns_items(outputs: Outputs, http: Http) -> None:
     )
 
 
+def test_a_deep_link_is_the_app_shell_from_its_one_cache_object(outputs: Outputs, http: Http) -> None:
+    base = outputs[Output.CLOUDFRONT_URL]
+    home = get_ok(http, join_url(base, "/"))
+    link = join_url(base, f"/videos/{uuid.uuid4().int % 10**12}")
+    first = get_ok(http, link)
+    assert is_html(first) and first.text == home.text, (
+        f"GET {link}: expected the app shell (the body of /), found {describe_response(first)}"
+    )
+    # The viewer-request function serves every client route as /index.html: a deep link nobody has
+    # asked for yet is the object the requests above put in the cache.
+    require_cache_hit(link, first, lambda: get_ok(http, join_url(base, f"/videos/{uuid.uuid4().int % 10**12}")))
+
+
 def test_hashed_asset_is_immutable_and_cached(outputs: Outputs, http: Http) -> None:
     home = join_url(outputs[Output.CLOUDFRONT_URL], "/")
     page = get_ok(http, home)

@@ -412,3 +412,107 @@ def test_a_sampled_trace_gives_each_copy_its_own_cache_key() -> None:
     assert {r.path for r in trace} == {"/media/1/seg.ts", "/media/1/c1-seg.ts", "/media/1/c2-seg.ts"}
     assert [r.time for r in trace] == sorted(r.time for r in trace)
     assert len(trace) == pytest.approx(3 * 50 * 2, rel=0.15)
+
+
+# ----------------------------------------------------------------------------- viewer-request functions
+
+
+def with_function(tpl: dict[str, Any], code: str, behavior: str = "default") -> dict[str, Any]:
+    """`tpl` with a CloudFront Function of `code` associated as viewer request with one of its behaviors."""
+    tpl["Resources"]["Fn"] = {
+        "Type": "AWS::CloudFront::Function",
+        "Properties": {"Name": "fn", "FunctionCode": code, "FunctionConfig": {"Runtime": "cloudfront-js-2.0"}},
+    }
+    config = tpl["Resources"]["Dist"]["Properties"]["DistributionConfig"]
+    spec = config["DefaultCacheBehavior"] if behavior == "default" else config["CacheBehaviors"][0]
+    spec["FunctionAssociations"] = [{"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": ["Fn", "FunctionARN"]}}]
+    return tpl
+
+
+def app_shell_template(**kwargs: Any) -> dict[str, Any]:
+    from lib.cdn import APP_SHELL_FUNCTION
+
+    return with_function(template(**kwargs), APP_SHELL_FUNCTION.read_text())
+
+
+def test_the_app_shell_function_folds_two_deep_links_into_one_cache_object() -> None:
+    # Two viewers open deep links to different videos within the app shell's max-age.
+    trace = [req(0, "/videos/1"), req(1, "/videos/2")]
+    asked: list[str] = []
+
+    def respond(request: Request, _behavior: Behavior) -> Mapping[str, str]:
+        asked.append(request.path)
+        return MAX_AGE_10
+
+    # Keyed on the path, they are two objects: two origin requests.
+    assert simulate(from_template(template()), trace, respond).overall.origin_requests == 2
+    # Served as /index.html, they are one: the second is a hit. The origin is asked for /index.html.
+    asked.clear()
+    result = simulate(from_template(app_shell_template()), trace, respond)
+    assert result.overall.origin_requests == 1
+    assert set(asked) == {"/index.html"}
+    assert result.overall.function_invocations == 2
+    # The root is the same object too; a file is not.
+    assert origin_requests(app_shell_template(), [req(0, "/videos/1"), req(1, "/"), req(2, "/index.html")]) == 1
+    assert origin_requests(app_shell_template(), [req(0, "/videos/1"), req(1, "/favicon.svg")]) == 2
+
+
+def test_fast_model_the_app_shell_function_makes_every_copy_of_a_deep_link_stream_one_object() -> None:
+    # 50 videos' deep links, one request a second each, max-age=10.
+    deep_links = [stream("/videos/7", DAY, copies=50)]
+    # Without the function: 50 objects, each fetched once per 11 s.
+    assert expected_origin(template(), deep_links, MAX_AGE_10) == pytest.approx(50 * DAY / 11)
+    # With it: one object at 50 requests a second, fetched once per 10 s + 1/50 s.
+    result = expected(from_template(app_shell_template()), deep_links, headers(MAX_AGE_10), FLAT_DAY)
+    assert result.overall.origin_requests == pytest.approx(DAY * 50 / (1 + 50 * 10))
+    assert result.overall.function_invocations == pytest.approx(50 * DAY)
+    # Copies the function leaves apart (files) stay apart.
+    files = [stream("/videos/7.json", DAY, copies=50)]
+    assert expected(from_template(app_shell_template()), files, headers(MAX_AGE_10), FLAT_DAY).overall.origin_requests == (
+        pytest.approx(50 * DAY / 11)
+    )
+
+
+def test_fast_model_matches_the_simulation_of_deep_links_through_the_function() -> None:
+    from scripts.cdn_traffic import HOURLY_SHARE, sample_trace
+
+    audience = Audience({"A": ("R1", 3.0), "C": ("R2", 1.0)}, HOURLY_SHARE)
+    streams = [stream("/videos/1", 500, copies=30), stream("/", 2000), stream("/favicon.svg", 300, copies=2)]
+    dist = from_template(app_shell_template())
+    trace = sample_trace(streams, audience, days=2, seed=5)
+    reference = simulate(dist, trace, headers(MAX_AGE_10), measure_from=DAY)
+    fast = expected(dist, streams, headers(MAX_AGE_10), audience)
+    # One /index.html object (~5,600 origin requests a day) plus two favicons (~560): Poisson noise ~2%.
+    assert fast.overall.origin_requests == pytest.approx(reference.overall.origin_requests, rel=0.04)
+    assert fast.overall.function_invocations == pytest.approx(reference.overall.function_invocations, rel=0.02)
+
+
+def test_the_model_runs_the_functions_of_the_synthesized_distribution(stack: Synthesized) -> None:
+    from lib.cdn import APP_SHELL_FUNCTION
+    from scripts.cdn_model import ViewerRequests
+
+    distribution = from_template(stack.json)
+    shell = distribution.match("/videos/12")
+    assert shell.path_pattern == "*" and shell.viewer_request == APP_SHELL_FUNCTION.read_text()
+    functions = ViewerRequests()
+    assert functions.apply(shell, req(0, "/videos/12", start="30")) == req(0, "/index.html", start="30")
+    assert functions.apply(shell, req(0, "/index.html")) == req(0, "/index.html")
+    # The /api/* behavior's function sets the viewer-IP header and leaves the path (and so the key) alone.
+    api = distribution.match("/api/videos")
+    applied = functions.apply(api, req(0, "/api/videos", q="x"))
+    assert applied.path == "/api/videos" and applied.query == {"q": "x"} and "x-viewer-ip" in applied.headers
+    assert api.policy.key(applied) == api.policy.key(req(0, "/api/videos", q="x"))
+    assert [b.path_pattern for b in distribution.behaviors if b.viewer_request] == ["/api/*", "*"]
+
+
+def test_a_function_that_answers_itself_or_fails_is_refused() -> None:
+    redirect = "function handler(event) { return { statusCode: 301, statusDescription: 'Moved' }; }"
+    with pytest.raises(ModelError, match="answered /page itself"):
+        origin_requests(with_function(template(), redirect), [req(0, "/page")])
+    broken = "function handler(event) { return event.request.nothing.uri; }"
+    with pytest.raises(ModelError, match=r"(?s)failed under node: .*TypeError"):
+        origin_requests(with_function(template(), broken), [req(0, "/page")])
+    tpl = with_function(template(), "function handler(event) { return event.request; }")
+    tpl["Resources"]["Fn"]["Type"] = "AWS::Lambda::Function"
+    with pytest.raises(ModelError, match="is not an AWS::CloudFront::Function"):
+        from_template(tpl)

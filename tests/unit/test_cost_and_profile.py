@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lib.config import PROFILES, ConfigError, PlatformConfig, from_context
-from scripts.cost import CostError, fixed_costs, total
+from scripts.cost import CostError, fixed_costs, total, usage_costs
 from scripts.prices import HOURS_PER_MONTH, PRICES
 from tests.unit.support import Synthesized
 
@@ -164,3 +164,19 @@ def test_the_master_user_secret_rds_manages_is_billed_as_a_secret() -> None:
         }
     }
     assert by_item(template)["Secrets Manager"] == pytest.approx(2 * price("secret_month"))
+
+
+def bench_day(**overall: float) -> dict[str, Any]:
+    """The shape of cdk.out/bench-cdn.json that usage_costs reads: one day at the shipped max-age."""
+    day = {"requests": 1e6, "bytes": 1e12, "origin_requests": 5e4, **overall}
+    return {"shipped_max_age": 30, "sweep": {"30": {"overall": day, "behaviors": {"/api/* -> API Gateway": day}}}}
+
+
+def test_cloudfront_functions_are_billed_per_invocation_of_the_bench_day() -> None:
+    usage = {line.item: line for line in usage_costs(bench_day(function_invocations=4e6))}
+    functions = usage["CloudFront Functions"]
+    assert functions.quantity == pytest.approx(4e6 * 30)
+    assert functions.monthly_usd == pytest.approx(120 * price("cloudfront_functions_million"))
+    # A bench-cdn result from before the model counted invocations is refused, not billed as zero.
+    with pytest.raises(CostError, match="re-run `make bench-cdn`"):
+        usage_costs(bench_day())

@@ -442,6 +442,7 @@ EXPECTED_FAILING_CHECKS = {
     "test_api::test_api_gateway_rejects_missing_key",
     "test_api::test_cors_preflight_allows_web_origin[api-gateway]",
     "test_api::test_cors_preflight_allows_web_origin[cloudfront]",
+    "test_cdn::test_a_deep_link_is_the_app_shell_from_its_one_cache_object",
     "test_cdn::test_hashed_asset_is_immutable_and_cached",
     "test_cdn::test_health_through_cloudfront[/api/health]",
     "test_cdn::test_health_through_cloudfront[/health]",
@@ -713,6 +714,11 @@ class _FakeHandler(BaseHTTPRequestHandler):
             self._json(200, {"status": "ok"}) if authorized else self._json(403, {"message": "Forbidden"})
         elif role == "cloudfront" and path == "/":
             self._send(200, VITE_INDEX, "text/html; charset=utf-8", {"Cache-Control": "no-cache"})
+        elif role == "cloudfront" and path.startswith("/videos/"):
+            # Good: every client route is one cache object (/index.html), so the second deep link hits.
+            self.server.deep_link_requests += 1
+            hit = good and self.server.deep_link_requests > 1
+            self._send(200, VITE_INDEX, "text/html; charset=utf-8", {"X-Cache": f"{'Hit' if hit else 'Miss'} from cloudfront"})
         elif role == "cloudfront" and path in ("/health", "/api/health"):
             self._json(200, {"status": "ok"})
         elif role == "cloudfront" and path == "/api/videos":
@@ -774,6 +780,7 @@ class _FakeServer(ThreadingHTTPServer):
     def __init__(self, role: str, good: bool) -> None:
         super().__init__(("127.0.0.1", 0), _FakeHandler)
         self.role, self.good, self.asset_requests, self.segment_requests = role, good, 0, 0
+        self.deep_link_requests = 0
 
     @property
     def url(self) -> str:
@@ -826,6 +833,7 @@ def test_http_checks_report_expected_and_found_against_a_broken_deployment(tmp_p
         "test_api::test_alb_rejects_requests_without_origin_verify_header[/]": "without X-Origin-Verify: expected status 403, found status 200",
         "test_api::test_cors_preflight_allows_web_origin[cloudfront]": "expected Access-Control-Allow-Origin 'http://127.0.0.1:",
         "test_cdn::test_hashed_asset_is_immutable_and_cached": "expected Cache-Control with 'immutable', found 'public, max-age=60'",
+        "test_cdn::test_a_deep_link_is_the_app_shell_from_its_one_cache_object": "expected 'X-Cache: Hit from cloudfront' on a repeat",
         "test_cdn::test_unknown_api_path_shows_custom_404_page": "expected the HTML error page /errors/404.html, found status 404, Content-Type: 'application/json'",
         "test_media::test_manifest_is_403_without_signature_and_200_with": "without cookies: expected 403, found status 200",
         "test_media::test_segment_is_a_cache_hit_on_the_second_request": "expected 'X-Cache: Hit from cloudfront' on a repeat request, found X-Cache ['Miss from cloudfront'",

@@ -1,7 +1,22 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { expect, prodUrl, test } from './fixtures';
+import { FRONTEND_DIR } from './support/servers';
 
 // Browsers revalidate the app shell on every load; CloudFront keeps it 60 s (the release bound).
 const APP_SHELL_CACHE_CONTROL = 'public, max-age=0, must-revalidate, s-maxage=60';
+
+// The CloudFront Function the default behavior runs on every viewer request before the cache and nginx.
+const APP_SHELL_FUNCTION = path.join(FRONTEND_DIR, '..', '..', 'lib', 'functions', 'app_shell.js');
+
+/** The URI the app-shell function passes on for a viewer's GET of `uri` (the real file, run in a fresh context). */
+function throughAppShellFunction(uri: string): string {
+  const context: { handler?: (event: unknown) => { uri: string } } = {};
+  runInNewContext(readFileSync(APP_SHELL_FUNCTION, 'utf8'), context);
+  const event = { version: '1.0', request: { method: 'GET', uri, querystring: {}, headers: {}, cookies: {} } };
+  return context.handler!(event).uri;
+}
 
 /** The nginx config exactly as shipped (its /api block included). */
 test.describe('nginx (production config)', () => {
@@ -66,6 +81,30 @@ test.describe('nginx (production config)', () => {
     expect(res.status()).toBe(200);
     expect(res.headers()['cache-control']).toBe(APP_SHELL_CACHE_CONTROL);
     expect(await res.text()).toContain('<div id="root"></div>');
+  });
+
+  test('the CloudFront app-shell function changes no answer: same status, body and headers as the path itself', async ({
+    request,
+  }) => {
+    const html = await (await request.get(`${prodUrl()}/`)).text();
+    const asset = html.match(/src="(\/assets\/[^"]+\.js)"/)![1];
+    const paths = ['/', '/videos/12', '/videos/12/', '/no/such/page', '/health', '/health/', '/api', '/api/videos',
+      '/assets/missing', '/assets/missing-00000000.js', asset, '/favicon.svg', '/no-such.png', '/videos/1.5'];
+    const rewritten = paths.filter((p) => throughAppShellFunction(p) !== p);
+    expect(rewritten).toEqual(['/', '/videos/12', '/videos/12/', '/no/such/page', '/health/']);
+    for (const p of paths) {
+      const [direct, viaFunction] = await Promise.all([
+        request.get(`${prodUrl()}${p}`),
+        request.get(`${prodUrl()}${throughAppShellFunction(p)}`),
+      ]);
+      const seen = (r: typeof direct) => ({
+        status: r.status(),
+        type: r.headers()['content-type'],
+        cacheControl: r.headers()['cache-control'],
+      });
+      expect(seen(viaFunction), p).toEqual(seen(direct));
+      expect(await viaFunction.text(), p).toBe(await direct.text());
+    }
   });
 
   test('/api/ is not served by the frontend in production: 404 in the API error format', async ({ request }) => {
