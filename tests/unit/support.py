@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk.assertions import Template
 
+import tap
 from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
 from lib.contract import MAX_SUFFIX_LENGTH
 from tap import build_app, feature_flags
@@ -122,7 +124,18 @@ BLOCK_ALL_PUBLIC_ACCESS = {
 }
 
 
-def run_tap(context: dict[str, str], outdir: str = "/nonexistent") -> subprocess.CompletedProcess[str]:
-    """`python tap.py` as the CDK CLI runs it: `context` in CDK_CONTEXT_JSON, the output folder in CDK_OUTDIR."""
-    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=outdir)
+def run_tap(context: dict[str, str], outdir: str) -> subprocess.CompletedProcess[str]:
+    """`python tap.py` as `cdk synth --no-validation` (`make synth`) runs it: `context` in CDK_CONTEXT_JSON, the
+    output folder in CDK_OUTDIR, CDK_VALIDATION=false (the variants the tests synthesize in-process keep the
+    built-in validator; tests/unit/test_synth_validation.py)."""
+    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=outdir, CDK_VALIDATION="false")
     return subprocess.run([sys.executable, "tap.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def run_tap_main(context: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """`tap.main()` in this process, `context` added to the app's context as CDK_CONTEXT_JSON adds it for
+    `python tap.py` (test_account_setup.py runs that path as a subprocess). CDK_OUTDIR is set, as the CLI sets
+    it, so main() does not pick ./cdk.out."""
+    monkeypatch.setattr(tap, "feature_flags", lambda: {**feature_flags(), **context})
+    monkeypatch.setenv("CDK_OUTDIR", "/nonexistent")
+    return tap.main()

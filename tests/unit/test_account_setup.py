@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def account_setup() -> dict[str, Any]:
     app = cdk.App(context=feature_flags())
     stack = build_account_setup(app, PlatformConfig(environment_suffix=SUFFIX))
-    # Template.from_stack runs cdk-nag: a finding fails here.
+    # Template.from_stack runs cdk-nag and the built-in CloudFormation validator: a finding fails here.
     template: dict[str, Any] = dict(Template.from_stack(stack).to_json())
     return template
 
@@ -154,7 +154,21 @@ def test_waf_logs_of_an_environment_fall_under_the_account_policy(stack: Synthes
     assert f"{WAF_LOG_GROUP_PREFIX}{SUFFIX}" in names
 
 
+def test_the_account_setup_synthesis_fails_on_a_builtin_validator_error() -> None:
+    """What the `account_setup` fixture relies on (the `python tap.py` run below skips the validator, as
+    `make synth` does): an error of aws-cdk-lib's built-in CloudFormation validator fails Template.from_stack."""
+    app = cdk.App(context=feature_flags())
+    stack = build_account_setup(app, PlatformConfig(environment_suffix=SUFFIX))
+    cdk.CfnResource(stack, "MissingRequiredProperties", type="AWS::Logs::SubscriptionFilter", properties={"FilterPattern": ""})
+    with pytest.raises(
+        RuntimeError,
+        match=r"ValidationFailed: ERROR Properties: 'DestinationArn' is a required property \(CloudFormation Validate\)",
+    ):
+        Template.from_stack(stack)
+
+
 def test_context_switch_builds_only_the_account_setup(tmp_path: Path) -> None:
+    """The CLI path, in a subprocess: `python tap.py` reads CDK_CONTEXT_JSON and writes into CDK_OUTDIR."""
     result = run_tap({"accountSetup": "true"}, str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     manifest = json.loads((tmp_path / "manifest.json").read_text())

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.unit.cfn_lint import cfn_lint
-from tests.unit.support import SUFFIX, Synthesized, run_tap
+from tests.unit.support import SUFFIX, Synthesized, run_tap_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,8 +99,8 @@ def test_cfn_lint_reports_no_error_or_warning(stack: Synthesized, tmp_path: Path
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_bad_suffix_fails_synth_with_the_rule() -> None:
-    result = run_tap({"environmentSuffix": "Bad_Suffix"})
-    assert result.returncode != 0
-    assert "Invalid environmentSuffix 'Bad_Suffix'" in result.stderr
-    assert "lowercase letters, digits and hyphens" in result.stderr
+def test_bad_suffix_fails_synth_with_the_rule(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_tap_main({"environmentSuffix": "Bad_Suffix"}, monkeypatch) != 0
+    stderr = capsys.readouterr().err
+    assert "Invalid environmentSuffix 'Bad_Suffix'" in stderr
+    assert "lowercase letters, digits and hyphens" in stderr
