@@ -8,14 +8,14 @@ variant once while the other takes the tests that need no synthesis (module by m
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.unit.support import LONGEST_SUFFIX, TUNED, Synthesized, synthesize
+from tests.unit.support import LONGEST_SUFFIX_VARIANT, TUNED, Synthesized, synthesize
 
 # The fixtures that synthesize a stack, and what a test that builds a CDK app of its own calls.
 SYNTH_FIXTURES = frozenset({"synth", "stack", "tuned", "longest_suffix_stack"})
@@ -91,9 +91,12 @@ def synth() -> Callable[..., Synthesized]:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Synthesized:
-    """The default configuration, as `make synth` builds it (with the test suffix)."""
-    return synthesize()
+def stack() -> Iterator[Synthesized]:
+    """The default configuration, as `make synth` builds it (with the test suffix); its cfn-lint run starts now."""
+    synthesized = synthesize()
+    synthesized.cfn_lint()
+    yield synthesized
+    synthesized.cfn_lint().result()  # no run left behind when the lint test was not selected
 
 
 @pytest.fixture(scope="session")
@@ -104,5 +107,6 @@ def tuned() -> Synthesized:
 
 @pytest.fixture(scope="session")
 def longest_suffix_stack() -> Synthesized:
-    """The default configuration with the longest allowed environment suffix (every name at its longest)."""
-    return synthesize(environment_suffix=LONGEST_SUFFIX)
+    """The default configuration with the longest allowed environment suffix (every name at its longest) and
+    a blue/green live context (see LONGEST_SUFFIX_VARIANT)."""
+    return synthesize(**LONGEST_SUFFIX_VARIANT)
