@@ -23,9 +23,9 @@ from tests.unit.template_graph import waits_for
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def account_setup_and_lint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], CfnLint]]:
-    """The account-setup template, and its cfn-lint run (started now, awaited by the lint test)."""
+    """The account-setup template, and its cfn-lint run (started now, awaited by the lint test, which runs last)."""
     app = cdk.App(context=feature_flags())
     stack = build_account_setup(app, PlatformConfig(environment_suffix=SUFFIX))
     # Template.from_stack runs cdk-nag and the built-in CloudFormation validator: a finding fails here.
@@ -35,7 +35,7 @@ def account_setup_and_lint(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     lint.result()  # no run left behind when the lint test was not selected
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def account_setup(account_setup_and_lint: tuple[dict[str, Any], CfnLint]) -> dict[str, Any]:
     return account_setup_and_lint[0]
 
