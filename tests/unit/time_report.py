@@ -4,9 +4,10 @@
 
 Each test process (each xdist worker) writes DIR/<worker>.txt: its total, every synthesis
 (variant, wall and CPU), the CPU per test module and the costliest tests. CPU counts this
-process, its running descendants (the jsii node kernel) and the children it waited for
-(cfn-lint, `python tap.py`, the offline integration runs); on a shared machine it is the
-figure to compare, wall time moves with the other load.
+process, its running descendants (the jsii node kernel, a cfn-lint run working in the
+background: its CPU lands on whichever tests run meanwhile) and the children it waited for
+(`python tap.py`, the offline integration runs); on a shared machine it is the figure to
+compare, wall time moves with the other load. The xdist controller writes nothing.
 """
 
 from __future__ import annotations
