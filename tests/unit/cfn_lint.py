@@ -22,7 +22,9 @@ class CfnLint:
     def __init__(self, template: dict[str, Any], path: Path) -> None:
         path.write_text(json.dumps(template))
         self.args = [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(path)]
-        self.process = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            self.args, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self._result: subprocess.CompletedProcess[str] | None = None
 
     def result(self) -> subprocess.CompletedProcess[str]:
