@@ -1,21 +1,24 @@
 """Fixtures: one synthesis per configuration variant per test process, shared by every test.
 
-Helpers and constants are in tests/unit/support.py. Under pytest-xdist (`make test-infra` runs
-`-n 2 --dist loadscope`) the tests that synthesize form one scope, so one worker builds every
-variant once while the other takes the tests that need no synthesis (module by module).
+Helpers and constants are in tests/unit/support.py, which only the fixtures import: the xdist controller
+runs no test and loads this file without importing aws-cdk-lib (and starting a jsii kernel). Under
+pytest-xdist (`make test-infra` runs `-n 2 --dist loadscope`) the tests that synthesize form one scope,
+so one worker builds every variant once while the other takes the tests that need no synthesis (module
+by module).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.unit.support import LONGEST_SUFFIX, TUNED, Synthesized, synthesize
+if TYPE_CHECKING:
+    from tests.unit.support import Synthesized
 
 # The fixtures that synthesize a stack, and what a test that builds a CDK app of its own calls.
 SYNTH_FIXTURES = frozenset({"synth", "stack", "tuned", "longest_suffix_stack"})
@@ -65,6 +68,12 @@ def synthesizing_tests(module: Path) -> frozenset[str]:
     return frozenset(name for name in functions if name.startswith("test_") and reaches(name, frozenset()))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that await a cfn-lint run started by a fixture (test_cfn_lint_*) go last, so the run has the
+    longest head start (their fixtures are session-scoped: moving them rebuilds nothing)."""
+    items.sort(key=lambda item: item.name.startswith("test_cfn_lint"))
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadscope` with every synthesizing test in a single scope (pytest-xdist's `loadgroup` cannot
     regroup tests under pytest 9, whose node ids no longer read the `_nodeid` it rewrites)."""
@@ -87,22 +96,34 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 @pytest.fixture(scope="session")
 def synth() -> Callable[..., Synthesized]:
     """Synthesize a variant (config overrides as keywords), once per session."""
+    from tests.unit.support import synthesize
+
     return synthesize
 
 
 @pytest.fixture(scope="session")
-def stack() -> Synthesized:
-    """The default configuration, as `make synth` builds it (with the test suffix)."""
-    return synthesize()
+def stack() -> Iterator[Synthesized]:
+    """The default configuration, as `make synth` builds it (with the test suffix); its cfn-lint run starts now."""
+    from tests.unit.support import synthesize
+
+    synthesized = synthesize()
+    synthesized.cfn_lint()
+    yield synthesized
+    synthesized.cfn_lint().result()  # no run left behind when the lint test was not selected
 
 
 @pytest.fixture(scope="session")
 def tuned() -> Synthesized:
     """Every tunable setting changed at once (see TUNED), an ACM certificate on the ALB included."""
+    from tests.unit.support import TUNED, synthesize
+
     return synthesize(**TUNED)
 
 
 @pytest.fixture(scope="session")
 def longest_suffix_stack() -> Synthesized:
-    """The default configuration with the longest allowed environment suffix (every name at its longest)."""
-    return synthesize(environment_suffix=LONGEST_SUFFIX)
+    """The default configuration with the longest allowed environment suffix (every name at its longest) and
+    a blue/green live context (see LONGEST_SUFFIX_VARIANT)."""
+    from tests.unit.support import LONGEST_SUFFIX_VARIANT, synthesize
+
+    return synthesize(**LONGEST_SUFFIX_VARIANT)

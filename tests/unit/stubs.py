@@ -1,8 +1,10 @@
-"""boto3 clients with botocore Stubbers for the tool tests: offline, and every stubbed call must be made."""
+"""Offline stand-ins the tests share: boto3 clients with botocore Stubbers (every stubbed call must be made),
+and the poll interval of the local HTTP servers that stand in for endpoints."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,12 +13,25 @@ from botocore.stub import Stubber
 
 from lib.contract import REGION
 
+# serve_forever's poll interval: shutdown() waits up to one interval for the loop to notice (default 0.5 s).
+SERVER_POLL_SECONDS = 0.01
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session per test process: it loads botocore's endpoint and model files once, not per client."""
+    return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+
+
+def client(service: str) -> Any:
+    """A new client of `service` (its own Stubber state), offline credentials, the platform's region."""
+    return _session().client(service)
+
 
 @contextlib.contextmanager
 def stubbed_clients(*services: str) -> Iterator[tuple[list[Any], list[Stubber]]]:
     """A client and its Stubber per service; on exit, fails if a stubbed response was never asked for."""
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    clients = [session.client(service) for service in services]
+    clients = [client(service) for service in services]
     with contextlib.ExitStack() as stack:
         stubs = [stack.enter_context(Stubber(client)) for client in clients]
         yield clients, stubs

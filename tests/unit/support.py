@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk.assertions import Template
 
+import tap
 from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
 from lib.contract import MAX_SUFFIX_LENGTH
 from tap import build_app, feature_flags
+from tests.unit.cfn_lint import CfnLint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +44,14 @@ class Synthesized:
         self.json: dict[str, Any] = dict(self.template.to_json())
         self.resources: dict[str, dict[str, Any]] = self.json["Resources"]
         self.assembly_dir = Path(app.synth().directory)
+        self._cfn_lint: CfnLint | None = None
+
+    def cfn_lint(self) -> CfnLint:
+        """cfn-lint over this template, started on the first call: the fixtures that lint a variant start it
+        when they synthesize it, so it runs while the tests go on."""
+        if self._cfn_lint is None:
+            self._cfn_lint = CfnLint(self.json, self.assembly_dir / "cfn-lint.template.json")
+        return self._cfn_lint
 
     def asset_manifest(self) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads((self.assembly_dir / f"{self.stack.stack_name}.assets.json").read_text())
@@ -111,6 +122,11 @@ TUNED: dict[str, Any] = {
 
 # The longest suffix the configuration accepts, with a hyphen and digits in it.
 LONGEST_SUFFIX = ("p-" + "9" * MAX_SUFFIX_LENGTH)[:MAX_SUFFIX_LENGTH]
+# The variant with that suffix also states a blue/green live context (frontend production on green, as after
+# a release), so one synthesis serves the naming tests and the blue/green one: the context moves listener-rule
+# weights and changes no name.
+BLUE_GREEN_LIVE = (("frontend", "green"),)
+LONGEST_SUFFIX_VARIANT: dict[str, Any] = {"environment_suffix": LONGEST_SUFFIX, "blue_green_live": BLUE_GREEN_LIVE}
 
 
 # What every bucket of the platform sets: no public ACL or policy, ever.
@@ -122,7 +138,18 @@ BLOCK_ALL_PUBLIC_ACCESS = {
 }
 
 
-def run_tap(context: dict[str, str], outdir: str = "/nonexistent") -> subprocess.CompletedProcess[str]:
-    """`python tap.py` as the CDK CLI runs it: `context` in CDK_CONTEXT_JSON, the output folder in CDK_OUTDIR."""
-    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=outdir)
+def run_tap(context: dict[str, str], outdir: str) -> subprocess.CompletedProcess[str]:
+    """`python tap.py` as `cdk synth --no-validation` (`make synth`) runs it: `context` in CDK_CONTEXT_JSON, the
+    output folder in CDK_OUTDIR, CDK_VALIDATION=false (the variants the tests synthesize in-process keep the
+    built-in validator; tests/unit/test_synth_validation.py)."""
+    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=outdir, CDK_VALIDATION="false")
     return subprocess.run([sys.executable, "tap.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def run_tap_main(context: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """`tap.main()` in this process, `context` added to the app's context as CDK_CONTEXT_JSON adds it for
+    `python tap.py` (test_account_setup.py runs that path as a subprocess). CDK_OUTDIR is set, as the CLI sets
+    it, so main() does not pick ./cdk.out."""
+    monkeypatch.setattr(tap, "feature_flags", lambda: {**feature_flags(), **context})
+    monkeypatch.setenv("CDK_OUTDIR", "/nonexistent")
+    return tap.main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +16,28 @@ from aws_cdk.assertions import Template
 from lib.account_setup import _PRECONDITION_CODE, ACCOUNT_SETUP_COMMAND, ACCOUNT_SETUP_STACK_NAME, WAF_LOG_GROUP_PREFIX
 from lib.config import PlatformConfig
 from tap import build_account_setup, feature_flags
-from tests.unit.cfn_lint import cfn_lint
+from tests.unit.cfn_lint import CfnLint
 from tests.unit.support import SUFFIX, Synthesized, run_tap
 from tests.unit.template_graph import waits_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def account_setup() -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def account_setup_and_lint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], CfnLint]]:
+    """The account-setup template, and its cfn-lint run (started now, awaited by the lint test, which runs last)."""
     app = cdk.App(context=feature_flags())
     stack = build_account_setup(app, PlatformConfig(environment_suffix=SUFFIX))
-    # Template.from_stack runs cdk-nag: a finding fails here.
+    # Template.from_stack runs cdk-nag and the built-in CloudFormation validator: a finding fails here.
     template: dict[str, Any] = dict(Template.from_stack(stack).to_json())
-    return template
+    lint = CfnLint(template, tmp_path_factory.mktemp("account-setup") / "account-setup.json")
+    yield template, lint
+    lint.result()  # no run left behind when the lint test was not selected
+
+
+@pytest.fixture(scope="session")
+def account_setup(account_setup_and_lint: tuple[dict[str, Any], CfnLint]) -> dict[str, Any]:
+    return account_setup_and_lint[0]
 
 
 def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -154,7 +163,21 @@ def test_waf_logs_of_an_environment_fall_under_the_account_policy(stack: Synthes
     assert f"{WAF_LOG_GROUP_PREFIX}{SUFFIX}" in names
 
 
+def test_the_account_setup_synthesis_fails_on_a_builtin_validator_error() -> None:
+    """What the `account_setup` fixture relies on (the `python tap.py` run below skips the validator, as
+    `make synth` does): an error of aws-cdk-lib's built-in CloudFormation validator fails Template.from_stack."""
+    app = cdk.App(context=feature_flags())
+    stack = build_account_setup(app, PlatformConfig(environment_suffix=SUFFIX))
+    cdk.CfnResource(stack, "MissingRequiredProperties", type="AWS::Logs::SubscriptionFilter", properties={"FilterPattern": ""})
+    with pytest.raises(
+        RuntimeError,
+        match=r"ValidationFailed: ERROR Properties: 'DestinationArn' is a required property \(CloudFormation Validate\)",
+    ):
+        Template.from_stack(stack)
+
+
 def test_context_switch_builds_only_the_account_setup(tmp_path: Path) -> None:
+    """The CLI path, in a subprocess: `python tap.py` reads CDK_CONTEXT_JSON and writes into CDK_OUTDIR."""
     result = run_tap({"accountSetup": "true"}, str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -162,6 +185,6 @@ def test_context_switch_builds_only_the_account_setup(tmp_path: Path) -> None:
     assert stacks == [ACCOUNT_SETUP_STACK_NAME]
 
 
-def test_cfn_lint_reports_nothing_on_the_account_setup(account_setup: dict[str, Any], tmp_path: Path) -> None:
-    result = cfn_lint(account_setup, tmp_path, "account-setup.json")
+def test_cfn_lint_reports_nothing_on_the_account_setup(account_setup_and_lint: tuple[dict[str, Any], CfnLint]) -> None:
+    result = account_setup_and_lint[1].result()
     assert result.returncode == 0, result.stdout + result.stderr

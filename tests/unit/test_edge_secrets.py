@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,7 @@ import pytest
 
 from lib.config import ConfigError, from_context
 from lib.contract import EDGE_SECRET_LENGTHS, EDGE_TEST_TRAFFIC_VALUE, INITIAL_EDGE_VERSION, TEST_TRAFFIC_HEADER
-from tests.unit.cfn_lint import cfn_lint
-from tests.unit.support import SUFFIX, Synthesized, run_tap
+from tests.unit.support import SUFFIX, Synthesized, run_tap_main
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = "0b5e4c1a-7d2f-4e8b-9a61-3c2d1e0f9a11"
@@ -54,10 +54,12 @@ def pinned(synth: Any) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def switching(synth: Any) -> Synthesized:
-    """The first rotation's switch: V1 is sent, the initial version is still accepted."""
+def switching(synth: Any) -> Iterator[Synthesized]:
+    """The first rotation's switch: V1 is sent, the initial version is still accepted; its cfn-lint run starts now."""
     result: Synthesized = synth(edge_secret_version=V1, edge_secret_previous_version=INITIAL_EDGE_VERSION)
-    return result
+    result.cfn_lint()
+    yield result
+    result.cfn_lint().result()  # no run left behind when the lint test was not selected
 
 
 def secret_ids(stack: Synthesized) -> dict[str, str]:
@@ -377,13 +379,13 @@ def test_the_value_the_edge_sends_is_not_one_the_test_rules_accept(stack: Synthe
         assert EDGE_TEST_TRAFFIC_VALUE not in accepted, logical
 
 
-def test_a_bad_version_fails_synth_with_the_rule() -> None:
-    result = run_tap({"edgeSecretVersion": "v2"})
-    assert result.returncode != 0
-    assert "edgeSecretVersion must be a Secrets Manager version id of 32-64 lowercase letters" in result.stderr
-    assert "got 'v2'" in result.stderr
+def test_a_bad_version_fails_synth_with_the_rule(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_tap_main({"edgeSecretVersion": "v2"}, monkeypatch) != 0
+    stderr = capsys.readouterr().err
+    assert "edgeSecretVersion must be a Secrets Manager version id of 32-64 lowercase letters" in stderr
+    assert "got 'v2'" in stderr
 
 
-def test_cfn_lint_accepts_the_switch(switching: Synthesized, tmp_path: Path) -> None:
-    result = cfn_lint(switching.json, tmp_path, "template.json")
+def test_cfn_lint_accepts_the_switch(switching: Synthesized) -> None:
+    result = switching.cfn_lint().result()
     assert result.returncode == 0, result.stdout + result.stderr

@@ -25,7 +25,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from botocore.stub import Stubber
@@ -34,7 +33,7 @@ from lib.contract import REGION, Output
 from scripts import flatten_outputs as fo
 from tests.integration import harness
 from tests.integration.harness import AwsClients, CheckFailed, Outputs
-from tests.unit import wait_meter
+from tests.unit import stubs, wait_meter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,12 +50,6 @@ VITE_INDEX = """<!doctype html>
   <body><div id="root"></div></body>
 </html>
 """
-
-
-def _client(service: str) -> Any:
-    return boto3.session.Session().client(
-        service, region_name="ap-southeast-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
 
 
 def _response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> requests.Response:
@@ -196,6 +189,24 @@ def test_cache_control_directives() -> None:
     assert "immutable" not in harness.cache_control_directives("no-cache")
 
 
+def test_cache_hit_repeats_wait_the_real_delay_unless_the_setting_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    miss = _response(200, headers={"X-Cache": "Miss from cloudfront"})
+    monkeypatch.delenv(harness.CACHE_HIT_RETRY_DELAY_ENV, raising=False)
+    with pytest.raises(CheckFailed, match="expected 'X-Cache: Hit from cloudfront' on a repeat request"):
+        harness.require_cache_hit("https://d1.cloudfront.net/a.js", miss, lambda: miss)
+    assert slept == [harness.CACHE_HIT_RETRY_DELAY] * harness.CACHE_HIT_RETRIES and harness.CACHE_HIT_RETRY_DELAY > 0
+    slept.clear()
+    monkeypatch.setenv(harness.CACHE_HIT_RETRY_DELAY_ENV, "0")
+    with pytest.raises(CheckFailed):
+        harness.require_cache_hit("https://d1.cloudfront.net/a.js", miss, lambda: miss)
+    assert slept == [0.0] * harness.CACHE_HIT_RETRIES
+    for bad in ("-1", "soon", "nan", "1e9"):
+        with pytest.raises(CheckFailed, match=f"{harness.CACHE_HIT_RETRY_DELAY_ENV} must be a number of seconds from 0 to"):
+            harness.cache_hit_retry_delay({harness.CACHE_HIT_RETRY_DELAY_ENV: bad})
+
+
 def test_describe_response_shows_status_headers_and_body() -> None:
     response = _response(502, b"<html>Bad gateway</html>", {"Content-Type": "text/html", "X-Cache": "Error from cloudfront"})
     text = harness.describe_response(response)
@@ -218,7 +229,7 @@ def test_http_transport_error_names_the_request(closed_port: int) -> None:
 
 
 def test_aws_call_error_names_the_call_region_and_cause() -> None:
-    ecs = _client("ecs")
+    ecs = stubs.client("ecs")
     with Stubber(ecs) as stub:
         stub.add_client_error("describe_services", "ClusterNotFoundException", "Cluster not found.")
         with pytest.raises(CheckFailed) as error:
@@ -229,7 +240,7 @@ def test_aws_call_error_names_the_call_region_and_cause() -> None:
 
 
 def test_aws_collect_reads_every_page() -> None:
-    ec2 = _client("ec2")
+    ec2 = stubs.client("ec2")
     with Stubber(ec2) as stub:
         stub.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-1"}], "NextToken": "t"})
         stub.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-2"}]})
@@ -362,14 +373,14 @@ def _describe_stacks_response(name: str) -> dict[str, Any]:
 
 
 def test_describe_stack_outputs_through_describe_stacks() -> None:
-    cloudformation = _client("cloudformation")
+    cloudformation = stubs.client("cloudformation")
     with Stubber(cloudformation) as stub:
         stub.add_response("describe_stacks", _describe_stacks_response("TapStackpr123"), {"StackName": "TapStackpr123"})
         assert fo.describe_stack_outputs(cloudformation, "TapStackpr123") == {"VpcId": "vpc-1", "StackName": "TapStackpr123"}
 
 
 def test_describe_stack_outputs_missing_stack_is_an_input_error() -> None:
-    cloudformation = _client("cloudformation")
+    cloudformation = stubs.client("cloudformation")
     with Stubber(cloudformation) as stub:
         stub.add_client_error("describe_stacks", "ValidationError", "Stack with id TapStackpr9 does not exist", 400)
         with pytest.raises(fo.OutputsError, match="stack TapStackpr9 not found in ap-southeast-1"):
@@ -377,7 +388,7 @@ def test_describe_stack_outputs_missing_stack_is_an_input_error() -> None:
 
 
 def test_describe_stack_outputs_other_aws_errors_are_aws_errors() -> None:
-    cloudformation = _client("cloudformation")
+    cloudformation = stubs.client("cloudformation")
     with Stubber(cloudformation) as stub:
         stub.add_client_error("describe_stacks", "AccessDenied", "not authorized", 403)
         with pytest.raises(fo.AwsError, match=r"describe_stacks\(TapStackpr123\) in ap-southeast-1 failed.*AccessDenied"):
@@ -393,7 +404,7 @@ def test_cli_flattens_a_cdk_outputs_file(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_cli_reads_a_deployed_stack(tmp_path: Path) -> None:
-    cloudformation = _client("cloudformation")
+    cloudformation = stubs.client("cloudformation")
     regions: list[str] = []
 
     def factory(region: str) -> Any:
@@ -409,7 +420,7 @@ def test_cli_reads_a_deployed_stack(tmp_path: Path) -> None:
 
 
 def test_cli_missing_stack_exits_2_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cloudformation = _client("cloudformation")
+    cloudformation = stubs.client("cloudformation")
     target = tmp_path / "flat.json"
     with Stubber(cloudformation) as stub:
         stub.add_client_error("describe_stacks", "ValidationError", "Stack with id TapStackpr9 does not exist", 400)
@@ -555,7 +566,9 @@ def run_suite(tmp_path: Path, port: int, outputs_file: Path, *args: str, **env: 
     completed = subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "tests/integration", "-p", "no:cacheprovider", "-p", "tests.unit.wait_meter"),
-            *(f"--junitxml={report}", *args),
+            # The checks' messages are read from the JUnit report; a one-line traceback spares pytest
+            # rendering the source of every frame of every failure.
+            *(f"--junitxml={report}", "--tb=line", *args),
         ],
         cwd=REPO_ROOT,
         env=environ,
@@ -790,7 +803,7 @@ class _FakeServer(ThreadingHTTPServer):
 @contextmanager
 def fake_deployment(good: bool) -> Iterator[dict[str, _FakeServer]]:
     servers = {role: _FakeServer(role, good) for role in ("cloudfront", "api", "alb", "aws")}
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers.values()]
+    threads = [threading.Thread(target=s.serve_forever, args=(stubs.SERVER_POLL_SECONDS,), daemon=True) for s in servers.values()]
     for thread in threads:
         thread.start()
     try:
@@ -812,7 +825,13 @@ def _run_http_checks(tmp_path: Path, closed_port: int, good: bool) -> SuiteRun:
         outputs_file = tmp_path / "flat-outputs.json"
         outputs_file.write_text(json.dumps(outputs))
         return run_suite(
-            tmp_path, closed_port, outputs_file, "-k", "test_cdn or test_api or test_media", AWS_ENDPOINT_URL=servers["aws"].url
+            tmp_path,
+            closed_port,
+            outputs_file,
+            *("-k", "test_cdn or test_api or test_media"),
+            AWS_ENDPOINT_URL=servers["aws"].url,
+            # The fake CloudFront answers a hit by request count, so the cache-hit repeats need not wait.
+            **{harness.CACHE_HIT_RETRY_DELAY_ENV: "0"},
         )
 
 
@@ -866,7 +885,7 @@ class _StubbedAws(AwsClients):
 
     def stub(self, service: str) -> Stubber:
         if service not in self.stubbers:
-            self.clients[service] = _client(service)
+            self.clients[service] = stubs.client(service)
             self.stubbers[service] = Stubber(self.clients[service])
             self.stubbers[service].activate()
         return self.stubbers[service]

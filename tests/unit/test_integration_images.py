@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from lib.contract import REGION
 from tests.integration.harness import AwsClients, Outputs
 from tests.integration.test_registry import test_running_image_is_a_scanned_image_of_the_project_repository as check
+from tests.unit import stubs
 
 REPO = "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/backend-pr123"
 ASSET = "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/cdk-hnb659fds-container-assets-123456789012-ap-southeast-1"
@@ -41,12 +41,7 @@ def outputs(tmp_path: Path) -> Outputs:
 class Clients(AwsClients):
     def __init__(self) -> None:
         super().__init__(lambda: REGION)
-        self.clients = {
-            name: boto3.session.Session().client(
-                name, region_name="ap-southeast-1", aws_access_key_id="test", aws_secret_access_key="test"
-            )
-            for name in ("ecs", "ecr")
-        }
+        self.clients = {name: stubs.client(name) for name in ("ecs", "ecr")}
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
 
     def __call__(self, service: str) -> Any:

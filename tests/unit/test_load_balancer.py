@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -225,9 +224,9 @@ def test_alb_idle_timeout_below_backend_keepalive(stack: Synthesized) -> None:
     assert idle * 1000 < backend_server_constant("KEEPALIVE_MS")
 
 
-def test_blue_green_live_context_keeps_production_where_ecs_left_it(synth: Callable[..., Synthesized]) -> None:
+def test_blue_green_live_context_keeps_production_where_ecs_left_it(longest_suffix_stack: Synthesized) -> None:
     """After a release ECS serves production from green; a deploy stating it must not move it back."""
-    template = synth(blue_green_live=(("frontend", "green"),)).json
+    template = longest_suffix_stack.json
     groups = {
         k: v["Properties"]["Name"]
         for k, v in template["Resources"].items()

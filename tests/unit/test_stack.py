@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.unit.cfn_lint import cfn_lint
-from tests.unit.support import SUFFIX, Synthesized, run_tap
+import pytest
+
+from tests.unit.cfn_lint import CfnLint
+from tests.unit.support import SUFFIX, Synthesized, run_tap_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,13 +94,20 @@ def test_cdk_nag_report_has_no_unacknowledged_finding(stack: Synthesized) -> Non
     assert warnings == []
 
 
-def test_cfn_lint_reports_no_error_or_warning(stack: Synthesized, tmp_path: Path) -> None:
-    result = cfn_lint(stack.json, tmp_path, "template.json")
+def test_cfn_lint_reports_no_error_or_warning(stack: Synthesized) -> None:
+    result = stack.cfn_lint().result()
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_bad_suffix_fails_synth_with_the_rule() -> None:
-    result = run_tap({"environmentSuffix": "Bad_Suffix"})
-    assert result.returncode != 0
-    assert "Invalid environmentSuffix 'Bad_Suffix'" in result.stderr
-    assert "lowercase letters, digits and hyphens" in result.stderr
+def test_the_cfn_lint_run_fails_on_a_template_with_an_error(tmp_path: Path) -> None:
+    """The run the lint tests await reports what cfn-lint finds (here E3002, a property the type does not have)."""
+    template = {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketNam": "x"}}}}
+    result = CfnLint(template, tmp_path / "broken.json").result()
+    assert result.returncode != 0 and "E3002" in result.stdout, result.stdout + result.stderr
+
+
+def test_bad_suffix_fails_synth_with_the_rule(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_tap_main({"environmentSuffix": "Bad_Suffix"}, monkeypatch) != 0
+    stderr = capsys.readouterr().err
+    assert "Invalid environmentSuffix 'Bad_Suffix'" in stderr
+    assert "lowercase letters, digits and hyphens" in stderr

@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from lib.contract import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER
 from scripts import blue_green as bg
+from tests.unit import stubs
 from tests.unit.support import SUFFIX, Synthesized
 
 REGION = "ap-southeast-1"
@@ -134,7 +134,7 @@ def server(alb: Alb) -> Iterator[Server]:
             return
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(stubs.SERVER_POLL_SECONDS,), daemon=True)
     thread.start()
     try:
         yield Server(f"127.0.0.1:{httpd.server_address[1]}", seen)
@@ -145,8 +145,7 @@ def server(alb: Alb) -> Iterator[Server]:
 
 @pytest.fixture
 def clients() -> Iterator[tuple[Any, Any, Stubber, Stubber]]:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    secretsmanager, elbv2 = session.client("secretsmanager"), session.client("elbv2")
+    secretsmanager, elbv2 = stubs.client("secretsmanager"), stubs.client("elbv2")
     with Stubber(secretsmanager) as sm, Stubber(elbv2) as lb:
         yield secretsmanager, elbv2, sm, lb
         sm.assert_no_pending_responses()

@@ -4,9 +4,10 @@
 
 Each test process (each xdist worker) writes DIR/<worker>.txt: its total, every synthesis
 (variant, wall and CPU), the CPU per test module and the costliest tests. CPU counts this
-process, its running descendants (the jsii node kernel) and the children it waited for
-(cfn-lint, `python tap.py`, the offline integration runs); on a shared machine it is the
-figure to compare, wall time moves with the other load.
+process, its running descendants (the jsii node kernel, a cfn-lint run working in the
+background: its CPU lands on whichever tests run meanwhile) and the children it waited for
+(`python tap.py`, the offline integration runs); on a shared machine it is the figure to
+compare, wall time moves with the other load. The xdist controller writes nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import time
 from collections import defaultdict
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from lib.config import PlatformConfig
 from scripts.profile_synth import cpu_of_descendants
-from tests.unit import support
+
+if TYPE_CHECKING:
+    from lib.config import PlatformConfig
+    from tests.unit import support
 
 
 def cpu_seconds() -> float:
@@ -37,6 +40,8 @@ class TimeReport:
         self.started = (time.perf_counter(), cpu_seconds())
         self.tests: list[tuple[str, float, float]] = []
         self.syntheses: list[tuple[str, float, float]] = []
+        from tests.unit import support
+
         original = support.Synthesized.__init__
 
         def timed_init(synthesized: support.Synthesized, config: PlatformConfig) -> None:
@@ -82,5 +87,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     directory = config.getoption("--time-report")
-    if directory:
+    xdist_controller = config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput")
+    if directory and not xdist_controller:  # the controller runs no test (and need not import aws-cdk-lib)
         config.pluginmanager.register(TimeReport(Path(directory)), "time-report")
