@@ -68,6 +68,19 @@ MANAGED_CACHE_POLICIES: dict[str, dict[str, Any]] = {
             "QueryStringsConfig": {"QueryStringBehavior": "none"},
         },
     },
+    "b2884449-e4de-46a7-ac36-70bc7f1ddd6d": {  # CachingOptimizedForUncompressedObjects
+        "Name": "Managed-CachingOptimizedForUncompressedObjects",
+        "MinTTL": 1,
+        "DefaultTTL": 86400,
+        "MaxTTL": 31536000,
+        "ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": False,
+            "EnableAcceptEncodingBrotli": False,
+            "HeadersConfig": {"HeaderBehavior": "none"},
+            "CookiesConfig": {"CookieBehavior": "none"},
+            "QueryStringsConfig": {"QueryStringBehavior": "none"},
+        },
+    },
     "4135ea2d-6df8-44a3-9df3-4b5a84be39ad": {  # CachingDisabled
         "Name": "Managed-CachingDisabled",
         "MinTTL": 0,

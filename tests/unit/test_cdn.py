@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import aws_cloudfront as cloudfront
 
 from lib import error_pages
 from lib.cdn import ERROR_CODES
 from lib.contract import EDGE_TEST_TRAFFIC_VALUE, TEST_TRAFFIC_HEADER
+from scripts.cdn_model import MANAGED_CACHE_POLICIES
 from tests.unit.support import BLOCK_ALL_PUBLIC_ACCESS, ORIGIN_DOMAIN, SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +46,10 @@ def origin_of(stack: Synthesized, path: str) -> dict[str, Any]:
 
 
 def cache_policy(stack: Synthesized, path: str) -> dict[str, Any]:
+    """The cache policy of a behavior: the template's own, or an AWS managed one named by its id."""
     policy = behaviors(stack)[path]["CachePolicyId"]
+    if isinstance(policy, str):
+        return MANAGED_CACHE_POLICIES[policy]
     props: dict[str, Any] = stack.resources[policy["Ref"]]["Properties"]["CachePolicyConfig"]
     return props
 
@@ -114,9 +119,11 @@ def test_default_behavior_serves_the_app_from_the_alb_honouring_its_cache_contro
 
 def test_assets_are_cached_for_a_year_keyed_on_the_path_only(stack: Synthesized) -> None:
     assert origin_of(stack, "/assets/*")["DomainName"] == alb_dns(stack)
+    # AWS's managed CachingOptimized: nginx's max-age=31536000 (immutable) is honoured up to its MaxTTL.
+    assert behaviors(stack)["/assets/*"]["CachePolicyId"] == cloudfront.CachePolicy.CACHING_OPTIMIZED.cache_policy_id
     policy = cache_policy(stack, "/assets/*")
-    assert policy["DefaultTTL"] == ONE_YEAR
     assert policy["MaxTTL"] >= ONE_YEAR
+    assert policy["ParametersInCacheKeyAndForwardedToOrigin"]["EnableAcceptEncodingBrotli"] is True
     key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
     assert key["CookiesConfig"] == {"CookieBehavior": "none"}
     assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
