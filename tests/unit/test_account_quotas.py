@@ -19,7 +19,9 @@ README_FIGURE = re.compile(r"one account holds at most (\d+) environments\s+\(bo
 def template(**counts: int) -> dict[str, Any]:
     """A hand-made template: `counts` maps a short type name (CachePolicy) to how many such resources it has."""
     resources = {
-        f"{kind}{n}": {"Type": f"AWS::CloudFront::{kind}", "Properties": {}} for kind, count in counts.items() for n in range(count)
+        f"{kind}{n}": {"Type": f"AWS::CloudFront::{kind}", "Properties": {}}
+        for kind, count in counts.items()
+        for n in range(count)
     }
     return {"Resources": {**resources, "Bucket": {"Type": "AWS::S3::Bucket"}}}
 
@@ -36,8 +38,7 @@ def check_readme(template: dict[str, Any]) -> None:
     environments, quota_name, adjustable = readme_figure()
     binding = computed.binding[0]
     assert (environments, quota_name, adjustable) == (computed.environments, binding.name, binding.adjustable_text), (
-        f"README says {environments} environments bound by {quota_name} ({adjustable}); "
-        f"the template gives {computed.describe()}"
+        f"README says {environments} environments bound by {quota_name} ({adjustable}); the template gives {computed.describe()}"
     )
 
 
@@ -91,3 +92,13 @@ def test_capacity_of_hand_made_templates() -> None:
 def test_a_template_without_cloudfront_resources_is_refused() -> None:
     with pytest.raises(ValueError, match="no resource that draws from an account-wide CloudFront quota"):
         capacity(template())
+
+
+def test_the_stack_names_every_quotad_resource_so_a_redeploy_is_recognized(stack: Synthesized) -> None:
+    """The preflight knows a redeploy by name; an unnamed resource would need the stack to exist instead."""
+    from scripts.account_quotas import planned
+
+    plan = planned(stack.json)
+    assert all(p.unnamed == 0 for p in plan.values()), plan
+    suffix = stack.config.environment_suffix
+    assert all(name.endswith(f"-{suffix}") or name.startswith(f"TapStack{suffix}") for p in plan.values() for name in p.names)
