@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 EDGE := $(PY) scripts/edge_secrets.py
 BLUE_GREEN := $(PY) scripts/blue_green.py
+QUOTAS := $(PY) scripts/account_quotas.py
 # cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish) and the
 # blue/green context that states where ECS left production, so a listener-rule update keeps it (aws/aws-cdk#36649).
 define edge_deploy
@@ -105,6 +106,9 @@ account-setup: install ## Deploy TapAccountSetup, the settings shared by every e
 	$(CDK) deploy TapAccountSetup --context accountSetup=true --require-approval never
 
 deploy: install account-setup ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
+	@# Refuse before CloudFormation starts when an account-wide CloudFront quota would be exceeded.
+	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX)
+	$(QUOTAS) preflight --suffix $(SUFFIX) --template cdk.out/TapStack$(SUFFIX).template.json
 	$(call edge_deploy,keep)
 	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
 

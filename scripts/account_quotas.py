@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Check the account-wide CloudFront quotas before `cdk deploy` starts.
+
+CloudFront is global: every environment of an account draws its cache policies, response headers
+policies, functions, key groups, public keys and origin access controls from one per-account quota
+(lib/quotas.py). A deploy that crosses one fails half-way (e.g. `TooManyCachePolicies`) and rolls
+back. `preflight` lists what the account has, adds what the synthesized template of this
+environment would create (nothing for a resource whose name already exists: a redeploy adds
+nothing), and refuses when a quota would be exceeded, naming the environments that use it:
+
+    python scripts/account_quotas.py preflight --suffix pr123 --template cdk.out/TapStackpr123.template.json
+    python scripts/account_quotas.py capacity --template cdk.out/TapStackdev.template.json
+
+Distributions (500 per account, one per environment) are not listed: cache policies bind long before.
+The limits are AWS's defaults; an account with a raised adjustable quota is checked against the default.
+
+Exit codes: 0 OK; 1 AWS error; 2 bad input; 3 a quota would be exceeded (nothing was deployed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from lib.config import ConfigError, validate_suffix  # noqa: E402  (the repository root is put on the path first)
+from lib.contract import REGION, Names  # noqa: E402
+from lib.quotas import QUOTA_BY_TYPE, Quota, capacity  # noqa: E402
+from scripts.cli import exits_on  # noqa: E402
+
+EXIT_OK = 0
+EXIT_AWS = 1
+EXIT_INPUT = 2
+EXIT_QUOTA = 3
+
+
+class InputError(Exception):
+    """Bad input (template missing or unreadable). Exit code 2."""
+
+
+class QuotaError(Exception):
+    """A quota would be exceeded. Exit code 3."""
+
+
+class AwsError(Exception):
+    """An AWS call failed (credentials, permissions, network). Exit code 1."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How to list one quota'd type: the CloudFront call, its list key, and where each item's name is."""
+
+    operation: str
+    list_key: str
+    name_path: tuple[str, ...]
+    template_name_path: tuple[str, ...]
+    params: Mapping[str, str]
+
+
+LISTINGS = {
+    "AWS::CloudFront::CachePolicy": Listing(
+        "list_cache_policies",
+        "CachePolicyList",
+        ("CachePolicy", "CachePolicyConfig", "Name"),
+        ("CachePolicyConfig", "Name"),
+        {"Type": "custom"},
+    ),
+    "AWS::CloudFront::ResponseHeadersPolicy": Listing(
+        "list_response_headers_policies",
+        "ResponseHeadersPolicyList",
+        ("ResponseHeadersPolicy", "ResponseHeadersPolicyConfig", "Name"),
+        ("ResponseHeadersPolicyConfig", "Name"),
+        {"Type": "custom"},
+    ),
+    "AWS::CloudFront::Function": Listing("list_functions", "FunctionList", ("Name",), ("Name",), {}),
+    "AWS::CloudFront::KeyGroup": Listing(
+        "list_key_groups", "KeyGroupList", ("KeyGroup", "KeyGroupConfig", "Name"), ("KeyGroupConfig", "Name"), {}
+    ),
+    "AWS::CloudFront::PublicKey": Listing("list_public_keys", "PublicKeyList", ("Name",), ("PublicKeyConfig", "Name"), {}),
+    "AWS::CloudFront::OriginAccessControl": Listing(
+        "list_origin_access_controls",
+        "OriginAccessControlList",
+        ("Name",),
+        ("OriginAccessControlConfig", "Name"),
+        {},
+    ),
+}
+
+
+def _dig(value: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response: dict[str, Any] = getattr(client, operation)(**params)
+    except (ClientError, BotoCoreError) as error:
+        raise AwsError(f"{operation}: {error}") from error
+    return response
+
+
+def existing_names(cloudfront: Any, listing: Listing) -> list[str]:
+    """Every name of the type in the account, all pages (Marker/NextMarker), each once (a function is listed per stage)."""
+    names: dict[str, None] = {}
+    marker: str | None = None
+    while True:
+        params = dict(listing.params, **({"Marker": marker} if marker else {}))
+        page = _call(cloudfront, listing.operation, **params)[listing.list_key]
+        for item in page.get("Items", []):
+            names[str(_dig(item, listing.name_path))] = None
+        marker = page.get("NextMarker")
+        if not marker:
+            return list(names)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What the template creates of one type: the names it gives, and how many it leaves to CloudFormation."""
+
+    names: tuple[str, ...]
+    unnamed: int
+
+
+def planned(template: Mapping[str, Any]) -> dict[str, Planned]:
+    found: dict[str, tuple[list[str], int]] = {kind: ([], 0) for kind in LISTINGS}
+    for resource in template.get("Resources", {}).values():
+        kind = resource.get("Type")
+        if kind not in LISTINGS:
+            continue
+        name = _dig(resource.get("Properties", {}), LISTINGS[kind].template_name_path)
+        names, unnamed = found[kind]
+        found[kind] = ([*names, name], unnamed) if isinstance(name, str) else (names, unnamed + 1)
+    return {kind: Planned(tuple(names), unnamed) for kind, (names, unnamed) in found.items()}
+
+
+def owner(name: str, own_names: Sequence[str], suffix: str) -> str:
+    """The environment a resource belongs to, read from its name by the pattern of a name this environment gives
+    the same resource: `<prefix>-<env>` (lib/contract.py Names), or CDK's generated
+    `TapStack<env><construct path><8-character hash>`; "other" when no pattern fits."""
+    stack = Names(suffix).stack
+    head = stack.removesuffix(suffix)
+    for own in own_names:
+        if own.endswith(f"-{suffix}"):
+            prefix = own.removesuffix(suffix)
+            if name.startswith(prefix) and len(name) > len(prefix):
+                return name[len(prefix) :]
+        elif own.startswith(stack) and len(own) > len(stack) + 8:
+            stem = own[len(stack) : -8]
+            at = name.find(stem, len(head))
+            if name.startswith(head) and at > len(head):
+                return name[len(head) : at]
+    return "other"
+
+
+def stack_exists(cloudformation: Any, suffix: str) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        cloudformation.describe_stacks(StackName=Names(suffix).stack)
+    except ClientError as error:
+        if "does not exist" in error.response.get("Error", {}).get("Message", ""):
+            return False
+        raise AwsError(f"describe_stacks: {error}") from error
+    except BotoCoreError as error:
+        raise AwsError(f"describe_stacks: {error}") from error
+    return True
+
+
+@dataclass(frozen=True)
+class Check:
+    quota: Quota
+    in_use: Counter[str]
+    adds: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.in_use.values()) + self.adds
+
+    @property
+    def exceeded(self) -> bool:
+        return self.total > self.quota.default
+
+    def describe(self, suffix: str) -> str:
+        users = ", ".join(f"{env}: {count}" for env, count in sorted(self.in_use.items())) or "none"
+        return (
+            f"{self.quota.name}: limit {self.quota.default} ({self.quota.adjustable_text}); "
+            f"{sum(self.in_use.values())} in use ({users}); {Names(suffix).stack} adds {self.adds}"
+        )
+
+
+def checks(cloudfront: Any, cloudformation: Any, template: Mapping[str, Any], suffix: str) -> list[Check]:
+    plan = planned(template)
+    exists: bool | None = None
+    result = []
+    for kind, listing in LISTINGS.items():
+        mine = plan[kind]
+        if not mine.names and not mine.unnamed:
+            continue
+        names = existing_names(cloudfront, listing)
+        adds = sum(1 for name in mine.names if name not in names)
+        if mine.unnamed:
+            if exists is None:
+                exists = stack_exists(cloudformation, suffix)
+            adds += 0 if exists else mine.unnamed
+        in_use = Counter(owner(name, mine.names, suffix) for name in names)
+        result.append(Check(QUOTA_BY_TYPE[kind], in_use, adds))
+    return result
+
+
+def read_template(path: Path) -> dict[str, Any]:
+    try:
+        template: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read the synthesized template {path}: {error} (run `make synth` first)") from error
+    return template
+
+
+def command_preflight(args: argparse.Namespace, cloudfront: Any, cloudformation: Any) -> int:
+    results = checks(cloudfront, cloudformation, read_template(args.template), args.suffix)
+    for check in results:
+        print(("EXCEEDED " if check.exceeded else "ok       ") + check.describe(args.suffix))
+    exceeded = [check for check in results if check.exceeded]
+    if exceeded:
+        details = "; ".join(check.describe(args.suffix) for check in exceeded)
+        raise QuotaError(
+            f"{Names(args.suffix).stack} would exceed {len(exceeded)} account-wide CloudFront quota(s), so it was not "
+            f"deployed: {details}. Destroy an environment this account no longer needs (`make destroy SUFFIX=<env>`) "
+            "or deploy into another account."
+        )
+    return EXIT_OK
+
+
+def command_capacity(args: argparse.Namespace) -> int:
+    print(capacity(read_template(args.template)).describe())
+    return EXIT_OK
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="account_quotas.py", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    preflight = commands.add_parser("preflight", help="refuse a deploy that would exceed an account-wide quota")
+    preflight.add_argument("--suffix", required=True, help="environment suffix of the stack, e.g. dev or pr123")
+    preflight.add_argument("--region", default=REGION, help=f"AWS region (default {REGION})")
+    preflight.add_argument("--template", type=Path, help="synthesized template (default cdk.out/TapStack<suffix>.template.json)")
+    capacity_ = commands.add_parser("capacity", help="how many environments like the template one account holds")
+    capacity_.add_argument("--template", type=Path, required=True, help="synthesized template")
+    args = parser.parse_args(argv)
+    if args.command == "preflight":
+        try:
+            validate_suffix(args.suffix)
+        except ConfigError as error:
+            parser.error(str(error))
+        if args.template is None:
+            args.template = ROOT / "cdk.out" / f"{Names(args.suffix).stack}.template.json"
+    return args
+
+
+@exits_on({InputError: ("error", EXIT_INPUT), QuotaError: ("refused", EXIT_QUOTA), AwsError: ("AWS error", EXIT_AWS)})
+def main(argv: Sequence[str] | None = None, *, cloudfront: Any = None, cloudformation: Any = None) -> int:
+    """Run one command. Tests pass stubbed clients; otherwise boto3 creates them."""
+    args = parse_args(argv)
+    if args.command == "capacity":
+        return command_capacity(args)
+    if cloudfront is None or cloudformation is None:
+        import boto3
+
+        cloudfront = cloudfront or boto3.client("cloudfront", region_name=args.region)
+        cloudformation = cloudformation or boto3.client("cloudformation", region_name=args.region)
+    return command_preflight(args, cloudfront, cloudformation)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""scripts/account_quotas.py preflight against botocore Stubbers: the account's CloudFront resources are listed
+with their exact parameters (dummy credentials, no network); a call that is not expected fails the test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from scripts import account_quotas as aq
+from tests.unit.stubs import stubbed_clients
+
+WHEN = "2026-11-01T00:00:00Z"
+# CDK's generated names end in an 8-character hash (joined at run time: hashed ids belong to test_database's pin table).
+OAC_NAMES = tuple(f"CdnDistributionOrigin{n}S3OriginAccessControl" + "0A1B2C3D" for n in (3, 4))
+
+
+def names(suffix: str, generations: Sequence[int] = (1,)) -> dict[str, list[str]]:
+    """The CloudFront names one environment gives, as the stack names them (see lib/cdn.py, lib/media.py)."""
+    return {
+        "AWS::CloudFront::CachePolicy": [f"cache-{kind}-{suffix}" for kind in ("html", "assets", "api", "media")],
+        "AWS::CloudFront::ResponseHeadersPolicy": [f"security-headers-{suffix}"],
+        "AWS::CloudFront::Function": [f"viewer-ip-{suffix}", f"app-shell-{suffix}"],
+        "AWS::CloudFront::KeyGroup": [f"media-keys-{suffix}"],
+        "AWS::CloudFront::PublicKey": [f"media-key-{g}-{suffix}" for g in generations],
+        "AWS::CloudFront::OriginAccessControl": [f"TapStack{suffix}{tail}" for tail in OAC_NAMES],
+    }
+
+
+def environment_template(suffix: str, *, unnamed_oac: bool = False) -> dict[str, Any]:
+    resources: dict[str, Any] = {}
+    for kind, listed in names(suffix).items():
+        for n, name in enumerate(listed):
+            props: dict[str, Any] = {}
+            target = props
+            for key in aq.LISTINGS[kind].template_name_path[:-1]:
+                target = target.setdefault(key, {})
+            target[aq.LISTINGS[kind].template_name_path[-1]] = name
+            if unnamed_oac and kind == "AWS::CloudFront::OriginAccessControl":
+                props = {}
+            resources[f"{kind.rsplit(':', 1)[1]}{n}"] = {"Type": kind, "Properties": props}
+    return {"Resources": resources}
+
+
+def item(kind: str, name: str) -> dict[str, Any]:
+    """One list item of the kind, with the members the CloudFront API model requires."""
+    if kind == "AWS::CloudFront::CachePolicy":
+        parameters = {
+            "EnableAcceptEncodingGzip": True,
+            "HeadersConfig": {"HeaderBehavior": "none"},
+            "CookiesConfig": {"CookieBehavior": "none"},
+            "QueryStringsConfig": {"QueryStringBehavior": "none"},
+        }
+        config = {"Name": name, "MinTTL": 0, "ParametersInCacheKeyAndForwardedToOrigin": parameters}
+        return {"Type": "custom", "CachePolicy": {"Id": name, "LastModifiedTime": WHEN, "CachePolicyConfig": config}}
+    if kind == "AWS::CloudFront::ResponseHeadersPolicy":
+        policy = {"Id": name, "LastModifiedTime": WHEN, "ResponseHeadersPolicyConfig": {"Name": name}}
+        return {"Type": "custom", "ResponseHeadersPolicy": policy}
+    if kind == "AWS::CloudFront::Function":
+        return {
+            "Name": name,
+            "FunctionConfig": {"Comment": "", "Runtime": "cloudfront-js-2.0"},
+            "FunctionMetadata": {"FunctionARN": f"arn:aws:cloudfront::123456789012:function/{name}", "LastModifiedTime": WHEN},
+        }
+    if kind == "AWS::CloudFront::KeyGroup":
+        return {"KeyGroup": {"Id": name, "LastModifiedTime": WHEN, "KeyGroupConfig": {"Name": name, "Items": ["K1"]}}}
+    if kind == "AWS::CloudFront::PublicKey":
+        return {"Id": name, "Name": name, "CreatedTime": WHEN, "EncodedKey": "-----BEGIN PUBLIC KEY-----"}
+    return {
+        "Id": name,
+        "Description": "",
+        "Name": name,
+        "SigningProtocol": "sigv4",
+        "SigningBehavior": "always",
+        "OriginAccessControlOriginType": "s3",
+    }
+
+
+def page(kind: str, listed: Sequence[str], next_marker: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"MaxItems": 100, "Quantity": len(listed), "Items": [item(kind, name) for name in listed]}
+    if kind == "AWS::CloudFront::OriginAccessControl":
+        body.update(Marker="", IsTruncated=next_marker is not None)
+    if next_marker:
+        body["NextMarker"] = next_marker
+    return {aq.LISTINGS[kind].list_key: body}
+
+
+@dataclass
+class Aws:
+    cloudfront: Any
+    cloudformation: Any
+    cf: Stubber
+    cfn: Stubber
+
+    def account(self, *suffixes: str, split_cache_policies: bool = False) -> None:
+        """The account holds the CloudFront resources of these environments (every list call, in the tool's order)."""
+        for kind, listing in aq.LISTINGS.items():
+            listed = [name for suffix in suffixes for name in names(suffix)[kind]]
+            if split_cache_policies and kind == "AWS::CloudFront::CachePolicy":
+                half = len(listed) // 2
+                self.cf.add_response(listing.operation, page(kind, listed[:half], "page-2"), dict(listing.params))
+                self.cf.add_response(listing.operation, page(kind, listed[half:]), {**listing.params, "Marker": "page-2"})
+                continue
+            self.cf.add_response(listing.operation, page(kind, listed), dict(listing.params))
+
+    def run(self, tmp_path: Path, suffix: str, template: dict[str, Any] | None = None) -> int:
+        path = tmp_path / "template.json"
+        path.write_text(json.dumps(template or environment_template(suffix)))
+        return aq.main(
+            ["preflight", "--suffix", suffix, "--template", str(path)],
+            cloudfront=self.cloudfront,
+            cloudformation=self.cloudformation,
+        )
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with stubbed_clients("cloudfront", "cloudformation") as ((cloudfront, cloudformation), (cf, cfn)):
+        yield Aws(cloudfront, cloudformation, cf, cfn)
+
+
+def test_under_the_quota_passes_and_reads_every_page(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.account("pr1", "pr2", "pr3", "pr4", split_cache_policies=True)
+    assert aws.run(tmp_path, "pr5") == aq.EXIT_OK
+    out = capsys.readouterr().out
+    assert (
+        "ok       Cache policies per AWS account: limit 20 (not adjustable); 16 in use (pr1: 4, pr2: 4, pr3: 4, pr4: 4); "
+        "TapStackpr5 adds 4" in out
+    )
+    assert "Origin access controls per AWS account: limit 100 (adjustable); 8 in use (pr1: 2, pr2: 2, pr3: 2, pr4: 2)" in out
+
+
+def test_at_the_quota_a_new_environment_is_refused(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.account("pr1", "pr2", "pr3", "pr4", "pr5")
+    assert aws.run(tmp_path, "pr6") == aq.EXIT_QUOTA
+    captured = capsys.readouterr()
+    assert captured.err.startswith("refused: TapStackpr6 would exceed 1 account-wide CloudFront quota(s), so it was not deployed")
+    assert (
+        "Cache policies per AWS account: limit 20 (not adjustable); 20 in use (pr1: 4, pr2: 4, pr3: 4, pr4: 4, pr5: 4); "
+        "TapStackpr6 adds 4" in captured.err
+    )
+    assert "make destroy SUFFIX=<env>" in captured.err
+    assert "EXCEEDED Cache policies" in captured.out and "ok       Key groups per AWS account" in captured.out
+
+
+def test_a_redeploy_of_an_existing_environment_adds_nothing(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.account("pr1", "pr2", "pr3", "pr4", "pr-5")
+    assert aws.run(tmp_path, "pr-5") == aq.EXIT_OK
+    out = capsys.readouterr().out
+    assert "20 in use (pr-5: 4, pr1: 4, pr2: 4, pr3: 4, pr4: 4); TapStackpr-5 adds 0" in out
+
+
+def test_a_key_rotation_adds_only_the_new_public_key(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.account("pr1")
+    rotated = environment_template("pr1")
+    rotated["Resources"]["PublicKey1"] = {
+        "Type": "AWS::CloudFront::PublicKey",
+        "Properties": {"PublicKeyConfig": {"Name": "media-key-2-pr1"}},
+    }
+    assert aws.run(tmp_path, "pr1", rotated) == aq.EXIT_OK
+    assert "1 in use (pr1: 1); TapStackpr1 adds 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("exists", "adds"), [(True, 0), (False, 2)])
+def test_unnamed_resources_count_unless_the_stack_exists(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], exists: bool, adds: int
+) -> None:
+    aws.account("pr1")
+    if exists:
+        stack = {"StackName": "TapStackpr2", "CreationTime": WHEN, "StackStatus": "UPDATE_COMPLETE"}
+        aws.cfn.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "TapStackpr2"})
+    else:
+        aws.cfn.add_client_error(
+            "describe_stacks",
+            "ValidationError",
+            "Stack with id TapStackpr2 does not exist",
+            expected_params={"StackName": "TapStackpr2"},
+        )
+    assert aws.run(tmp_path, "pr2", environment_template("pr2", unnamed_oac=True)) == aq.EXIT_OK
+    # With no name of its own to compare with, the tool cannot tell whose they are.
+    assert f"2 in use (other: 2); TapStackpr2 adds {adds}" in capsys.readouterr().out
+
+
+def test_an_aws_error_exits_1(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.cf.add_client_error("list_cache_policies", "AccessDenied", "not allowed", expected_params={"Type": "custom"})
+    assert aws.run(tmp_path, "pr1") == aq.EXIT_AWS
+    assert capsys.readouterr().err.startswith("AWS error: list_cache_policies:")
+
+
+def test_a_missing_template_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert aq.main(["preflight", "--suffix", "pr1", "--template", str(tmp_path / "none.json")]) == aq.EXIT_INPUT
+    assert "cannot read the synthesized template" in capsys.readouterr().err
+
+
+def test_a_bad_suffix_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        aq.main(["preflight", "--suffix", "Bad_Suffix"])
+    assert exit_.value.code == 2 and "environmentSuffix must start with a lowercase letter" in capsys.readouterr().err
+
+
+def test_capacity_prints_the_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(environment_template("pr1")))
+    assert aq.main(["capacity", "--template", str(path)]) == aq.EXIT_OK
+    assert capsys.readouterr().out.strip() == (
+        "5 environments per account, bound by Cache policies per AWS account (20, not adjustable)"
+    )
+
+
+def test_owner_reads_both_name_patterns() -> None:
+    own = names("dev")["AWS::CloudFront::OriginAccessControl"] + ["cache-html-dev"]
+    assert aq.owner("TapStackpr-12CdnDistributionOrigin3S3OriginAccessControl" + "DEADBEEF", own, "dev") == "pr-12"
+    assert aq.owner("cache-html-pr-12", own, "dev") == "pr-12"
+    assert aq.owner("someone-elses-policy", own, "dev") == "other"
