@@ -133,9 +133,9 @@ def serve_nginx() -> Iterator[str]:
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="bench-nginx-") as tmp:
         work = Path(tmp)
-        (work / "nginx.conf").write_text(
-            (NGINX_DIR / "nginx.conf").read_text().replace("/tmp/", f"{work}/")  # noqa: S108 (moves the config's /tmp paths).replace("access_log /dev/stdout", f"access_log {work}/access.log")
-        )
+        # The config's /tmp paths and its access log move into the throwaway root.
+        config = (NGINX_DIR / "nginx.conf").read_text().replace("/tmp/", f"{work}/")  # noqa: S108
+        (work / "nginx.conf").write_text(config.replace("access_log /dev/stdout", f"access_log {work}/access.log"))
         shutil.copy("/etc/nginx/mime.types", work / "mime.types")
         shutil.copytree(NGINX_DIR / "snippets", work / "snippets")
         (work / "conf.d").mkdir()
