@@ -35,24 +35,13 @@ if str(ROOT) not in sys.path:
 from lib.config import ConfigError, validate_suffix  # noqa: E402  (the repository root is put on the path first)
 from lib.contract import REGION, Names  # noqa: E402
 from lib.quotas import QUOTA_BY_TYPE, Quota, capacity  # noqa: E402
-from scripts.cli import exits_on  # noqa: E402
+from scripts.cli import EXIT_AWS, EXIT_INPUT, EXIT_OK, AwsError, InputError, exits_on  # noqa: E402
 
-EXIT_OK = 0
-EXIT_AWS = 1
-EXIT_INPUT = 2
 EXIT_QUOTA = 3
-
-
-class InputError(Exception):
-    """Bad input (template missing or unreadable). Exit code 2."""
 
 
 class QuotaError(Exception):
     """A quota would be exceeded. Exit code 3."""
-
-
-class AwsError(Exception):
-    """An AWS call failed (credentials, permissions, network). Exit code 1."""
 
 
 @dataclass(frozen=True)

@@ -51,15 +51,12 @@ from lib.contract import (  # noqa: E402  (the repository root is put on the pat
     Names,
     suffix_is_valid,
 )
-from scripts.cli import exits_on  # noqa: E402
+from scripts.cli import EXIT_AWS, EXIT_INPUT, EXIT_OK, AwsError, exits_on  # noqa: E402
 
 PROBE_TIMEOUT_SECONDS = 10
 # What the ALB answers when no target of the forwarded group is healthy (or registered).
 NO_TARGET_STATUSES = (502, 503, 504)
 
-EXIT_OK = 0
-EXIT_AWS = 1
-EXIT_INPUT = 2
 EXIT_DRIFT = 3
 EXIT_NO_HEALTHY_TARGETS = 4
 
@@ -75,10 +72,6 @@ class BlueGreenError(Exception):
 
 class NotDeployed(BlueGreenError):
     """The cluster, or every requested service, does not exist: nothing has been deployed yet."""
-
-
-class AwsError(Exception):
-    """An AWS call failed (credentials, permissions, network). Exit code 1."""
 
 
 # --------------------------------------------------------------------------- decisions (pure)

@@ -9,6 +9,19 @@ from typing import ParamSpec
 
 P = ParamSpec("P")
 
+# The exit codes every operator script shares; a script's own refusals use 3 and up.
+EXIT_OK = 0
+EXIT_AWS = 1
+EXIT_INPUT = 2
+
+
+class AwsError(Exception):
+    """An AWS call failed (credentials, permissions, network). Exit code EXIT_AWS."""
+
+
+class InputError(Exception):
+    """Bad input: an argument, a file or a resource the command needs is missing or wrong. Exit code EXIT_INPUT."""
+
 
 def exits_on(errors: Mapping[type[Exception], tuple[str, int]]) -> Callable[[Callable[P, int]], Callable[P, int]]:
     """Decorate a `main`: an error of a listed type prints `<label>: <message>` and returns its code.

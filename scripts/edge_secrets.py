@@ -50,28 +50,17 @@ from lib.contract import (  # noqa: E402
     Names,
     Output,
 )
-from scripts.cli import exits_on  # noqa: E402
+from scripts.cli import EXIT_AWS, EXIT_INPUT, EXIT_OK, AwsError, InputError, exits_on  # noqa: E402
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
 STEPS = ("switch", "finish", "keep")
 
-EXIT_OK = 0
-EXIT_AWS = 1
-EXIT_INPUT = 2
 EXIT_STATE = 3
-
-
-class InputError(Exception):
-    """Bad input or a missing resource. Exit code 2."""
 
 
 class StateError(Exception):
     """The step does not fit the current state. Exit code 3."""
-
-
-class AwsError(Exception):
-    """An AWS call failed (credentials, permissions, network). Exit code 1."""
 
 
 def secret_names(suffix: str) -> list[str]:

@@ -25,19 +25,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.contract import REGION  # noqa: E402  (the repository root is put on the path first)
-from scripts.cli import exits_on  # noqa: E402
+from scripts.cli import EXIT_AWS, EXIT_INPUT, AwsError, exits_on  # noqa: E402
 
 DEFAULT_OUTPUT = Path("cfn-outputs/flat-outputs.json")
-EXIT_INPUT = 2
-EXIT_AWS = 1
 
 
 class OutputsError(Exception):
     """Bad input: the message says what was wrong and what is expected. Exit code 2."""
-
-
-class AwsError(Exception):
-    """An AWS call failed for a reason other than a missing stack. Exit code 1."""
 
 
 def _flat(outputs: Mapping[str, Any], source: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from scripts import account_quotas as aq
+from scripts import cli
 from tests.unit.stubs import stubbed_clients
 
 WHEN = "2026-11-01T00:00:00Z"
@@ -126,7 +127,7 @@ def aws() -> Iterator[Aws]:
 
 def test_under_the_quota_passes_and_reads_every_page(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     aws.account("pr1", "pr2", "pr3", "pr4", split_cache_policies=True)
-    assert aws.run(tmp_path, "pr5") == aq.EXIT_OK
+    assert aws.run(tmp_path, "pr5") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert (
         "ok       Cache policies per AWS account: limit 20 (not adjustable); 16 in use (pr1: 4, pr2: 4, pr3: 4, pr4: 4); "
@@ -150,7 +151,7 @@ def test_at_the_quota_a_new_environment_is_refused(aws: Aws, tmp_path: Path, cap
 
 def test_a_redeploy_of_an_existing_environment_adds_nothing(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     aws.account("pr1", "pr2", "pr3", "pr4", "pr-5")
-    assert aws.run(tmp_path, "pr-5") == aq.EXIT_OK
+    assert aws.run(tmp_path, "pr-5") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert "20 in use (pr-5: 4, pr1: 4, pr2: 4, pr3: 4, pr4: 4); TapStackpr-5 adds 0" in out
 
@@ -162,7 +163,7 @@ def test_a_key_rotation_adds_only_the_new_public_key(aws: Aws, tmp_path: Path, c
         "Type": "AWS::CloudFront::PublicKey",
         "Properties": {"PublicKeyConfig": {"Name": "media-key-2-pr1"}},
     }
-    assert aws.run(tmp_path, "pr1", rotated) == aq.EXIT_OK
+    assert aws.run(tmp_path, "pr1", rotated) == cli.EXIT_OK
     assert "1 in use (pr1: 1); TapStackpr1 adds 1" in capsys.readouterr().out
 
 
@@ -181,19 +182,19 @@ def test_unnamed_resources_count_unless_the_stack_exists(
             "Stack with id TapStackpr2 does not exist",
             expected_params={"StackName": "TapStackpr2"},
         )
-    assert aws.run(tmp_path, "pr2", environment_template("pr2", unnamed_oac=True)) == aq.EXIT_OK
+    assert aws.run(tmp_path, "pr2", environment_template("pr2", unnamed_oac=True)) == cli.EXIT_OK
     # With no name of its own to compare with, the tool cannot tell whose they are.
     assert f"2 in use (other: 2); TapStackpr2 adds {adds}" in capsys.readouterr().out
 
 
 def test_an_aws_error_exits_1(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     aws.cf.add_client_error("list_cache_policies", "AccessDenied", "not allowed", expected_params={"Type": "custom"})
-    assert aws.run(tmp_path, "pr1") == aq.EXIT_AWS
+    assert aws.run(tmp_path, "pr1") == cli.EXIT_AWS
     assert capsys.readouterr().err.startswith("AWS error: list_cache_policies:")
 
 
 def test_a_missing_template_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert aq.main(["preflight", "--suffix", "pr1", "--template", str(tmp_path / "none.json")]) == aq.EXIT_INPUT
+    assert aq.main(["preflight", "--suffix", "pr1", "--template", str(tmp_path / "none.json")]) == cli.EXIT_INPUT
     assert "cannot read the synthesized template" in capsys.readouterr().err
 
 
@@ -206,7 +207,7 @@ def test_a_bad_suffix_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str
 def test_capacity_prints_the_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "template.json"
     path.write_text(json.dumps(environment_template("pr1")))
-    assert aq.main(["capacity", "--template", str(path)]) == aq.EXIT_OK
+    assert aq.main(["capacity", "--template", str(path)]) == cli.EXIT_OK
     assert capsys.readouterr().out.strip() == (
         "5 environments per account, bound by Cache policies per AWS account (20, not adjustable)"
     )

@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 
 from lib.contract import REGION
 from scripts import blue_green as bg
+from scripts import cli
 from tests.unit.stubs import stubbed_clients
 
 SUFFIX = "dev"
@@ -242,7 +243,7 @@ def aws() -> Iterator[Aws]:
 
 def test_status_ok_when_production_is_on_healthy_blue(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.expect_read(Live("frontend"), Live("backend"))
-    assert aws.run("status") == bg.EXIT_OK
+    assert aws.run("status") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert f"production rule  tg-frontend-blue-{SUFFIX} 100, tg-frontend-green-{SUFFIX} 0" in out
     assert f"tg-frontend-blue-{SUFFIX} 2 healthy / 2 registered" in out
@@ -269,7 +270,7 @@ def test_restore_moves_production_from_empty_green_back_to_healthy_blue(aws: Aws
     aws.expect_read(frontend, Live("backend"))
     aws.expect_modify(frontend, "production", (100, 0))
     aws.expect_modify(frontend, "test", (0, 100))
-    assert aws.run("restore") == bg.EXIT_OK
+    assert aws.run("restore") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert (
         f"frontend-{SUFFIX}: changing production rule tg-frontend-blue-{SUFFIX} 0, tg-frontend-green-{SUFFIX} 100 -> "
@@ -284,7 +285,7 @@ def test_restore_after_a_deploy_reset_the_rules_onto_drained_blue(aws: Aws, caps
     aws.expect_read(Live("frontend"), backend)
     aws.expect_modify(backend, "production", (0, 100))
     aws.expect_modify(backend, "test", (100, 0))
-    assert aws.run("restore") == bg.EXIT_OK
+    assert aws.run("restore") == cli.EXIT_OK
     assert f"backend-{SUFFIX}: changing test rule" in capsys.readouterr().out
 
 
@@ -308,7 +309,7 @@ def test_status_both_empty_is_its_own_exit_code(aws: Aws, capsys: pytest.Capture
 def test_restore_dry_run_prints_and_changes_nothing(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.expect_read(Live("frontend", production=(0, 100), test=(100, 0), healthy=(2, 0)), Live("backend"))
     # No modify_rule is stubbed: the Stubber raises if the tool calls it.
-    assert aws.run("restore", "--dry-run") == bg.EXIT_OK
+    assert aws.run("restore", "--dry-run") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert f"frontend-{SUFFIX}: would change production rule" in out
     assert f"frontend-{SUFFIX}: would change test rule" in out
@@ -323,7 +324,7 @@ def test_restore_leaves_rules_alone_while_a_deployment_is_in_progress(aws: Aws, 
 
 def test_pre_deploy_is_safe_when_production_is_on_the_template_group(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.expect_read(Live("frontend"), Live("backend"))
-    assert aws.run("pre-deploy") == bg.EXIT_OK
+    assert aws.run("pre-deploy") == cli.EXIT_OK
     assert "OK to deploy" in capsys.readouterr().out
 
 
@@ -340,13 +341,13 @@ def test_pre_deploy_blocks_when_a_deploy_would_move_production_to_drained_blue(
 
 def test_pre_deploy_only_warns_when_blue_still_has_healthy_tasks(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.expect_read(Live("frontend", production=(0, 100), test=(100, 0), healthy=(2, 2)), Live("backend"))
-    assert aws.run("pre-deploy") == bg.EXIT_OK
+    assert aws.run("pre-deploy") == cli.EXIT_OK
     assert "warning          a deploy that touches the listener rules resets production" in capsys.readouterr().out
 
 
 def test_one_service_only(aws: Aws) -> None:
     aws.expect_read(Live("backend"))
-    assert aws.run("status", "--service", "backend") == bg.EXIT_OK
+    assert aws.run("status", "--service", "backend") == cli.EXIT_OK
 
 
 def test_missing_service_is_a_clear_input_error(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
@@ -358,13 +359,13 @@ def test_missing_service_is_a_clear_input_error(aws: Aws, capsys: pytest.Capture
         },
         {"cluster": CLUSTER, "services": [f"frontend-{SUFFIX}"]},
     )
-    assert aws.run("status", "--service", "frontend") == bg.EXIT_INPUT
+    assert aws.run("status", "--service", "frontend") == cli.EXIT_INPUT
     assert f"services not found in cluster {CLUSTER}" in capsys.readouterr().err
 
 
 def test_aws_errors_exit_1(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.ecs_stub.add_client_error("describe_services", service_error_code="AccessDeniedException", service_message="not allowed")
-    assert aws.run("status") == bg.EXIT_AWS
+    assert aws.run("status") == cli.EXIT_AWS
     assert "AccessDeniedException" in capsys.readouterr().err
 
 
@@ -376,13 +377,13 @@ def test_suffix_is_validated() -> None:
 
 def test_context_states_where_production_is_now(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.expect_read(Live("frontend", production=(0, 100), test=(100, 0), healthy=(0, 2)), Live("backend"))
-    assert aws.run("context") == bg.EXIT_OK
+    assert aws.run("context") == cli.EXIT_OK
     assert capsys.readouterr().out.strip() == "--context blueGreenLive=frontend=green,backend=blue"
 
 
 def test_context_is_empty_before_the_first_deploy(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.ecs_stub.add_client_error("describe_services", service_error_code="ClusterNotFoundException", service_message="nope")
-    assert aws.run("context") == bg.EXIT_OK
+    assert aws.run("context") == cli.EXIT_OK
     assert capsys.readouterr().out == ""
 
 
@@ -403,24 +404,24 @@ def _services_missing(aws: Aws, missing: tuple[str, ...]) -> None:
 
 def test_context_is_empty_when_no_service_exists_yet(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     _services_missing(aws, ("frontend", "backend"))
-    assert aws.run("context") == bg.EXIT_OK
+    assert aws.run("context") == cli.EXIT_OK
     assert capsys.readouterr().out == ""
 
 
 def test_context_fails_when_an_existing_environment_is_broken(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     """One service missing of two is a broken environment: no context is guessed."""
     _services_missing(aws, ("frontend",))
-    assert aws.run("context") == bg.EXIT_INPUT
+    assert aws.run("context") == cli.EXIT_INPUT
     assert "services not found" in capsys.readouterr().err
 
 
 def test_context_fails_on_other_aws_errors(aws: Aws) -> None:
     aws.ecs_stub.add_client_error("describe_services", service_error_code="AccessDeniedException", service_message="no")
-    assert aws.run("context") == bg.EXIT_AWS
+    assert aws.run("context") == cli.EXIT_AWS
 
 
 def test_pre_deploy_keeping_the_live_weights_is_safe_after_blue_drained(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     """The deploy passes `context`, so the template states green: nothing moves (aws/aws-cdk#36649 avoided)."""
     aws.expect_read(Live("frontend", production=(0, 100), test=(100, 0), healthy=(0, 2)), Live("backend"))
-    assert aws.run("pre-deploy", "--keeps-live") == bg.EXIT_OK
+    assert aws.run("pre-deploy", "--keeps-live") == cli.EXIT_OK
     assert "OK to deploy" in capsys.readouterr().out

@@ -17,6 +17,7 @@ from botocore.stub import ANY, Stubber
 
 from lib.config import from_context
 from lib.contract import EDGE_SECRET_LENGTHS
+from scripts import cli
 from scripts import edge_secrets as es
 from tests.unit.stubs import stubbed_clients
 
@@ -118,13 +119,13 @@ def test_first_rotation_step_by_step(aws: Aws, capsys: pytest.CaptureFixture[str
             {"ARN": arn(name), "Name": name, "VersionId": NEW},
             {"SecretId": name, "ClientRequestToken": NEW, "SecretString": ANY, "VersionStages": ["AWSPENDING"]},
         )
-    assert aws.run("stage", "--version", NEW) == es.EXIT_OK
+    assert aws.run("stage", "--version", NEW) == cli.EXIT_OK
     assert f"staged {NEW}; next step: switch" in capsys.readouterr().out
 
     # 2. switch: the new version sent, the initial one still accepted.
     aws.stack()
     aws.versions(CREATED, NEW)
-    assert aws.run("context", "--step", "switch") == es.EXIT_OK
+    assert aws.run("context", "--step", "switch") == cli.EXIT_OK
     switch = printed_context(capsys.readouterr().out)
     assert switch == {"edgeSecretVersion": NEW, "edgeSecretPreviousVersion": "initial"}
     assert from_context({**switch, "environmentSuffix": SUFFIX}.get, {}).edge_secret_versions == (None, NEW)
@@ -143,27 +144,27 @@ def test_first_rotation_step_by_step(aws: Aws, capsys: pytest.CaptureFixture[str
             {"ARN": arn(name), "Name": name},
             {"SecretId": name, "VersionStage": "AWSPENDING", "RemoveFromVersionId": NEW},
         )
-    assert aws.run("promote") == es.EXIT_OK
+    assert aws.run("promote") == cli.EXIT_OK
     assert f"{NEW} is AWSCURRENT on every edge secret" in capsys.readouterr().out
 
     # 4. finish: only the new version.
     aws.stack(NEW, "initial")
     aws.versions(NEW)
-    assert aws.run("context", "--step", "finish") == es.EXIT_OK
+    assert aws.run("context", "--step", "finish") == cli.EXIT_OK
     finish = printed_context(capsys.readouterr().out)
     assert finish == {"edgeSecretVersion": NEW}
     assert from_context(finish.get, {}).edge_secret_versions == (NEW,)
 
     # Later deploys keep it.
     aws.stack(NEW)
-    assert aws.run("context", "--step", "keep") == es.EXIT_OK
+    assert aws.run("context", "--step", "keep") == cli.EXIT_OK
     assert printed_context(capsys.readouterr().out) == {"edgeSecretVersion": NEW}
 
 
 def test_a_later_rotation_accepts_the_previous_pinned_version(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack(OLD)
     aws.versions(OLD, NEW)
-    assert aws.run("context", "--step", "switch") == es.EXIT_OK
+    assert aws.run("context", "--step", "switch") == cli.EXIT_OK
     assert printed_context(capsys.readouterr().out) == {"edgeSecretVersion": NEW, "edgeSecretPreviousVersion": OLD}
 
 
@@ -176,7 +177,7 @@ def test_stage_generates_a_uuid_version_when_none_is_given(aws: Aws, capsys: pyt
             {"Name": name, "VersionId": CREATED},
             {"SecretId": name, "ClientRequestToken": ANY, "SecretString": ANY, "VersionStages": ["AWSPENDING"]},
         )
-    assert aws.run("stage") == es.EXIT_OK
+    assert aws.run("stage") == cli.EXIT_OK
     version = capsys.readouterr().out.rsplit("staged ", 1)[1].split(";")[0]
     assert from_context({"edgeSecretVersion": version}.get, {}).edge_secret_version == version
 
@@ -188,7 +189,7 @@ def test_stage_again_reuses_the_staged_version(aws: Aws, capsys: pytest.CaptureF
     aws.stack(OLD)
     aws.versions(OLD, NEW)
     # No put_secret_value is stubbed: a second version would fail the test.
-    assert aws.run("stage") == es.EXIT_OK
+    assert aws.run("stage") == cli.EXIT_OK
     assert f"version {NEW} is already staged" in capsys.readouterr().out
 
 
@@ -234,35 +235,35 @@ def test_finish_needs_the_promotion(aws: Aws, capsys: pytest.CaptureFixture[str]
 def test_a_resumed_switch_prints_the_deployed_switch_again(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack(NEW, OLD)
     aws.versions(NEW)
-    assert aws.run("context", "--step", "switch") == es.EXIT_OK
+    assert aws.run("context", "--step", "switch") == cli.EXIT_OK
     assert printed_context(capsys.readouterr().out) == {"edgeSecretVersion": NEW, "edgeSecretPreviousVersion": OLD}
 
 
 def test_promote_is_idempotent(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack(NEW, OLD)
     aws.versions(NEW)
-    assert aws.run("promote") == es.EXIT_OK
+    assert aws.run("promote") == cli.EXIT_OK
     assert f"{NEW} is AWSCURRENT on every edge secret" in capsys.readouterr().out
 
 
 def test_keep_prints_nothing_before_the_first_deploy_or_rotation(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.no_stack()
-    assert aws.run("context", "--step", "keep") == es.EXIT_OK
+    assert aws.run("context", "--step", "keep") == cli.EXIT_OK
     aws.stack()
-    assert aws.run("context", "--step", "keep") == es.EXIT_OK
+    assert aws.run("context", "--step", "keep") == cli.EXIT_OK
     assert capsys.readouterr().out == "\n\n"
 
 
 def test_keep_during_a_switch_keeps_both_versions(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack(NEW, OLD)
-    assert aws.run("context", "--step", "keep") == es.EXIT_OK
+    assert aws.run("context", "--step", "keep") == cli.EXIT_OK
     assert printed_context(capsys.readouterr().out) == {"edgeSecretVersion": NEW, "edgeSecretPreviousVersion": OLD}
 
 
 def test_status_names_the_next_step(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack(NEW, OLD)
     aws.versions(OLD, NEW)
-    assert aws.run("status") == es.EXIT_OK
+    assert aws.run("status") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert f"{NAMES[0]}: AWSCURRENT {OLD}, AWSPENDING {NEW}" in out
     assert "next step: promote" in out
@@ -271,7 +272,7 @@ def test_status_names_the_next_step(aws: Aws, capsys: pytest.CaptureFixture[str]
 def test_a_stack_from_before_versioning_counts_as_initial(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack(version=None)
     aws.versions(CREATED, NEW)
-    assert aws.run("context", "--step", "switch") == es.EXIT_OK
+    assert aws.run("context", "--step", "switch") == cli.EXIT_OK
     assert printed_context(capsys.readouterr().out) == {"edgeSecretVersion": NEW, "edgeSecretPreviousVersion": "initial"}
 
 
@@ -280,14 +281,14 @@ def test_a_stack_from_before_versioning_counts_as_initial(aws: Aws, capsys: pyte
 
 def test_missing_stack_is_an_input_error(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.no_stack()
-    assert aws.run("stage") == es.EXIT_INPUT
+    assert aws.run("stage") == cli.EXIT_INPUT
     assert f"stack {STACK} is not deployed" in capsys.readouterr().err
 
 
 def test_aws_errors_exit_1(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.stack(OLD)
     aws.sm.add_client_error("list_secret_version_ids", service_error_code="AccessDeniedException", service_message="no")
-    assert aws.run("status") == es.EXIT_AWS
+    assert aws.run("status") == cli.EXIT_AWS
     assert "AccessDeniedException" in capsys.readouterr().err
 
 

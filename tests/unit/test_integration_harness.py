@@ -30,6 +30,7 @@ import requests
 from botocore.stub import Stubber
 
 from lib.contract import REGION, Output
+from scripts import cli
 from scripts import flatten_outputs as fo
 from tests.integration import harness
 from tests.integration.harness import AwsClients, CheckFailed, Outputs
@@ -391,7 +392,7 @@ def test_describe_stack_outputs_other_aws_errors_are_aws_errors() -> None:
     cloudformation = stubs.client("cloudformation")
     with Stubber(cloudformation) as stub:
         stub.add_client_error("describe_stacks", "AccessDenied", "not authorized", 403)
-        with pytest.raises(fo.AwsError, match=r"describe_stacks\(TapStackpr123\) in ap-southeast-1 failed.*AccessDenied"):
+        with pytest.raises(cli.AwsError, match=r"describe_stacks\(TapStackpr123\) in ap-southeast-1 failed.*AccessDenied"):
             fo.describe_stack_outputs(cloudformation, "TapStackpr123")
 
 

@@ -24,6 +24,7 @@ from botocore.stub import Stubber
 
 from lib.contract import EDGE_TEST_TRAFFIC_VALUE, ORIGIN_VERIFY_HEADER, TEST_TRAFFIC_HEADER
 from scripts import blue_green as bg
+from scripts import cli
 from tests.unit import stubs
 from tests.unit.support import SUFFIX, Synthesized
 
@@ -178,7 +179,7 @@ def test_probe_reaches_green_through_the_alb_found_by_name(
     )
     code = bg.main(["probe", "--suffix", SUFFIX, "--path", "/api/health"], secretsmanager=secretsmanager, elbv2=elbv2)
     out = capsys.readouterr().out
-    assert code == bg.EXIT_OK, out
+    assert code == cli.EXIT_OK, out
     assert f"test route   GET http://{server.url}/api/health -> 200 '{GREEN}'" in out
     assert f"production   GET http://{server.url}/api/health -> 200 '{BLUE}'" in out
     # The token went in the test header, read from Secrets Manager, never from the command line.
@@ -204,5 +205,5 @@ def test_probe_reports_a_missing_secret_as_input_error(
 ) -> None:
     secretsmanager, elbv2, sm, _ = clients
     sm.add_client_error("get_secret_value", service_error_code="ResourceNotFoundException", service_message="gone")
-    assert bg.main(["probe", "--suffix", SUFFIX], secretsmanager=secretsmanager, elbv2=elbv2) == bg.EXIT_INPUT
+    assert bg.main(["probe", "--suffix", SUFFIX], secretsmanager=secretsmanager, elbv2=elbv2) == cli.EXIT_INPUT
     assert "ResourceNotFoundException" in capsys.readouterr().err
