@@ -108,7 +108,7 @@ account-setup: install ## Deploy TapAccountSetup, the settings shared by every e
 deploy: install account-setup ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
 	@# Refuse before CloudFormation starts when an account-wide CloudFront quota would be exceeded.
 	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX)
-	$(QUOTAS) preflight --suffix $(SUFFIX) --template cdk.out/TapStack$(SUFFIX).template.json
+	$(QUOTAS) preflight --suffix $(SUFFIX) --template cdk.out/TapStack$(SUFFIX).template.json $(QUOTA_ARGS)
 	$(call edge_deploy,keep)
 	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
 

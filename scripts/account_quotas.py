@@ -173,6 +173,7 @@ class Check:
     quota: Quota
     in_use: Counter[str]
     adds: int
+    limit: int
 
     @property
     def total(self) -> int:
@@ -180,17 +181,43 @@ class Check:
 
     @property
     def exceeded(self) -> bool:
-        return self.total > self.quota.default
+        return self.total > self.limit
 
     def describe(self, suffix: str) -> str:
         users = ", ".join(f"{env}: {count}" for env, count in sorted(self.in_use.items())) or "none"
-        return (
-            f"{self.quota.name}: limit {self.quota.default} ({self.quota.adjustable_text}); "
-            f"{sum(self.in_use.values())} in use ({users}); {Names(suffix).stack} adds {self.adds}"
+        limit = (
+            f"limit {self.limit} ({self.quota.adjustable_text})"
+            if self.limit == self.quota.default
+            else f"limit {self.limit} (raised with --quota; AWS's default {self.quota.default})"
         )
+        return f"{self.quota.name}: {limit}; {sum(self.in_use.values())} in use ({users}); {Names(suffix).stack} adds {self.adds}"
 
 
-def checks(cloudfront: Any, cloudformation: Any, template: Mapping[str, Any], suffix: str) -> list[Check]:
+def short_type(kind: str) -> str:
+    """`AWS::CloudFront::KeyGroup` -> `KeyGroup`: how --quota names a quota."""
+    return kind.rsplit("::", 1)[1]
+
+
+def quota_override(raw: str) -> tuple[str, int]:
+    """`--quota KeyGroup=20`: the account's raised quota for one type (argparse type)."""
+    kind, sep, value = raw.partition("=")
+    allowed = sorted(short_type(k) for k in LISTINGS)
+    full = f"AWS::CloudFront::{kind}"
+    if not sep or full not in LISTINGS or not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r}: expected TYPE=N, TYPE one of {', '.join(allowed)}, N the account's quota (a positive integer)"
+        )
+    return full, int(value)
+
+
+def checks(
+    cloudfront: Any,
+    cloudformation: Any,
+    template: Mapping[str, Any],
+    suffix: str,
+    limits: Mapping[str, int] | None = None,
+) -> list[Check]:
+    """One check per quota'd type the template creates; `limits` replaces AWS's default for raised quotas."""
     plan = planned(template)
     exists: bool | None = None
     result = []
@@ -205,7 +232,8 @@ def checks(cloudfront: Any, cloudformation: Any, template: Mapping[str, Any], su
                 exists = stack_exists(cloudformation, suffix)
             adds += 0 if exists else mine.unnamed
         in_use = Counter(owner(name, mine.names, suffix) for name in names)
-        result.append(Check(QUOTA_BY_TYPE[kind], in_use, adds))
+        quota = QUOTA_BY_TYPE[kind]
+        result.append(Check(quota, in_use, adds, (limits or {}).get(kind, quota.default)))
     return result
 
 
@@ -218,7 +246,7 @@ def read_template(path: Path) -> dict[str, Any]:
 
 
 def command_preflight(args: argparse.Namespace, cloudfront: Any, cloudformation: Any) -> int:
-    results = checks(cloudfront, cloudformation, read_template(args.template), args.suffix)
+    results = checks(cloudfront, cloudformation, read_template(args.template), args.suffix, dict(args.quota))
     for check in results:
         print(("EXCEEDED " if check.exceeded else "ok       ") + check.describe(args.suffix))
     exceeded = [check for check in results if check.exceeded]
@@ -227,7 +255,8 @@ def command_preflight(args: argparse.Namespace, cloudfront: Any, cloudformation:
         raise QuotaError(
             f"{Names(args.suffix).stack} would exceed {len(exceeded)} account-wide CloudFront quota(s), so it was not "
             f"deployed: {details}. Destroy an environment this account no longer needs (`make destroy SUFFIX=<env>`) "
-            "or deploy into another account."
+            "or deploy into another account. If the account's quota was raised (Service Quotas), pass it: "
+            "--quota TYPE=N (make deploy QUOTA_ARGS='--quota TYPE=N')."
         )
     return EXIT_OK
 
@@ -244,6 +273,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     preflight.add_argument("--suffix", required=True, help="environment suffix of the stack, e.g. dev or pr123")
     preflight.add_argument("--region", default=REGION, help=f"AWS region (default {REGION})")
     preflight.add_argument("--template", type=Path, help="synthesized template (default cdk.out/TapStack<suffix>.template.json)")
+    preflight.add_argument(
+        "--quota",
+        type=quota_override,
+        action="append",
+        default=[],
+        metavar="TYPE=N",
+        help="the account's raised quota for one type, e.g. KeyGroup=20 (repeatable; AWS's defaults otherwise)",
+    )
     capacity_ = commands.add_parser("capacity", help="how many environments like the template one account holds")
     capacity_.add_argument("--template", type=Path, required=True, help="synthesized template")
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ OAC_NAMES = tuple(f"CdnDistributionOrigin{n}S3OriginAccessControl" + "0A1B2C3D" 
 def names(suffix: str, generations: Sequence[int] = (1,)) -> dict[str, list[str]]:
     """The CloudFront names one environment gives, as the stack names them (see lib/cdn.py, lib/media.py)."""
     return {
-        "AWS::CloudFront::CachePolicy": [f"cache-{kind}-{suffix}" for kind in ("html", "assets", "api", "media")],
+        "AWS::CloudFront::CachePolicy": [f"cache-{kind}-{suffix}" for kind in ("html", "api")],
         "AWS::CloudFront::ResponseHeadersPolicy": [f"security-headers-{suffix}"],
         "AWS::CloudFront::Function": [f"viewer-ip-{suffix}", f"app-shell-{suffix}"],
         "AWS::CloudFront::KeyGroup": [f"media-keys-{suffix}"],
@@ -130,30 +130,56 @@ def test_under_the_quota_passes_and_reads_every_page(aws: Aws, tmp_path: Path, c
     assert aws.run(tmp_path, "pr5") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert (
-        "ok       Cache policies per AWS account: limit 20 (not adjustable); 16 in use (pr1: 4, pr2: 4, pr3: 4, pr4: 4); "
-        "TapStackpr5 adds 4" in out
+        "ok       Cache policies per AWS account: limit 20 (not adjustable); 8 in use (pr1: 2, pr2: 2, pr3: 2, pr4: 2); "
+        "TapStackpr5 adds 2" in out
     )
     assert "Origin access controls per AWS account: limit 100 (adjustable); 8 in use (pr1: 2, pr2: 2, pr3: 2, pr4: 2)" in out
 
 
+TEN = tuple(f"pr{n}" for n in range(1, 11))
+
+
 def test_at_the_quota_a_new_environment_is_refused(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    aws.account("pr1", "pr2", "pr3", "pr4", "pr5")
-    assert aws.run(tmp_path, "pr6") == aq.EXIT_QUOTA
+    aws.account(*TEN)
+    assert aws.run(tmp_path, "pr11") == aq.EXIT_QUOTA
     captured = capsys.readouterr()
-    assert captured.err.startswith("refused: TapStackpr6 would exceed 1 account-wide CloudFront quota(s), so it was not deployed")
-    assert (
-        "Cache policies per AWS account: limit 20 (not adjustable); 20 in use (pr1: 4, pr2: 4, pr3: 4, pr4: 4, pr5: 4); "
-        "TapStackpr6 adds 4" in captured.err
+    assert captured.err.startswith(
+        "refused: TapStackpr11 would exceed 3 account-wide CloudFront quota(s), so it was not deployed"
     )
-    assert "make destroy SUFFIX=<env>" in captured.err
-    assert "EXCEEDED Cache policies" in captured.out and "ok       Key groups per AWS account" in captured.out
+    users = ", ".join(f"{env}: 2" for env in sorted(TEN))
+    assert f"Cache policies per AWS account: limit 20 (not adjustable); 20 in use ({users}); TapStackpr11 adds 2" in captured.err
+    assert "make destroy SUFFIX=<env>" in captured.err and "--quota TYPE=N" in captured.err
+    assert "EXCEEDED Cache policies" in captured.out and "EXCEEDED Key groups per AWS account" in captured.out
+    assert "ok       Functions per AWS account" in captured.out
+
+
+def test_a_raised_quota_given_with_quota_is_the_limit(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.account(*TEN)
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(environment_template("pr11")))
+    raised = ["--quota", "KeyGroup=20", "--quota", "PublicKey=20"]
+    argv = ["preflight", "--suffix", "pr11", "--template", str(path), *raised]
+    # Cache policies (not adjustable) still refuse; the two raised quotas no longer do.
+    assert aq.main(argv, cloudfront=aws.cloudfront, cloudformation=aws.cloudformation) == aq.EXIT_QUOTA
+    captured = capsys.readouterr()
+    assert captured.err.startswith("refused: TapStackpr11 would exceed 1 account-wide CloudFront quota(s)")
+    assert "ok       Key groups per AWS account: limit 20 (raised with --quota; AWS's default 10); 10 in use" in captured.out
+
+
+@pytest.mark.parametrize("raw", ["KeyGroup", "KeyGroup=0", "KeyGroup=ten", "Distribution=600", "keygroup=20"])
+def test_a_bad_quota_override_is_refused_by_the_parser(raw: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        aq.main(["preflight", "--suffix", "pr1", "--quota", raw])
+    assert exit_.value.code == 2
+    assert "expected TYPE=N, TYPE one of CachePolicy, Function, KeyGroup, OriginAccessControl" in capsys.readouterr().err
 
 
 def test_a_redeploy_of_an_existing_environment_adds_nothing(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    aws.account("pr1", "pr2", "pr3", "pr4", "pr-5")
-    assert aws.run(tmp_path, "pr-5") == cli.EXIT_OK
+    aws.account(*TEN[:9], "pr-10")
+    assert aws.run(tmp_path, "pr-10") == cli.EXIT_OK
     out = capsys.readouterr().out
-    assert "20 in use (pr-5: 4, pr1: 4, pr2: 4, pr3: 4, pr4: 4); TapStackpr-5 adds 0" in out
+    users = ", ".join(f"{env}: 2" for env in sorted((*TEN[:9], "pr-10")))
+    assert f"20 in use ({users}); TapStackpr-10 adds 0" in out
 
 
 def test_a_key_rotation_adds_only_the_new_public_key(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -209,7 +235,9 @@ def test_capacity_prints_the_figure(tmp_path: Path, capsys: pytest.CaptureFixtur
     path.write_text(json.dumps(environment_template("pr1")))
     assert aq.main(["capacity", "--template", str(path)]) == cli.EXIT_OK
     assert capsys.readouterr().out.strip() == (
-        "5 environments per account, bound by Cache policies per AWS account (20, not adjustable)"
+        "10 environments per account, bound by Cache policies per AWS account (20, not adjustable) and "
+        "Key groups per AWS account (10, adjustable) and "
+        "Maximum number of public keys that can be added to one AWS account (10, adjustability not documented)"
     )
 
 
