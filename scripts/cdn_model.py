@@ -387,8 +387,10 @@ class ViewerRequests:
         self._memo: dict[tuple[str, str], dict[str, Any]] = {}
 
     @staticmethod
-    def _signature(request: Request) -> str:
-        return json.dumps(viewer_request_event(request)["request"], sort_keys=True)
+    def _event(request: Request) -> tuple[dict[str, Any], str]:
+        """The request's event and its signature (the event's request part, canonical JSON)."""
+        event = viewer_request_event(request)
+        return event, json.dumps(event["request"], sort_keys=True)
 
     def prepare(self, pairs: Iterable[tuple[Behavior, Request]]) -> None:
         """Run the functions over every distinct request of `pairs` not seen yet."""
@@ -396,9 +398,9 @@ class ViewerRequests:
         for behavior, request in pairs:
             code = behavior.viewer_request
             if code is not None:
-                signature = self._signature(request)
+                event, signature = self._event(request)
                 if (code, signature) not in self._memo:
-                    pending[code][signature] = viewer_request_event(request)
+                    pending[code][signature] = event
         for code, events in pending.items():
             for signature, output in zip(events, run_function(code, list(events.values())), strict=True):
                 self._memo[(code, signature)] = output
@@ -408,13 +410,13 @@ class ViewerRequests:
         code = behavior.viewer_request
         if code is None:
             return request
-        signature = self._signature(request)
+        event, signature = self._event(request)
         if (code, signature) not in self._memo:
             self.prepare([(behavior, request)])
         output = self._memo[(code, signature)]
         if "statusCode" in output:
             raise ModelError(f"{behavior.label}: the function answered {request.path} itself; responses are not modelled")
-        before = viewer_request_event(request)["request"]
+        before = event["request"]
 
         def plain(items: Mapping[str, Any]) -> dict[str, str]:
             return {k: v["value"] for k, v in items.items()}
@@ -590,15 +592,14 @@ def simulate(
     shields: dict[str, _Cache] = defaultdict(lambda: _Cache(eviction.shield))
     ttl_memo: dict[Any, tuple[int, int]] = {}
     last_time = float("-inf")
-    trace = list(trace)
+    matched = [(distribution.match(r.path), r) for r in trace]
     functions = ViewerRequests()
-    functions.prepare((distribution.match(r.path), r) for r in trace if r.method in distribution.match(r.path).allowed_methods)
+    functions.prepare((b, r) for b, r in matched if r.method in b.allowed_methods)
 
-    for viewer_request in trace:
+    for behavior, viewer_request in matched:
         if viewer_request.time < last_time:
             raise ModelError("the trace must be in time order")
         last_time = viewer_request.time
-        behavior = distribution.match(viewer_request.path)
         counted = viewer_request.time >= measure_from
         tally = by_behavior[behavior.label] if counted else Tally()
         tally.requests += 1
