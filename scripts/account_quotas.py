@@ -12,7 +12,8 @@ nothing), and refuses when a quota would be exceeded, naming the environments th
     python scripts/account_quotas.py capacity --template cdk.out/TapStackdev.template.json
 
 Distributions (500 per account, one per environment) are not listed: cache policies bind long before.
-The limits are AWS's defaults; an account with a raised adjustable quota is checked against the default.
+The limits are AWS's defaults; for an account whose adjustable quota was raised, pass it with
+`--quota TYPE=N` (e.g. `--quota KeyGroup=20`).
 
 Exit codes: 0 OK; 1 AWS error; 2 bad input; 3 a quota would be exceeded (nothing was deployed).
 """
