@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +11,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 from lib import error_pages
 from lib.cdn import ERROR_CODES
 from lib.contract import EDGE_TEST_TRAFFIC_VALUE, TEST_TRAFFIC_HEADER
-from scripts.cdn_model import MANAGED_CACHE_POLICIES
+from scripts import cdn_model
 from tests.unit.support import BLOCK_ALL_PUBLIC_ACCESS, ORIGIN_DOMAIN, SUFFIX, Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +46,7 @@ def cache_policy(stack: Synthesized, path: str) -> dict[str, Any]:
     """The cache policy of a behavior: the template's own, or an AWS managed one named by its id."""
     policy = behaviors(stack)[path]["CachePolicyId"]
     if isinstance(policy, str):
-        return MANAGED_CACHE_POLICIES[policy]
+        return cdn_model.MANAGED_CACHE_POLICIES[policy]
     props: dict[str, Any] = stack.resources[policy["Ref"]]["Properties"]["CachePolicyConfig"]
     return props
 
@@ -228,12 +225,8 @@ def test_viewer_ip_function_is_published_on_the_js_2_runtime(stack: Synthesized)
 
 
 def run_function(code: str, event: dict[str, Any]) -> dict[str, Any]:
-    node = shutil.which("node")
-    assert node, "node is needed to run the CloudFront Function (the CDK toolchain needs it too)"
-    script = f"{code}\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));\n"
-    result = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=30)
-    output: dict[str, Any] = json.loads(result.stdout)
-    return output
+    """The function's answer to one event, run under node as the CDN model runs it."""
+    return cdn_model.run_function(code, [event])[0]
 
 
 def viewer_request(viewer_ip: str, headers: dict[str, str]) -> dict[str, Any]:
