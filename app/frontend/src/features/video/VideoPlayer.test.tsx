@@ -99,7 +99,11 @@ describe('VideoPlayer', () => {
   it('is operable from the keyboard', async () => {
     const { user } = renderApp(`/videos/${PLAYABLE_ID}`);
     const button = await screen.findByRole('button', { name: 'Play Playable Clip' });
+    // The page moves focus to its heading once the video has loaded (an effect after that render):
+    // let it, then focus the button, so the key press cannot land on the heading instead.
+    await waitFor(() => expect(screen.getByRole('heading', { level: 1, name: 'Playable Clip' })).toHaveFocus());
     button.focus();
+    expect(button).toHaveFocus();
     await user.keyboard('{Enter}');
     await waitFor(() => expect(FakeHls.instances).toHaveLength(1));
     expect(playPosts()).toHaveLength(1);
