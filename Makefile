@@ -10,13 +10,21 @@ CDK := npx --no-install cdk
 EDGE := $(PY) scripts/edge_secrets.py
 BLUE_GREEN := $(PY) scripts/blue_green.py
 QUOTAS := $(PY) scripts/account_quotas.py
+# The environment's profile (`make deploy SUFFIX=pr123 PROFILE=lean`); empty: the app's default (production).
+# An environment keeps the profile it was first deployed with: pass the same PROFILE to every target.
+PROFILE ?=
+STACK_CONTEXT = --context environmentSuffix=$(SUFFIX) $(if $(PROFILE),--context profile=$(PROFILE))
 # cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish) and the
 # blue/green context that states where ECS left production, so a listener-rule update keeps it (aws/aws-cdk#36649).
+# First the quota preflight on the synthesized template: it refuses (nothing deployed) when a quota the
+# environment shares with the account's others would be exceeded.
 define edge_deploy
+	$(CDK) synth --quiet --no-validation $(STACK_CONTEXT) TapStack$(SUFFIX)
+	$(QUOTAS) preflight --suffix $(SUFFIX) --template cdk.out/TapStack$(SUFFIX).template.json $(QUOTA_ARGS)
 	set -euo pipefail; edge=$$($(EDGE) context --step $(1) --suffix $(SUFFIX)); \
 	live=$$($(BLUE_GREEN) context --suffix $(SUFFIX)); \
 	echo "edge-secret context: $${edge:-none}; blue/green context: $${live:-none (template start: blue)}"; \
-	$(CDK) deploy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) $$edge $$live --require-approval never \
+	$(CDK) deploy TapStack$(SUFFIX) $(STACK_CONTEXT) $$edge $$live --require-approval never \
 		--outputs-file cfn-outputs/all-outputs.json
 endef
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -46,7 +54,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
 synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials needed)
-	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX)
+	$(CDK) synth --quiet --no-validation $(STACK_CONTEXT)
 	@echo "Wrote cdk.out/TapStack$(SUFFIX).template.json"
 
 BASE ?= main
@@ -106,9 +114,6 @@ account-setup: install ## Deploy TapAccountSetup, the settings shared by every e
 	$(CDK) deploy TapAccountSetup --context accountSetup=true --require-approval never
 
 deploy: install account-setup ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
-	@# Refuse before CloudFormation starts when an account-wide CloudFront quota would be exceeded.
-	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX)
-	$(QUOTAS) preflight --suffix $(SUFFIX) --template cdk.out/TapStack$(SUFFIX).template.json $(QUOTA_ARGS)
 	$(call edge_deploy,keep)
 	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
 
@@ -143,7 +148,7 @@ integration: $(VENV)/.installed ## Integration tests against the deployed stack 
 	$(PY) -m pytest tests/integration
 
 destroy: install ## Delete TapStack$(SUFFIX) and everything in it
-	$(CDK) destroy TapStack$(SUFFIX) --context environmentSuffix=$(SUFFIX) --force
+	$(CDK) destroy TapStack$(SUFFIX) $(STACK_CONTEXT) --force
 
 run-backend: ## Serve the Catalog API on 127.0.0.1:8000 with a local PostgreSQL
 	$(MAKE) -C app/backend run

@@ -1,10 +1,18 @@
-"""Account-wide CloudFront quotas an environment draws from: plain facts, no CDK.
+"""The shared quotas an environment draws from: plain facts, no CDK.
 
-CloudFront is global, so every environment (`TapStack<suffix>`) of one AWS account draws its cache
-policies, response headers policies, functions, key groups, public keys, origin access controls and
-distribution from the same per-account quotas. `capacity()` counts one synthesized template's use of
-each and says how many environments one account holds; `scripts/account_quotas.py preflight` checks
-a deploy against what the account already has; the README's figure is tested against `capacity()`.
+Every environment (`TapStack<suffix>`) of one AWS account draws from quotas it shares with the
+account's other environments:
+
+* CloudFront is global: cache policies, response headers policies, functions, key groups, public
+  keys, origin access controls and distributions count against per-ACCOUNT quotas;
+* the network counts against per-REGION quotas of the account: its VPC, internet gateway and the
+  Elastic IP of each NAT gateway. A default account already has a default VPC with an internet
+  gateway in each region (`reserved`). NAT gateways per Availability Zone (5) never bind first: each
+  NAT gateway holds one of the region's 5 Elastic IPs.
+
+`capacity()` counts one synthesized template's use of each and says how many environments like it
+one account holds in one region; `scripts/account_quotas.py preflight` checks a deploy against what
+the account already has; the README's figures are tested against `capacity()`.
 
 Every value below was read in AWS's documentation (URLs in `source`); `adjustable` is None where
 the source does not say. The two pages disagree on one point: the General Reference's service
@@ -31,6 +39,13 @@ class Quota:
     default: int
     adjustable: bool | None
     source: str
+    # "account": one quota for the whole account (CloudFront); "region": one per account and region.
+    scope: str = "account"
+    # What a new account already uses of it (the default VPC and its internet gateway).
+    reserved: int = 0
+    # Service Quotas codes (`aws service-quotas get-service-quota --service-code S --quota-code Q`), where known.
+    service_code: str | None = None
+    quota_code: str | None = None
 
     @property
     def adjustable_text(self) -> str:
@@ -58,7 +73,15 @@ ACCOUNT_QUOTAS = (
     Quota("AWS::CloudFront::OriginAccessControl", "Origin access controls per AWS account", 100, True, DEVELOPER_GUIDE),
     Quota("AWS::CloudFront::Distribution", "Distributions per AWS account", 500, True, DEVELOPER_GUIDE),
 )
-QUOTA_BY_TYPE = {quota.resource_type: quota for quota in ACCOUNT_QUOTAS}
+VPC_QUOTAS = "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html"
+EC2_EIP_QUOTAS = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/elastic-ip-addresses-eip.html"
+REGIONAL_QUOTAS = (
+    Quota("AWS::EC2::VPC", "VPCs per Region", 5, True, VPC_QUOTAS, "region", 1, "vpc", "L-F678F1CE"),
+    Quota("AWS::EC2::InternetGateway", "Internet gateways per Region", 5, True, VPC_QUOTAS, "region", 1, "vpc", "L-A4707A72"),
+    Quota("AWS::EC2::EIP", "EC2-VPC Elastic IPs", 5, True, EC2_EIP_QUOTAS, "region", 0, "ec2", "L-0263D0A3"),
+)
+QUOTAS = ACCOUNT_QUOTAS + REGIONAL_QUOTAS
+QUOTA_BY_TYPE = {quota.resource_type: quota for quota in QUOTAS}
 
 
 def usage(template: Mapping[str, Any]) -> dict[str, int]:
@@ -72,21 +95,24 @@ def usage(template: Mapping[str, Any]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Capacity:
-    """How many environments like the template fit in one account, and the quotas that set that figure."""
+    """How many environments like the template fit in one account and region, and the quotas that set that figure."""
 
     environments: int
     binding: tuple[Quota, ...]
 
     def describe(self) -> str:
         names = " and ".join(f"{quota.name} ({quota.default}, {quota.adjustable_text})" for quota in self.binding)
-        return f"{self.environments} environments per account, bound by {names}"
+        where = "per account" if all(quota.scope == "account" for quota in self.binding) else "per account and region"
+        return f"{self.environments} environments {where}, bound by {names}"
 
 
-def capacity(template: Mapping[str, Any]) -> Capacity:
-    """min over the quotas of quota // use; the quotas that reach that minimum bind."""
-    used = {kind: count for kind, count in usage(template).items() if count}
+def capacity(template: Mapping[str, Any], quotas: tuple[Quota, ...] = QUOTAS) -> Capacity:
+    """min over the quotas of (AWS's default - what a new account already uses) // use; the quotas that reach that
+    minimum bind. `quotas=ACCOUNT_QUOTAS` gives the CloudFront figure alone."""
+    considered = {quota.resource_type: quota for quota in quotas}
+    used = {kind: count for kind, count in usage(template).items() if count and kind in considered}
     if not used:
-        raise ValueError("the template creates no resource that draws from an account-wide CloudFront quota")
-    fits = {kind: QUOTA_BY_TYPE[kind].default // count for kind, count in used.items()}
+        raise ValueError("the template creates no resource that draws from a shared quota")
+    fits = {kind: (considered[kind].default - considered[kind].reserved) // count for kind, count in used.items()}
     least = min(fits.values())
-    return Capacity(least, tuple(QUOTA_BY_TYPE[kind] for kind, fit in fits.items() if fit == least))
+    return Capacity(least, tuple(considered[kind] for kind, fit in fits.items() if fit == least))

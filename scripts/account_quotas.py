@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""Check the account-wide CloudFront quotas before `cdk deploy` starts.
+"""Check the quotas an environment shares with the account's others before `cdk deploy` starts.
 
 CloudFront is global: every environment of an account draws its cache policies, response headers
-policies, functions, key groups, public keys and origin access controls from one per-account quota
-(lib/quotas.py). A deploy that crosses one fails half-way (e.g. `TooManyCachePolicies`) and rolls
-back. `preflight` lists what the account has, adds what the synthesized template of this
-environment would create (nothing for a resource whose name already exists: a redeploy adds
-nothing), and refuses when a quota would be exceeded, naming the environments that use it:
+policies, functions, key groups, public keys and origin access controls from one per-account quota;
+its VPC, internet gateway and NAT gateways' Elastic IPs count against per-region quotas of the
+account (lib/quotas.py). A deploy that crosses one fails half-way (e.g. `TooManyCachePolicies`,
+`AddressLimitExceeded`, `VpcLimitExceeded`) and rolls back. `preflight` lists what the account has,
+adds what the synthesized template of this environment would create (nothing for what it already
+has: a redeploy adds nothing), and refuses when a quota would be exceeded, naming the environments
+that use it:
 
     python scripts/account_quotas.py preflight --suffix pr123 --template cdk.out/TapStackpr123.template.json
     python scripts/account_quotas.py capacity --template cdk.out/TapStackdev.template.json
 
 Distributions (500 per account, one per environment) are not listed: cache policies bind long before.
-The limits are AWS's defaults; for an account whose adjustable quota was raised, pass it with
-`--quota TYPE=N` (e.g. `--quota KeyGroup=20`).
+The regional limits are the account's applied values, read from Service Quotas (AWS's default when
+the caller may not read them); the CloudFront limits are AWS's defaults. `--quota TYPE=N` (e.g.
+`--quota KeyGroup=20`, `--quota EIP=10`) states a raised quota and wins over both.
 
 Exit codes: 0 OK; 1 AWS error; 2 bad input; 3 a quota would be exceeded (nothing was deployed).
 """
@@ -35,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from lib.config import ConfigError, validate_suffix  # noqa: E402  (the repository root is put on the path first)
 from lib.contract import REGION, Names  # noqa: E402
-from lib.quotas import QUOTA_BY_TYPE, Quota, capacity  # noqa: E402
+from lib.quotas import QUOTA_BY_TYPE, REGIONAL_QUOTAS, Quota, capacity  # noqa: E402
 from scripts.cli import EXIT_AWS, EXIT_INPUT, EXIT_OK, AwsError, InputError, exits_on  # noqa: E402
 
 EXIT_QUOTA = 3
@@ -169,12 +172,18 @@ def stack_exists(cloudformation: Any, suffix: str) -> bool:
     return True
 
 
+# Where a check's limit came from.
+DEFAULT, APPLIED, GIVEN = "default", "service quotas", "--quota"
+
+
 @dataclass(frozen=True)
 class Check:
     quota: Quota
     in_use: Counter[str]
     adds: int
     limit: int
+    limit_from: str = DEFAULT
+    note: str = ""
 
     @property
     def total(self) -> int:
@@ -186,12 +195,15 @@ class Check:
 
     def describe(self, suffix: str) -> str:
         users = ", ".join(f"{env}: {count}" for env, count in sorted(self.in_use.items())) or "none"
-        limit = (
-            f"limit {self.limit} ({self.quota.adjustable_text})"
-            if self.limit == self.quota.default
-            else f"limit {self.limit} (raised with --quota; AWS's default {self.quota.default})"
-        )
-        return f"{self.quota.name}: {limit}; {sum(self.in_use.values())} in use ({users}); {Names(suffix).stack} adds {self.adds}"
+        if self.limit_from == GIVEN:
+            limit = f"limit {self.limit} (raised with --quota; AWS's default {self.quota.default})"
+        elif self.limit_from == APPLIED:
+            limit = f"limit {self.limit} (applied quota in Service Quotas; AWS's default {self.quota.default})"
+        else:
+            limit = f"limit {self.limit} ({self.quota.adjustable_text})"
+        scope = "" if self.quota.scope == "account" else " in this region"
+        text = f"{self.quota.name}: {limit}; {sum(self.in_use.values())} in use{scope} ({users}); {Names(suffix).stack} adds {self.adds}"
+        return text + (f" ({self.note})" if self.note else "")
 
 
 def short_type(kind: str) -> str:
@@ -202,9 +214,10 @@ def short_type(kind: str) -> str:
 def quota_override(raw: str) -> tuple[str, int]:
     """`--quota KeyGroup=20`: the account's raised quota for one type (argparse type)."""
     kind, sep, value = raw.partition("=")
-    allowed = sorted(short_type(k) for k in LISTINGS)
-    full = f"AWS::CloudFront::{kind}"
-    if not sep or full not in LISTINGS or not value.isdigit() or int(value) < 1:
+    by_short = {short_type(k): k for k in (*LISTINGS, *REGIONAL_LISTINGS)}
+    allowed = sorted(by_short)
+    full = by_short.get(kind, "")
+    if not sep or not full or not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(
             f"{raw!r}: expected TYPE=N, TYPE one of {', '.join(allowed)}, N the account's quota (a positive integer)"
         )
@@ -234,7 +247,118 @@ def checks(
             adds += 0 if exists else mine.unnamed
         in_use = Counter(owner(name, mine.names, suffix) for name in names)
         quota = QUOTA_BY_TYPE[kind]
-        result.append(Check(quota, in_use, adds, (limits or {}).get(kind, quota.default)))
+        given = limits is not None and kind in limits
+        limit = limits[kind] if limits is not None and given else quota.default
+        result.append(Check(quota, in_use, adds, limit, GIVEN if given else DEFAULT))
+    return result
+
+
+# ----------------------------------------------------------------------------- per-region quotas (EC2)
+
+
+@dataclass(frozen=True)
+class RegionalListing:
+    """How to list one per-region type: the EC2 call, its list key, and whether the call pages (NextToken)."""
+
+    operation: str
+    list_key: str
+    pages: bool
+
+
+REGIONAL_LISTINGS = {
+    "AWS::EC2::VPC": RegionalListing("describe_vpcs", "Vpcs", True),
+    "AWS::EC2::InternetGateway": RegionalListing("describe_internet_gateways", "InternetGateways", True),
+    "AWS::EC2::EIP": RegionalListing("describe_addresses", "Addresses", False),
+}
+assert set(REGIONAL_LISTINGS) == {quota.resource_type for quota in REGIONAL_QUOTAS}
+DEFAULT_VPC = "default VPC"
+
+
+def _tags(resource: Mapping[str, Any]) -> dict[str, str]:
+    return {str(tag.get("Key")): str(tag.get("Value")) for tag in resource.get("Tags") or [] if isinstance(tag, dict)}
+
+
+def existing_items(ec2: Any, listing: RegionalListing) -> list[dict[str, Any]]:
+    """Every item of the type in the region, all pages."""
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = _call(ec2, listing.operation, **({"NextToken": token} if token else {}))
+        items += page.get(listing.list_key, [])
+        token = page.get("NextToken") if listing.pages else None
+        if not token:
+            return items
+
+
+def regional_owner(item: Mapping[str, Any], project: str, default_vpcs: set[str]) -> str:
+    """Whose an EC2 resource is: the `Environment` tag of a resource tagged with the platform's `Project`, the
+    account's default VPC (or its internet gateway), or "other"."""
+    tags = _tags(item)
+    if tags.get("Project") == project and "Environment" in tags:
+        return tags["Environment"]
+    attached = {str(a.get("VpcId")) for a in item.get("Attachments") or []}
+    if item.get("IsDefault") or attached & default_vpcs:
+        return DEFAULT_VPC
+    return "other"
+
+
+def applied_quota(quotas: Any, quota: Quota) -> tuple[int, str, str]:
+    """The account's applied value of a quota in Service Quotas: (limit, where it came from, note).
+
+    A quota nobody changed may have no applied value (NoSuchResourceException): AWS's default applies. A caller
+    without servicequotas:GetServiceQuota gets AWS's default with a note saying so, not an error."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = quotas.get_service_quota(ServiceCode=quota.service_code, QuotaCode=quota.quota_code)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchResourceException":
+            return quota.default, DEFAULT, ""
+        return quota.default, DEFAULT, f"Service Quotas not read ({code}): AWS's default assumed; pass --quota if raised"
+    except BotoCoreError as error:
+        raise AwsError(f"get_service_quota: {error}") from error
+    value = response.get("Quota", {}).get("Value")
+    if not isinstance(value, int | float) or value < 1:
+        return quota.default, DEFAULT, ""
+    return int(value), (APPLIED if int(value) != quota.default else DEFAULT), ""
+
+
+def template_tags(template: Mapping[str, Any], kind: str) -> dict[str, str]:
+    """The tags the template gives its first resource of `kind` (every resource carries the stack's tags)."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == kind:
+            return _tags(resource.get("Properties", {}))
+    return {}
+
+
+def regional_checks(
+    ec2: Any, quotas: Any, template: Mapping[str, Any], suffix: str, limits: Mapping[str, int] | None = None
+) -> list[Check]:
+    """One check per per-region type the template creates. What this environment already has (a redeploy) is not
+    added again; a deployed environment whose template needs more (a profile change) adds the difference."""
+    result = []
+    default_vpcs: set[str] = set()
+    for kind, listing in REGIONAL_LISTINGS.items():
+        planned_count = sum(1 for r in template.get("Resources", {}).values() if r.get("Type") == kind)
+        if not planned_count:
+            continue
+        project = template_tags(template, kind).get("Project", "")
+        items = existing_items(ec2, listing)
+        if kind == "AWS::EC2::VPC":
+            default_vpcs = {str(vpc.get("VpcId")) for vpc in items if vpc.get("IsDefault")}
+        in_use = Counter(regional_owner(item, project, default_vpcs) for item in items)
+        mine = in_use.get(suffix, 0)
+        note = ""
+        if mine and mine != planned_count:
+            note = f"it has {mine}, its template {planned_count}: was it deployed with another PROFILE?"
+        quota = QUOTA_BY_TYPE[kind]
+        if limits and kind in limits:
+            limit, limit_from, why = limits[kind], GIVEN, ""
+        else:
+            limit, limit_from, why = applied_quota(quotas, quota)
+        note = "; ".join(part for part in (note, why) if part)
+        result.append(Check(quota, in_use, max(0, planned_count - mine), limit, limit_from, note))
     return result
 
 
@@ -246,18 +370,27 @@ def read_template(path: Path) -> dict[str, Any]:
     return template
 
 
-def command_preflight(args: argparse.Namespace, cloudfront: Any, cloudformation: Any) -> int:
-    results = checks(cloudfront, cloudformation, read_template(args.template), args.suffix, dict(args.quota))
+def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
+    template = read_template(args.template)
+    limits = dict(args.quota)
+    results = checks(clients.cloudfront, clients.cloudformation, template, args.suffix, limits)
+    results += regional_checks(clients.ec2, clients.service_quotas, template, args.suffix, limits)
     for check in results:
         print(("EXCEEDED " if check.exceeded else "ok       ") + check.describe(args.suffix))
     exceeded = [check for check in results if check.exceeded]
     if exceeded:
         details = "; ".join(check.describe(args.suffix) for check in exceeded)
+        lean = (
+            " A pull-request environment needs less with the lean profile (make deploy PROFILE=lean: one NAT gateway, "
+            "so one Elastic IP instead of three)."
+            if any(check.quota.resource_type == "AWS::EC2::EIP" for check in exceeded)
+            else ""
+        )
         raise QuotaError(
-            f"{Names(args.suffix).stack} would exceed {len(exceeded)} account-wide CloudFront quota(s), so it was not "
-            f"deployed: {details}. Destroy an environment this account no longer needs (`make destroy SUFFIX=<env>`) "
-            "or deploy into another account. If the account's quota was raised (Service Quotas), pass it: "
-            "--quota TYPE=N (make deploy QUOTA_ARGS='--quota TYPE=N')."
+            f"{Names(args.suffix).stack} would exceed {len(exceeded)} quota(s) it shares with the account's other "
+            f"environments, so it was not deployed: {details}. Destroy an environment this account no longer needs "
+            "(`make destroy SUFFIX=<env>`) or deploy into another account or region. If the account's quota was raised, "
+            f"pass it: --quota TYPE=N (make deploy QUOTA_ARGS='--quota TYPE=N').{lean}"
         )
     return EXIT_OK
 
@@ -270,7 +403,7 @@ def command_capacity(args: argparse.Namespace) -> int:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="account_quotas.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    preflight = commands.add_parser("preflight", help="refuse a deploy that would exceed an account-wide quota")
+    preflight = commands.add_parser("preflight", help="refuse a deploy that would exceed a quota shared by the environments")
     preflight.add_argument("--suffix", required=True, help="environment suffix of the stack, e.g. dev or pr123")
     preflight.add_argument("--region", default=REGION, help=f"AWS region (default {REGION})")
     preflight.add_argument("--template", type=Path, help="synthesized template (default cdk.out/TapStack<suffix>.template.json)")
@@ -280,9 +413,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="TYPE=N",
-        help="the account's raised quota for one type, e.g. KeyGroup=20 (repeatable; AWS's defaults otherwise)",
+        help="the account's raised quota for one type, e.g. KeyGroup=20 or EIP=10 (repeatable; wins over Service Quotas "
+        "and AWS's defaults)",
     )
-    capacity_ = commands.add_parser("capacity", help="how many environments like the template one account holds")
+    capacity_ = commands.add_parser("capacity", help="how many environments like the template one account holds in a region")
     capacity_.add_argument("--template", type=Path, required=True, help="synthesized template")
     args = parser.parse_args(argv)
     if args.command == "preflight":
@@ -295,18 +429,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@dataclass(frozen=True)
+class Clients:
+    cloudfront: Any
+    cloudformation: Any
+    ec2: Any
+    service_quotas: Any
+
+
 @exits_on({InputError: ("error", EXIT_INPUT), QuotaError: ("refused", EXIT_QUOTA), AwsError: ("AWS error", EXIT_AWS)})
-def main(argv: Sequence[str] | None = None, *, cloudfront: Any = None, cloudformation: Any = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None) -> int:
     """Run one command. Tests pass stubbed clients; otherwise boto3 creates them."""
     args = parse_args(argv)
     if args.command == "capacity":
         return command_capacity(args)
-    if cloudfront is None or cloudformation is None:
+    if clients is None:
         import boto3
 
-        cloudfront = cloudfront or boto3.client("cloudfront", region_name=args.region)
-        cloudformation = cloudformation or boto3.client("cloudformation", region_name=args.region)
-    return command_preflight(args, cloudfront, cloudformation)
+        session = boto3.session.Session(region_name=args.region)
+        clients = Clients(
+            session.client("cloudfront"),
+            session.client("cloudformation"),
+            session.client("ec2"),
+            session.client("service-quotas"),
+        )
+    return command_preflight(args, clients)
 
 
 if __name__ == "__main__":

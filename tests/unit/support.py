@@ -18,7 +18,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 import tap
-from lib.config import AlarmThresholds, PlatformConfig, ServiceSize
+from lib.config import AlarmThresholds, PlatformConfig, ServiceSize, from_context
 from lib.contract import MAX_SUFFIX_LENGTH
 from tap import build_app, feature_flags
 from tests.unit.cfn_lint import CfnLint
@@ -92,6 +92,13 @@ def synthesize(**overrides: Any) -> Synthesized:
     if key not in _cache:
         _cache[key] = Synthesized(PlatformConfig(**{"environment_suffix": SUFFIX, **overrides}))
     return _cache[key]
+
+
+def lean_overrides() -> dict[str, Any]:
+    """The PlatformConfig fields the lean profile sets, as `from_context` builds them."""
+    lean = from_context({"profile": "lean"}.get, {})
+    base = from_context(dict[str, str]().get, {})
+    return {f: getattr(lean, f) for f in lean.__dataclass_fields__ if getattr(lean, f) != getattr(base, f)}
 
 
 # One variant that moves every setting the tests check away from its default,

@@ -1,20 +1,29 @@
-"""lib/quotas.py: what one environment draws from the account-wide CloudFront quotas, and the README's figure."""
+"""lib/quotas.py: what one environment draws from the quotas it shares with the account's other environments
+(CloudFront's per account, the network's per region), and the README's figures."""
 
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from lib.quotas import ACCOUNT_QUOTAS, QUOTA_BY_TYPE, capacity, usage
-from tests.unit.support import ROOT, Synthesized
+from lib.quotas import ACCOUNT_QUOTAS, QUOTA_BY_TYPE, QUOTAS, REGIONAL_QUOTAS, capacity, usage
+from tests.unit.support import ROOT, Synthesized, lean_overrides
 
 CACHE_POLICY = "AWS::CloudFront::CachePolicy"
 PUBLIC_KEY = "AWS::CloudFront::PublicKey"
 KEY_GROUP = "AWS::CloudFront::KeyGroup"
-README_FIGURE = re.compile(r"one account holds at most (\d+) environments\s+\(bound by ([^,)]+), (not adjustable|adjustable)\)")
+EIP, VPC, IGW = "AWS::EC2::EIP", "AWS::EC2::VPC", "AWS::EC2::InternetGateway"
+BOUND = r"\(bound by ([^,)]+), (not adjustable|adjustable)"
+# The README's Deploy > Quotas bullet: per region for each profile, and CloudFront's figure for the account.
+README_FIGURES = {
+    "production": re.compile(r"one account holds at most (\d+) environments? of the production profile per region " + BOUND),
+    "lean": re.compile(r"and (\d+) of the lean profile " + BOUND),
+    "cloudfront": re.compile(r"CloudFront's per-account quotas allow (\d+) environments in all regions together " + BOUND),
+}
 
 
 def template(**counts: int) -> dict[str, Any]:
@@ -27,28 +36,38 @@ def template(**counts: int) -> dict[str, Any]:
     return {"Resources": {**resources, "Bucket": {"Type": "AWS::S3::Bucket"}}}
 
 
-def readme_figure() -> tuple[int, str, str]:
-    match = README_FIGURE.search(" ".join((ROOT / "README.md").read_text().split()))
-    assert match, "the README's Deploy > Quotas bullet states how many environments one account holds"
+def readme_figure(figure: str) -> tuple[int, str, str]:
+    match = README_FIGURES[figure].search(" ".join((ROOT / "README.md").read_text().split()))
+    assert match, f"the README's Deploy > Quotas bullet states how many environments one account holds ({figure})"
     return int(match[1]), match[2], match[3]
 
 
-def check_readme(template: dict[str, Any]) -> None:
+def check_readme(template: dict[str, Any], figure: str) -> None:
     """The README's figure is the one `capacity` computes from the template."""
-    computed = capacity(template)
-    environments, quota_name, adjustable = readme_figure()
+    computed = capacity(template, ACCOUNT_QUOTAS if figure == "cloudfront" else QUOTAS)
+    environments, quota_name, adjustable = readme_figure(figure)
     binding = computed.binding[0]
     assert (environments, quota_name, adjustable) == (computed.environments, binding.name, binding.adjustable_text), (
         f"README says {environments} environments bound by {quota_name} ({adjustable}); the template gives {computed.describe()}"
     )
 
 
-def test_every_quota_cites_an_aws_page_and_is_a_cloudfront_type() -> None:
-    assert len(QUOTA_BY_TYPE) == len(ACCOUNT_QUOTAS)
-    for quota in ACCOUNT_QUOTAS:
-        assert quota.resource_type.startswith("AWS::CloudFront::") and quota.default > 0
+@pytest.fixture(scope="module")
+def lean(synth: Callable[..., Synthesized]) -> Synthesized:
+    return synth(**lean_overrides())
+
+
+def test_every_quota_cites_an_aws_page_and_has_its_scope() -> None:
+    assert len(QUOTA_BY_TYPE) == len(QUOTAS) == len(ACCOUNT_QUOTAS) + len(REGIONAL_QUOTAS)
+    for quota in QUOTAS:
+        assert quota.default > quota.reserved >= 0
         assert quota.source.startswith("https://docs.aws.amazon.com/")
+    assert all(q.resource_type.startswith("AWS::CloudFront::") and q.scope == "account" for q in ACCOUNT_QUOTAS)
+    # The preflight reads the applied value of every per-region quota from Service Quotas.
+    assert all(q.resource_type.startswith("AWS::EC2::") and q.scope == "region" and q.quota_code for q in REGIONAL_QUOTAS)
     assert QUOTA_BY_TYPE[CACHE_POLICY].default == 20 and QUOTA_BY_TYPE[CACHE_POLICY].adjustable is False
+    # A default account's default VPC holds one VPC and one internet gateway of each region.
+    assert (QUOTA_BY_TYPE[VPC].reserved, QUOTA_BY_TYPE[IGW].reserved, QUOTA_BY_TYPE[EIP].reserved) == (1, 1, 0)
 
 
 def test_the_default_environment_uses_two_cache_policies_and_fits_ten_times(stack: Synthesized) -> None:
@@ -56,29 +75,58 @@ def test_the_default_environment_uses_two_cache_policies_and_fits_ten_times(stac
     used = usage(stack.json)
     assert used[CACHE_POLICY] == 2 and used[PUBLIC_KEY] == 1 and used[KEY_GROUP] == 1
     assert used["AWS::CloudFront::Function"] == 2 and used["AWS::CloudFront::OriginAccessControl"] == 2
-    result = capacity(stack.json)
+    result = capacity(stack.json, ACCOUNT_QUOTAS)
     assert result.environments == 10
     assert [quota.resource_type for quota in result.binding] == [CACHE_POLICY, KEY_GROUP, PUBLIC_KEY]
 
 
+def test_a_production_environment_holds_three_of_the_regions_five_elastic_ips(stack: Synthesized) -> None:
+    """One NAT gateway per AZ, each with an Elastic IP: a second production environment does not fit a region."""
+    used = usage(stack.json)
+    assert (used[VPC], used[IGW], used[EIP]) == (1, 1, 3)
+    assert len(stack.of_type("AWS::EC2::NatGateway")) == used[EIP]
+    result = capacity(stack.json)
+    assert result.environments == 1
+    assert [quota.resource_type for quota in result.binding] == [EIP]
+    assert result.describe().startswith("1 environments per account and region, bound by EC2-VPC Elastic IPs (5, adjustable)")
+
+
+def test_lean_environments_are_bound_by_vpcs_and_internet_gateways(lean: Synthesized) -> None:
+    used = usage(lean.json)
+    assert (used[VPC], used[IGW], used[EIP]) == (1, 1, 1)
+    result = capacity(lean.json)
+    assert result.environments == 4  # 5 VPCs per region, one of them the default VPC
+    assert [quota.resource_type for quota in result.binding] == [VPC, IGW]
+
+
 def test_two_key_generations_bind_on_public_keys(tuned: Synthesized) -> None:
     assert tuned.config.media_key_generations == (1, 2)
-    result = capacity(tuned.json)
+    result = capacity(tuned.json, ACCOUNT_QUOTAS)
     assert usage(tuned.json)[PUBLIC_KEY] == 2
     assert result.environments == 5
     assert [quota.resource_type for quota in result.binding] == [PUBLIC_KEY]
 
 
-def test_the_readme_states_the_computed_figure(stack: Synthesized) -> None:
-    check_readme(stack.json)
+def test_the_readme_states_the_computed_figures(stack: Synthesized, lean: Synthesized) -> None:
+    check_readme(stack.json, "production")
+    check_readme(lean.json, "lean")
+    check_readme(stack.json, "cloudfront")
 
 
 def test_a_third_cache_policy_lowers_the_figure_and_the_readme_check_fails(stack: Synthesized) -> None:
     grown = copy.deepcopy(stack.json)
     grown["Resources"]["AnotherCache"] = {"Type": CACHE_POLICY, "Properties": {}}
-    assert capacity(grown).environments == 6
+    assert capacity(grown, ACCOUNT_QUOTAS).environments == 6
     with pytest.raises(AssertionError, match="README says 10 environments"):
-        check_readme(grown)
+        check_readme(grown, "cloudfront")
+
+
+def test_a_second_nat_gateway_in_lean_lowers_its_figure_and_the_readme_check_fails(lean: Synthesized) -> None:
+    grown = copy.deepcopy(lean.json)
+    grown["Resources"]["AnotherEip"] = {"Type": EIP, "Properties": {}}
+    assert capacity(grown).environments == 2
+    with pytest.raises(AssertionError, match="README says 4 environments"):
+        check_readme(grown, "lean")
 
 
 def test_capacity_of_hand_made_templates() -> None:
@@ -88,11 +136,18 @@ def test_capacity_of_hand_made_templates() -> None:
         QUOTA_BY_TYPE["AWS::CloudFront::KeyGroup"].name,
         QUOTA_BY_TYPE[PUBLIC_KEY].name,
     ]
-    assert "bound by Cache policies per AWS account (20, not adjustable)" in capacity(template(CachePolicy=4)).describe()
+    assert (
+        "per account, bound by Cache policies per AWS account (20, not adjustable)"
+        in capacity(template(CachePolicy=4)).describe()
+    )
+    network = {"Vpc": {"Type": VPC}, "Igw": {"Type": IGW}, **{f"Eip{n}": {"Type": EIP} for n in range(2)}}
+    both = {"Resources": {**template(CachePolicy=2)["Resources"], **network}}
+    # (5 - the default VPC's) // 1 VPC = 4; 5 // 2 Elastic IPs = 2; 20 // 2 cache policies = 10.
+    assert capacity(both).environments == 2 and capacity(both, ACCOUNT_QUOTAS).environments == 10
 
 
 def test_a_template_without_cloudfront_resources_is_refused() -> None:
-    with pytest.raises(ValueError, match="no resource that draws from an account-wide CloudFront quota"):
+    with pytest.raises(ValueError, match="no resource that draws from a shared quota"):
         capacity(template())
 
 
@@ -104,3 +159,16 @@ def test_the_stack_names_every_quotad_resource_so_a_redeploy_is_recognized(stack
     assert all(p.unnamed == 0 for p in plan.values()), plan
     suffix = stack.config.environment_suffix
     assert all(name.endswith(f"-{suffix}") or name.startswith(f"TapStack{suffix}") for p in plan.values() for name in p.names)
+
+
+def test_every_network_resource_the_preflight_counts_carries_the_environment_and_project_tags(stack: Synthesized) -> None:
+    """The preflight tells whose a VPC, internet gateway or Elastic IP is by these two tags (scripts/account_quotas.py)."""
+    from scripts.account_quotas import template_tags
+
+    for quota in REGIONAL_QUOTAS:
+        resources = stack.of_type(quota.resource_type)
+        assert resources, quota.resource_type
+        for resource in resources.values():
+            tags = {tag["Key"]: tag["Value"] for tag in resource["Properties"]["Tags"]}
+            assert (tags["Environment"], tags["Project"]) == (stack.config.environment_suffix, stack.config.project)
+        assert template_tags(stack.json, quota.resource_type)["Environment"] == stack.config.environment_suffix

@@ -1,5 +1,6 @@
-"""scripts/account_quotas.py preflight against botocore Stubbers: the account's CloudFront resources are listed
-with their exact parameters (dummy credentials, no network); a call that is not expected fails the test."""
+"""scripts/account_quotas.py preflight against botocore Stubbers: the account's CloudFront resources, its VPCs,
+internet gateways and Elastic IPs in the region, and its applied quotas are listed with their exact parameters (dummy
+credentials, no network); a call that is not expected fails the test."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from lib.quotas import REGIONAL_QUOTAS
 from scripts import account_quotas as aq
 from scripts import cli
 from tests.unit.stubs import stubbed_clients
@@ -33,8 +35,26 @@ def names(suffix: str, generations: Sequence[int] = (1,)) -> dict[str, list[str]
     }
 
 
-def environment_template(suffix: str, *, unnamed_oac: bool = False) -> dict[str, Any]:
+PROJECT = "media-streaming"
+PRODUCTION_EIPS, LEAN_EIPS = 3, 1
+
+
+def tags(suffix: str) -> list[dict[str, str]]:
+    """The tags the stack puts on every resource (lib/tap_stack.py)."""
+    return [
+        {"Key": "Environment", "Value": suffix},
+        {"Key": "Project", "Value": PROJECT},
+        {"Key": "ManagedBy", "Value": "aws-cdk"},
+    ]
+
+
+def environment_template(suffix: str, *, unnamed_oac: bool = False, eips: int = 0) -> dict[str, Any]:
+    """The CloudFront resources of one environment; with `eips`, its network too (a VPC, an internet gateway and
+    one Elastic IP per NAT gateway)."""
     resources: dict[str, Any] = {}
+    if eips:
+        network = {"Vpc": "AWS::EC2::VPC", "Igw": "AWS::EC2::InternetGateway"} | {f"Eip{n}": "AWS::EC2::EIP" for n in range(eips)}
+        resources |= {key: {"Type": kind, "Properties": {"Tags": tags(suffix)}} for key, kind in network.items()}
     for kind, listed in names(suffix).items():
         for n, name in enumerate(listed):
             props: dict[str, Any] = {}
@@ -91,12 +111,67 @@ def page(kind: str, listed: Sequence[str], next_marker: str | None = None) -> di
     return {aq.LISTINGS[kind].list_key: body}
 
 
+def vpc(n: int, suffix: str | None) -> dict[str, Any]:
+    """A VPC of an environment, or (suffix None) the account's default VPC."""
+    return {"VpcId": f"vpc-{n:08x}", "IsDefault": suffix is None, "Tags": tags(suffix) if suffix else []}
+
+
 @dataclass
 class Aws:
     cloudfront: Any
     cloudformation: Any
+    ec2: Any
+    service_quotas: Any
     cf: Stubber
     cfn: Stubber
+    ec2_stub: Stubber
+    sq: Stubber
+
+    def region(
+        self,
+        eips: dict[str, int] | None = None,
+        *,
+        default_vpc: bool = True,
+        applied: dict[str, Any] | None = None,
+        given: tuple[str, ...] = (),
+    ) -> None:
+        """The region holds the default VPC (with its internet gateway) and the network of each environment of
+        `eips` (its VPC, internet gateway and that many Elastic IPs). `applied` answers Service Quotas per short
+        type (a number, or an error code); the types in `given` were passed with --quota, so nothing is asked."""
+        envs = eips or {}
+        vpcs = ([vpc(0, None)] if default_vpc else []) + [vpc(n, env) for n, env in enumerate(envs, 1)]
+        self.ec2_stub.add_response("describe_vpcs", {"Vpcs": vpcs}, {})
+        gateways = [
+            {
+                "InternetGatewayId": f"igw-{v['VpcId'][4:]}",
+                "Attachments": [{"VpcId": v["VpcId"], "State": "available"}],
+                "Tags": v["Tags"],
+            }
+            for v in vpcs
+        ]
+        # The default VPC's gateway carries no tags: it is known by its attachment.
+        self.ec2_stub.add_response("describe_internet_gateways", {"InternetGateways": gateways}, {})
+        addresses = [
+            {"AllocationId": f"eipalloc-{env}-{n}", "Domain": "vpc", "Tags": tags(env)}
+            for env, count in envs.items()
+            for n in range(count)
+        ]
+        self.ec2_stub.add_response("describe_addresses", {"Addresses": addresses}, {})
+        self.quotas(applied, given)
+
+    def quotas(self, applied: dict[str, Any] | None = None, given: tuple[str, ...] = ()) -> None:
+        """Service Quotas' answer per short type: a number, or an error code (none: no applied value)."""
+        for quota in REGIONAL_QUOTAS:
+            short = aq.short_type(quota.resource_type)
+            if short in given:
+                continue
+            params = {"ServiceCode": quota.service_code, "QuotaCode": quota.quota_code}
+            answer = (applied or {}).get(short, "NoSuchResourceException")
+            if isinstance(answer, str):
+                self.sq.add_client_error("get_service_quota", answer, "no applied value", expected_params=params)
+            else:
+                body = {"ServiceCode": quota.service_code, "QuotaCode": quota.quota_code, "Value": float(answer)}
+                self.sq.add_response("get_service_quota", {"Quota": body}, params)
 
     def account(self, *suffixes: str, split_cache_policies: bool = False) -> None:
         """The account holds the CloudFront resources of these environments (every list call, in the tool's order)."""
@@ -109,20 +184,21 @@ class Aws:
                 continue
             self.cf.add_response(listing.operation, page(kind, listed), dict(listing.params))
 
-    def run(self, tmp_path: Path, suffix: str, template: dict[str, Any] | None = None) -> int:
+    def run(self, tmp_path: Path, suffix: str, template: dict[str, Any] | None = None, *options: str) -> int:
         path = tmp_path / "template.json"
         path.write_text(json.dumps(template or environment_template(suffix)))
-        return aq.main(
-            ["preflight", "--suffix", suffix, "--template", str(path)],
-            cloudfront=self.cloudfront,
-            cloudformation=self.cloudformation,
-        )
+        return aq.main(["preflight", "--suffix", suffix, "--template", str(path), *options], clients=self.clients)
+
+    @property
+    def clients(self) -> aq.Clients:
+        return aq.Clients(self.cloudfront, self.cloudformation, self.ec2, self.service_quotas)
 
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    with stubbed_clients("cloudfront", "cloudformation") as ((cloudfront, cloudformation), (cf, cfn)):
-        yield Aws(cloudfront, cloudformation, cf, cfn)
+    services = ("cloudfront", "cloudformation", "ec2", "service-quotas")
+    with stubbed_clients(*services) as ((cloudfront, cloudformation, ec2, service_quotas), (cf, cfn, ec2_stub, sq)):
+        yield Aws(cloudfront, cloudformation, ec2, service_quotas, cf, cfn, ec2_stub, sq)
 
 
 def test_under_the_quota_passes_and_reads_every_page(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,7 +220,7 @@ def test_at_the_quota_a_new_environment_is_refused(aws: Aws, tmp_path: Path, cap
     assert aws.run(tmp_path, "pr11") == aq.EXIT_QUOTA
     captured = capsys.readouterr()
     assert captured.err.startswith(
-        "refused: TapStackpr11 would exceed 3 account-wide CloudFront quota(s), so it was not deployed"
+        "refused: TapStackpr11 would exceed 3 quota(s) it shares with the account's other environments, so it was not deployed"
     )
     users = ", ".join(f"{env}: 2" for env in sorted(TEN))
     assert f"Cache policies per AWS account: limit 20 (not adjustable); 20 in use ({users}); TapStackpr11 adds 2" in captured.err
@@ -160,9 +236,9 @@ def test_a_raised_quota_given_with_quota_is_the_limit(aws: Aws, tmp_path: Path, 
     raised = ["--quota", "KeyGroup=20", "--quota", "PublicKey=20"]
     argv = ["preflight", "--suffix", "pr11", "--template", str(path), *raised]
     # Cache policies (not adjustable) still refuse; the two raised quotas no longer do.
-    assert aq.main(argv, cloudfront=aws.cloudfront, cloudformation=aws.cloudformation) == aq.EXIT_QUOTA
+    assert aq.main(argv, clients=aws.clients) == aq.EXIT_QUOTA
     captured = capsys.readouterr()
-    assert captured.err.startswith("refused: TapStackpr11 would exceed 1 account-wide CloudFront quota(s)")
+    assert captured.err.startswith("refused: TapStackpr11 would exceed 1 quota(s)")
     assert "ok       Key groups per AWS account: limit 20 (raised with --quota; AWS's default 10); 10 in use" in captured.out
 
 
@@ -171,7 +247,7 @@ def test_a_bad_quota_override_is_refused_by_the_parser(raw: str, capsys: pytest.
     with pytest.raises(SystemExit) as exit_:
         aq.main(["preflight", "--suffix", "pr1", "--quota", raw])
     assert exit_.value.code == 2
-    assert "expected TYPE=N, TYPE one of CachePolicy, Function, KeyGroup, OriginAccessControl" in capsys.readouterr().err
+    assert "expected TYPE=N, TYPE one of CachePolicy, EIP, Function, InternetGateway, KeyGroup" in capsys.readouterr().err
 
 
 def test_a_redeploy_of_an_existing_environment_adds_nothing(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -246,3 +322,121 @@ def test_owner_reads_both_name_patterns() -> None:
     assert aq.owner("TapStackpr-12CdnDistributionOrigin3S3OriginAccessControl" + "DEADBEEF", own, "dev") == "pr-12"
     assert aq.owner("cache-html-pr-12", own, "dev") == "pr-12"
     assert aq.owner("someone-elses-policy", own, "dev") == "other"
+
+
+# ----------------------------------------------------------------------------- per-region quotas
+
+
+def test_a_second_production_environment_is_refused_on_elastic_ips(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three NAT gateways hold three of the region's five Elastic IPs: a second production environment needs six."""
+    aws.account("pr1")
+    aws.region({"pr1": PRODUCTION_EIPS})
+    assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == aq.EXIT_QUOTA
+    captured = capsys.readouterr()
+    assert (
+        "EXCEEDED EC2-VPC Elastic IPs: limit 5 (adjustable); 3 in use in this region (pr1: 3); TapStackpr2 adds 3" in captured.out
+    )
+    assert (
+        "ok       VPCs per Region: limit 5 (adjustable); 2 in use in this region (default VPC: 1, pr1: 1); TapStackpr2 adds 1"
+        in captured.out
+    )
+    assert captured.err.startswith("refused: TapStackpr2 would exceed 1 quota(s)")
+    assert "make deploy PROFILE=lean" in captured.err
+
+
+def test_lean_environments_fit_until_the_vpcs_run_out(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With the default VPC, four lean environments fit in a region (VPCs and internet gateways: 5 each)."""
+    three = {f"pr{n}": LEAN_EIPS for n in range(1, 4)}
+    aws.account(*three)
+    aws.region(three)
+    assert aws.run(tmp_path, "pr4", environment_template("pr4", eips=LEAN_EIPS)) == cli.EXIT_OK
+    assert (
+        "ok       EC2-VPC Elastic IPs: limit 5 (adjustable); 3 in use in this region (pr1: 1, pr2: 1, pr3: 1); TapStackpr4 adds 1"
+        in (capsys.readouterr().out)
+    )
+    four = {**three, "pr4": LEAN_EIPS}
+    aws.account(*four)
+    aws.region(four)
+    assert aws.run(tmp_path, "pr5", environment_template("pr5", eips=LEAN_EIPS)) == aq.EXIT_QUOTA
+    captured = capsys.readouterr()
+    assert captured.err.startswith("refused: TapStackpr5 would exceed 2 quota(s)")
+    assert (
+        "VPCs per Region: limit 5 (adjustable); 5 in use in this region (default VPC: 1, pr1: 1, pr2: 1, pr3: 1, pr4: 1)"
+        in captured.err
+    )
+    assert "Internet gateways per Region: limit 5 (adjustable); 5 in use in this region (default VPC: 1, pr1: 1" in captured.err
+    assert "PROFILE=lean" not in captured.err  # Elastic IPs are not what binds
+
+
+def test_the_applied_quota_in_service_quotas_is_the_limit(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.account("pr1")
+    aws.region({"pr1": PRODUCTION_EIPS}, applied={"EIP": 20, "VPC": 5})
+    assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "ok       EC2-VPC Elastic IPs: limit 20 (applied quota in Service Quotas; AWS's default 5); 3 in use" in out
+    assert "ok       VPCs per Region: limit 5 (adjustable); 2 in use" in out
+
+
+def test_without_service_quotas_access_the_default_is_assumed_and_said(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.account()
+    aws.region(applied={"EIP": "AccessDeniedException"})
+    assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert (
+        "ok       EC2-VPC Elastic IPs: limit 5 (adjustable); 0 in use in this region (none); TapStackpr1 adds 3 "
+        "(Service Quotas not read (AccessDeniedException): AWS's default assumed; pass --quota if raised)"
+    ) in out
+
+
+def test_a_quota_given_on_the_command_line_wins_and_service_quotas_is_not_asked(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.account("pr1")
+    aws.region({"pr1": PRODUCTION_EIPS}, given=("EIP",))
+    template = environment_template("pr2", eips=PRODUCTION_EIPS)
+    assert aws.run(tmp_path, "pr2", template, "--quota", "EIP=10") == cli.EXIT_OK
+    assert "ok       EC2-VPC Elastic IPs: limit 10 (raised with --quota; AWS's default 5); 3 in use" in capsys.readouterr().out
+
+
+def test_a_redeploy_adds_nothing_and_a_profile_change_adds_the_difference(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.account("pr1", "pr2")
+    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS})
+    assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
+    assert "4 in use in this region (pr1: 1, pr2: 3); TapStackpr2 adds 0" in capsys.readouterr().out
+    # pr1 was deployed lean; deploying it without PROFILE=lean asks for two more Elastic IPs than it has.
+    aws.account("pr1", "pr2")
+    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS})
+    assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=PRODUCTION_EIPS)) == aq.EXIT_QUOTA
+    captured = capsys.readouterr()
+    assert "TapStackpr1 adds 2 (it has 1, its template 3: was it deployed with another PROFILE?)" in captured.out
+    assert "TapStackpr1 adds 0" in captured.out  # its VPC
+
+
+def test_every_page_of_vpcs_is_read_and_untagged_resources_are_others(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.account()
+    # Three pages of VPCs, the first one a foreign, untagged VPC; no default VPC (deleted).
+    aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": [vpc(9, None) | {"IsDefault": False}], "NextToken": "t1"}, {})
+    aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": [vpc(1, "pr1")], "NextToken": "t2"}, {"NextToken": "t1"})
+    aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": [vpc(2, "pr2")]}, {"NextToken": "t2"})
+    aws.ec2_stub.add_response("describe_internet_gateways", {"InternetGateways": []}, {})
+    aws.ec2_stub.add_response("describe_addresses", {"Addresses": [{"AllocationId": "eipalloc-1", "Domain": "vpc"}]}, {})
+    aws.quotas()
+    assert aws.run(tmp_path, "pr3", environment_template("pr3", eips=LEAN_EIPS)) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "VPCs per Region: limit 5 (adjustable); 3 in use in this region (other: 1, pr1: 1, pr2: 1); TapStackpr3 adds 1" in out
+    assert "EC2-VPC Elastic IPs: limit 5 (adjustable); 1 in use in this region (other: 1); TapStackpr3 adds 1" in out
+
+
+def test_an_ec2_error_exits_1(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.account()
+    aws.ec2_stub.add_client_error("describe_vpcs", "UnauthorizedOperation", "not allowed", expected_params={})
+    assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=LEAN_EIPS)) == cli.EXIT_AWS
+    assert capsys.readouterr().err.startswith("AWS error: describe_vpcs:")

@@ -10,7 +10,7 @@ import pytest
 from lib.config import PROFILES, ConfigError, PlatformConfig, from_context
 from scripts.cost import CostError, fixed_costs, total, usage_costs
 from scripts.prices import HOURS_PER_MONTH, PRICES
-from tests.unit.support import Synthesized
+from tests.unit.support import Synthesized, lean_overrides
 
 
 def by_item(template: dict[str, Any]) -> dict[str, float]:
@@ -86,13 +86,6 @@ def test_every_price_names_its_source() -> None:
 
 
 # ----------------------------------------------------------------------------- the lean profile
-
-
-def lean_overrides() -> dict[str, Any]:
-    """The PlatformConfig fields the lean profile sets, as `from_context` builds them."""
-    lean = from_context({"profile": "lean"}.get, {})
-    base = from_context(dict[str, str]().get, {})
-    return {f: getattr(lean, f) for f in lean.__dataclass_fields__ if getattr(lean, f) != getattr(base, f)}
 
 
 def test_lean_profile_sets_its_defaults_and_explicit_context_still_wins() -> None:
