@@ -7,8 +7,10 @@ account's other environments:
   keys, origin access controls and distributions count against per-ACCOUNT quotas;
 * the network counts against per-REGION quotas of the account: its VPC, internet gateway and the
   Elastic IP of each NAT gateway. A default account already has a default VPC with an internet
-  gateway in each region (`reserved`). NAT gateways per Availability Zone (5) never bind first: each
-  NAT gateway holds one of the region's 5 Elastic IPs.
+  gateway in each region (`reserved`). NAT gateways per Availability Zone (5) do not bind at the
+  default quotas (each NAT gateway holds one of the region's 5 Elastic IPs); they would in an account
+  whose Elastic IP quota was raised above 15 (production: one NAT gateway in each AZ) or whose VPC
+  quota was raised above 6 (lean: every NAT gateway in the first AZ), and are not checked.
 
 `capacity()` counts one synthesized template's use of each and says how many environments like it
 one account holds in one region; `scripts/account_quotas.py preflight` checks a deploy against what
