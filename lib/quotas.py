@@ -7,10 +7,10 @@ account's other environments:
   keys, origin access controls and distributions count against per-ACCOUNT quotas;
 * the network counts against per-REGION quotas of the account: its VPC, internet gateway and the
   Elastic IP of each NAT gateway. A default account already has a default VPC with an internet
-  gateway in each region (`reserved`). NAT gateways per Availability Zone (5) do not bind at the
-  default quotas (each NAT gateway holds one of the region's 5 Elastic IPs); they would in an account
-  whose Elastic IP quota was raised above 15 (production: one NAT gateway in each AZ) or whose VPC
-  quota was raised above 6 (lean: every NAT gateway in the first AZ), and are not checked.
+  gateway in each region (`reserved`). NAT gateways count per Availability Zone (scope "zone"): at
+  the default quotas they do not bind (each holds one of the region's 5 Elastic IPs), but in an
+  account whose Elastic IP quota was raised above 15 (production: one NAT gateway in each AZ) or whose
+  VPC quota was raised above 6 (lean: every NAT gateway in the first AZ) they do.
 
 `capacity()` counts one synthesized template's use of each and says how many environments like it
 one account holds in one region; `scripts/account_quotas.py preflight` checks a deploy against what
@@ -41,7 +41,8 @@ class Quota:
     default: int
     adjustable: bool | None
     source: str
-    # "account": one quota for the whole account (CloudFront); "region": one per account and region.
+    # "account": one quota for the whole account (CloudFront); "region": one per account and region;
+    # "zone": one per Availability Zone of the region.
     scope: str = "account"
     # What a new account already uses of it (the default VPC and its internet gateway).
     reserved: int = 0
@@ -81,17 +82,42 @@ REGIONAL_QUOTAS = (
     Quota("AWS::EC2::VPC", "VPCs per Region", 5, True, VPC_QUOTAS, "region", 1, "vpc", "L-F678F1CE"),
     Quota("AWS::EC2::InternetGateway", "Internet gateways per Region", 5, True, VPC_QUOTAS, "region", 1, "vpc", "L-A4707A72"),
     Quota("AWS::EC2::EIP", "EC2-VPC Elastic IPs", 5, True, EC2_EIP_QUOTAS, "region", 0, "ec2", "L-0263D0A3"),
+    Quota("AWS::EC2::NatGateway", "NAT gateways per Availability Zone", 5, True, VPC_QUOTAS, "zone", 0, "vpc", "L-FE5A380F"),
 )
+UNKNOWN_ZONE = "an Availability Zone not known before deploy"
 QUOTAS = ACCOUNT_QUOTAS + REGIONAL_QUOTAS
 QUOTA_BY_TYPE = {quota.resource_type: quota for quota in QUOTAS}
 
 
+def zone_of(template: Mapping[str, Any], resource: Mapping[str, Any]) -> str:
+    """The Availability Zone of a resource placed by `SubnetId: {"Ref": <subnet>}` in a subnet of the template with a
+    literal AvailabilityZone (the stack names its zones explicitly); UNKNOWN_ZONE otherwise (counted as one zone)."""
+    subnet = resource.get("Properties", {}).get("SubnetId")
+    ref = subnet.get("Ref") if isinstance(subnet, Mapping) else None
+    zone = template.get("Resources", {}).get(ref, {}).get("Properties", {}).get("AvailabilityZone") if ref else None
+    return zone if isinstance(zone, str) else UNKNOWN_ZONE
+
+
+def per_zone(template: Mapping[str, Any], resource_type: str) -> dict[str, int]:
+    """How many resources of `resource_type` the template places in each Availability Zone."""
+    counts: dict[str, int] = {}
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == resource_type:
+            zone = zone_of(template, resource)
+            counts[zone] = counts.get(zone, 0) + 1
+    return counts
+
+
 def usage(template: Mapping[str, Any]) -> dict[str, int]:
-    """How many resources of each quota'd type `template` (a synthesized CloudFormation template) creates."""
+    """How many resources of each quota'd type `template` (a synthesized CloudFormation template) creates: in all, or
+    for a per-zone quota in its most used Availability Zone."""
     counts = dict.fromkeys(QUOTA_BY_TYPE, 0)
     for resource in template.get("Resources", {}).values():
         if resource.get("Type") in counts:
             counts[resource["Type"]] += 1
+    for quota in QUOTAS:
+        if quota.scope == "zone":
+            counts[quota.resource_type] = max(per_zone(template, quota.resource_type).values(), default=0)
     return counts
 
 

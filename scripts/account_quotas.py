@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from lib.config import ConfigError, validate_suffix  # noqa: E402  (the repository root is put on the path first)
 from lib.contract import REGION, Names  # noqa: E402
-from lib.quotas import QUOTA_BY_TYPE, REGIONAL_QUOTAS, Quota, capacity  # noqa: E402
+from lib.quotas import QUOTA_BY_TYPE, REGIONAL_QUOTAS, UNKNOWN_ZONE, Quota, capacity, per_zone  # noqa: E402
 from scripts.cli import EXIT_AWS, EXIT_INPUT, EXIT_OK, AwsError, InputError, exits_on  # noqa: E402
 
 EXIT_QUOTA = 3
@@ -184,6 +184,7 @@ class Check:
     limit: int
     limit_from: str = DEFAULT
     note: str = ""
+    place: str = "this region"  # where a per-region or per-zone quota was counted
 
     @property
     def total(self) -> int:
@@ -201,7 +202,7 @@ class Check:
             limit = f"limit {self.limit} (applied quota in Service Quotas; AWS's default {self.quota.default})"
         else:
             limit = f"limit {self.limit} ({self.quota.adjustable_text})"
-        scope = "" if self.quota.scope == "account" else " in this region"
+        scope = "" if self.quota.scope == "account" else f" in {self.place}"
         text = f"{self.quota.name}: {limit}; {sum(self.in_use.values())} in use{scope} ({users}); {Names(suffix).stack} adds {self.adds}"
         return text + (f" ({self.note})" if self.note else "")
 
@@ -258,17 +259,23 @@ def checks(
 
 @dataclass(frozen=True)
 class RegionalListing:
-    """How to list one per-region type: the EC2 call, its list key, and whether the call pages (NextToken)."""
+    """How to list one per-region type: the EC2 call, its list key, whether the call pages (NextToken), its filters."""
 
     operation: str
     list_key: str
     pages: bool
+    params: Mapping[str, Any] | None = None
 
 
+# NAT gateways that hold their place in the quota: not yet deleted or failed.
+LIVE_NAT_STATES = ("pending", "available", "deleting")
 REGIONAL_LISTINGS = {
     "AWS::EC2::VPC": RegionalListing("describe_vpcs", "Vpcs", True),
     "AWS::EC2::InternetGateway": RegionalListing("describe_internet_gateways", "InternetGateways", True),
     "AWS::EC2::EIP": RegionalListing("describe_addresses", "Addresses", False),
+    "AWS::EC2::NatGateway": RegionalListing(
+        "describe_nat_gateways", "NatGateways", True, {"Filter": [{"Name": "state", "Values": list(LIVE_NAT_STATES)}]}
+    ),
 }
 assert set(REGIONAL_LISTINGS) == {quota.resource_type for quota in REGIONAL_QUOTAS}
 DEFAULT_VPC = "default VPC"
@@ -283,7 +290,7 @@ def existing_items(ec2: Any, listing: RegionalListing) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     token: str | None = None
     while True:
-        page = _call(ec2, listing.operation, **({"NextToken": token} if token else {}))
+        page = _call(ec2, listing.operation, **(listing.params or {}), **({"NextToken": token} if token else {}))
         items += page.get(listing.list_key, [])
         token = page.get("NextToken") if listing.pages else None
         if not token:
@@ -332,6 +339,40 @@ def template_tags(template: Mapping[str, Any], kind: str) -> dict[str, str]:
     return {}
 
 
+def subnet_zones(ec2: Any, subnet_ids: set[str]) -> dict[str, str]:
+    """SubnetId -> Availability Zone of the given subnets (one call, all pages)."""
+    zones: dict[str, str] = {}
+    token: str | None = None
+    while subnet_ids:
+        params: dict[str, Any] = {"SubnetIds": sorted(subnet_ids), **({"NextToken": token} if token else {})}
+        page = _call(ec2, "describe_subnets", **params)
+        zones |= {str(subnet["SubnetId"]): str(subnet["AvailabilityZone"]) for subnet in page.get("Subnets", [])}
+        token = page.get("NextToken")
+        if not token:
+            break
+    return zones
+
+
+def zone_check(
+    ec2: Any, items: list[dict[str, Any]], template: Mapping[str, Any], kind: str, suffix: str, project: str
+) -> tuple[Counter[str], int, str]:
+    """A per-zone quota: (who uses the busiest zone this environment places resources in, what it adds there, and
+    which zone that is). The template's zones are literal (the stack names them); existing resources are placed by
+    their subnet."""
+    zones = subnet_zones(ec2, {str(item.get("SubnetId")) for item in items if item.get("SubnetId")})
+    planned = per_zone(template, kind)
+    worst: tuple[int, str, Counter[str], int] | None = None
+    for zone, count in sorted(planned.items()):
+        in_zone = [item for item in items if zone == UNKNOWN_ZONE or zones.get(str(item.get("SubnetId"))) == zone]
+        in_use = Counter(regional_owner(item, project, set()) for item in in_zone)
+        adds = max(0, count - in_use.get(suffix, 0))
+        total = sum(in_use.values()) + adds
+        if worst is None or total > worst[0]:
+            worst = (total, zone, in_use, adds)
+    assert worst is not None  # the caller checks the template places some
+    return worst[2], worst[3], worst[1]
+
+
 def regional_checks(
     ec2: Any, quotas: Any, template: Mapping[str, Any], suffix: str, limits: Mapping[str, int] | None = None
 ) -> list[Check]:
@@ -347,18 +388,22 @@ def regional_checks(
         items = existing_items(ec2, listing)
         if kind == "AWS::EC2::VPC":
             default_vpcs = {str(vpc.get("VpcId")) for vpc in items if vpc.get("IsDefault")}
-        in_use = Counter(regional_owner(item, project, default_vpcs) for item in items)
-        mine = in_use.get(suffix, 0)
-        note = ""
-        if mine and mine != planned_count:
-            note = f"it has {mine}, its template {planned_count}: was it deployed with another PROFILE?"
         quota = QUOTA_BY_TYPE[kind]
+        note, place = "", "this region"
+        if quota.scope == "zone":
+            in_use, adds, place = zone_check(ec2, items, template, kind, suffix, project)
+        else:
+            in_use = Counter(regional_owner(item, project, default_vpcs) for item in items)
+            mine = in_use.get(suffix, 0)
+            adds = max(0, planned_count - mine)
+            if mine and mine != planned_count:
+                note = f"it has {mine}, its template {planned_count}: was it deployed with another PROFILE?"
         if limits and kind in limits:
             limit, limit_from, why = limits[kind], GIVEN, ""
         else:
             limit, limit_from, why = applied_quota(quotas, quota)
         note = "; ".join(part for part in (note, why) if part)
-        result.append(Check(quota, in_use, max(0, planned_count - mine), limit, limit_from, note))
+        result.append(Check(quota, in_use, adds, limit, limit_from, note, place))
     return result
 
 

@@ -16,7 +16,7 @@ from tests.unit.support import ROOT, Synthesized, lean_overrides
 CACHE_POLICY = "AWS::CloudFront::CachePolicy"
 PUBLIC_KEY = "AWS::CloudFront::PublicKey"
 KEY_GROUP = "AWS::CloudFront::KeyGroup"
-EIP, VPC, IGW = "AWS::EC2::EIP", "AWS::EC2::VPC", "AWS::EC2::InternetGateway"
+EIP, VPC, IGW, NAT = "AWS::EC2::EIP", "AWS::EC2::VPC", "AWS::EC2::InternetGateway", "AWS::EC2::NatGateway"
 BOUND = r"\(bound by ([^,)]+), (not adjustable|adjustable)"
 # The README's Deploy > Quotas bullet: per region for each profile, and CloudFront's figure for the account.
 README_FIGURES = {
@@ -64,7 +64,10 @@ def test_every_quota_cites_an_aws_page_and_has_its_scope() -> None:
         assert quota.source.startswith("https://docs.aws.amazon.com/")
     assert all(q.resource_type.startswith("AWS::CloudFront::") and q.scope == "account" for q in ACCOUNT_QUOTAS)
     # The preflight reads the applied value of every per-region quota from Service Quotas.
-    assert all(q.resource_type.startswith("AWS::EC2::") and q.scope == "region" and q.quota_code for q in REGIONAL_QUOTAS)
+    assert all(
+        q.resource_type.startswith("AWS::EC2::") and q.scope in ("region", "zone") and q.quota_code for q in REGIONAL_QUOTAS
+    )
+    assert [q.resource_type for q in REGIONAL_QUOTAS if q.scope == "zone"] == [NAT]
     assert QUOTA_BY_TYPE[CACHE_POLICY].default == 20 and QUOTA_BY_TYPE[CACHE_POLICY].adjustable is False
     # A default account's default VPC holds one VPC and one internet gateway of each region.
     assert (QUOTA_BY_TYPE[VPC].reserved, QUOTA_BY_TYPE[IGW].reserved, QUOTA_BY_TYPE[EIP].reserved) == (1, 1, 0)
@@ -172,3 +175,18 @@ def test_every_network_resource_the_preflight_counts_carries_the_environment_and
             tags = {tag["Key"]: tag["Value"] for tag in resource["Properties"]["Tags"]}
             assert (tags["Environment"], tags["Project"]) == (stack.config.environment_suffix, stack.config.project)
         assert template_tags(stack.json, quota.resource_type)["Environment"] == stack.config.environment_suffix
+
+
+def test_nat_gateways_count_in_their_busiest_zone(stack: Synthesized, lean: Synthesized) -> None:
+    """Production: one NAT gateway in each of the three zones; lean: its one in the first zone. Both use 1 of a zone's 5."""
+    from lib.quotas import per_zone
+
+    zones = stack.config.availability_zones
+    assert per_zone(stack.json, NAT) == dict.fromkeys(zones, 1)
+    assert per_zone(lean.json, NAT) == {zones[0]: 1}
+    assert usage(stack.json)[NAT] == usage(lean.json)[NAT] == 1
+    # A template that placed two in one zone would use two of that zone's quota.
+    doubled = copy.deepcopy(lean.json)
+    nat_id, nat = next((k, v) for k, v in doubled["Resources"].items() if v["Type"] == NAT)
+    doubled["Resources"][nat_id + "Twin"] = copy.deepcopy(nat)
+    assert usage(doubled)[NAT] == 2

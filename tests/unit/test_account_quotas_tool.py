@@ -37,6 +37,7 @@ def names(suffix: str, generations: Sequence[int] = (1,)) -> dict[str, list[str]
 
 PROJECT = "media-streaming"
 PRODUCTION_EIPS, LEAN_EIPS = 3, 1
+ZONES = ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")
 
 
 def tags(suffix: str) -> list[dict[str, str]]:
@@ -55,6 +56,11 @@ def environment_template(suffix: str, *, unnamed_oac: bool = False, eips: int = 
     if eips:
         network = {"Vpc": "AWS::EC2::VPC", "Igw": "AWS::EC2::InternetGateway"} | {f"Eip{n}": "AWS::EC2::EIP" for n in range(eips)}
         resources |= {key: {"Type": kind, "Properties": {"Tags": tags(suffix)}} for key, kind in network.items()}
+        # One NAT gateway per Elastic IP, each in a public subnet of its zone (lean: the first zone only).
+        for n, zone in enumerate(ZONES[:eips]):
+            resources[f"Subnet{n}"] = {"Type": "AWS::EC2::Subnet", "Properties": {"AvailabilityZone": zone}}
+            nat = {"SubnetId": {"Ref": f"Subnet{n}"}, "Tags": tags(suffix)}
+            resources[f"Nat{n}"] = {"Type": "AWS::EC2::NatGateway", "Properties": nat}
     for kind, listed in names(suffix).items():
         for n, name in enumerate(listed):
             props: dict[str, Any] = {}
@@ -111,6 +117,9 @@ def page(kind: str, listed: Sequence[str], next_marker: str | None = None) -> di
     return {aq.LISTINGS[kind].list_key: body}
 
 
+LIVE_NATS = {"Name": "state", "Values": ["pending", "available", "deleting"]}
+
+
 def vpc(n: int, suffix: str | None) -> dict[str, Any]:
     """A VPC of an environment, or (suffix None) the account's default VPC."""
     return {"VpcId": f"vpc-{n:08x}", "IsDefault": suffix is None, "Tags": tags(suffix) if suffix else []}
@@ -157,7 +166,21 @@ class Aws:
             for n in range(count)
         ]
         self.ec2_stub.add_response("describe_addresses", {"Addresses": addresses}, {})
+        self.nat_gateways({env: ZONES[:count] for env, count in envs.items()})
         self.quotas(applied, given)
+
+    def nat_gateways(self, zones: dict[str, tuple[str, ...]]) -> None:
+        """The region's live NAT gateways: each environment's, one in each of its zones, and their subnets' zones."""
+        placed = [(env, zone) for env, in_zones in zones.items() for zone in in_zones]
+        nats = [
+            {"NatGatewayId": f"nat-{env}-{zone}", "SubnetId": f"subnet-{env}-{zone}", "State": "available", "Tags": tags(env)}
+            for env, zone in placed
+        ]
+        self.ec2_stub.add_response("describe_nat_gateways", {"NatGateways": nats}, {"Filter": [LIVE_NATS]})
+        if nats:
+            subnets = [{"SubnetId": f"subnet-{env}-{zone}", "AvailabilityZone": zone} for env, zone in placed]
+            params = {"SubnetIds": sorted(subnet["SubnetId"] for subnet in subnets)}
+            self.ec2_stub.add_response("describe_subnets", {"Subnets": subnets}, params)
 
     def quotas(self, applied: dict[str, Any] | None = None, given: tuple[str, ...] = ()) -> None:
         """Service Quotas' answer per short type: a number, or an error code (none: no applied value)."""
@@ -428,6 +451,7 @@ def test_every_page_of_vpcs_is_read_and_untagged_resources_are_others(
     aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": [vpc(2, "pr2")]}, {"NextToken": "t2"})
     aws.ec2_stub.add_response("describe_internet_gateways", {"InternetGateways": []}, {})
     aws.ec2_stub.add_response("describe_addresses", {"Addresses": [{"AllocationId": "eipalloc-1", "Domain": "vpc"}]}, {})
+    aws.nat_gateways({"pr1": ZONES[:1], "pr2": ZONES[:1]})
     aws.quotas()
     assert aws.run(tmp_path, "pr3", environment_template("pr3", eips=LEAN_EIPS)) == cli.EXIT_OK
     out = capsys.readouterr().out
@@ -440,3 +464,48 @@ def test_an_ec2_error_exits_1(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFi
     aws.ec2_stub.add_client_error("describe_vpcs", "UnauthorizedOperation", "not allowed", expected_params={})
     assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=LEAN_EIPS)) == cli.EXIT_AWS
     assert capsys.readouterr().err.startswith("AWS error: describe_vpcs:")
+
+
+RAISED = {"VPC": 20, "InternetGateway": 20, "EIP": 40}
+
+
+def test_with_raised_network_quotas_lean_environments_fill_the_first_zones_nat_gateways(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every lean environment puts its one NAT gateway in the first zone: the sixth is refused there."""
+    five = {f"pr{n}": LEAN_EIPS for n in range(1, 6)}
+    aws.account(*five)
+    aws.region(five, applied=RAISED)
+    assert aws.run(tmp_path, "pr6", environment_template("pr6", eips=LEAN_EIPS)) == aq.EXIT_QUOTA
+    captured = capsys.readouterr()
+    users = ", ".join(f"{env}: 1" for env in five)
+    assert (
+        f"EXCEEDED NAT gateways per Availability Zone: limit 5 (adjustable); 5 in use in ap-southeast-1a ({users}); "
+        "TapStackpr6 adds 1"
+    ) in captured.out
+    assert "ok       EC2-VPC Elastic IPs: limit 40 (applied quota in Service Quotas" in captured.out
+    assert captured.err.startswith("refused: TapStackpr6 would exceed 1 quota(s)")
+
+
+def test_a_production_environment_is_counted_in_its_busiest_zone(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Production puts one NAT gateway in each zone; lean ones crowd the first: that is the zone that is reported, and
+    the other zones count only their own NAT gateways."""
+    existing = {"main": PRODUCTION_EIPS, **{f"pr{n}": LEAN_EIPS for n in range(1, 4)}}
+    aws.account(*existing)
+    aws.region(existing, applied=RAISED)
+    assert aws.run(tmp_path, "prod", environment_template("prod", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert (
+        "ok       NAT gateways per Availability Zone: limit 5 (adjustable); 4 in use in ap-southeast-1a "
+        "(main: 1, pr1: 1, pr2: 1, pr3: 1); TapStackprod adds 1"
+    ) in out
+
+
+def test_a_redeploy_adds_no_nat_gateway(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    five = {f"pr{n}": LEAN_EIPS for n in range(1, 6)}
+    aws.account(*five)
+    aws.region(five, applied=RAISED)
+    assert aws.run(tmp_path, "pr5", environment_template("pr5", eips=LEAN_EIPS)) == cli.EXIT_OK
+    assert "5 in use in ap-southeast-1a (pr1: 1, pr2: 1, pr3: 1, pr4: 1, pr5: 1); TapStackpr5 adds 0" in capsys.readouterr().out
