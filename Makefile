@@ -14,6 +14,8 @@ QUOTAS := $(PY) scripts/account_quotas.py
 # An environment keeps the profile it was first deployed with: pass the same PROFILE to every target.
 PROFILE ?=
 STACK_CONTEXT = --context environmentSuffix=$(SUFFIX) $(if $(PROFILE),--context profile=$(PROFILE))
+# The same profile for `python tap.py` run without the CDK CLI (template-diff).
+PROFILE_CONTEXT_ENV = $(if $(PROFILE),CDK_CONTEXT_JSON='{"profile": "$(PROFILE)"}')
 # cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish) and the
 # blue/green context that states where ECS left production, so a listener-rule update keeps it (aws/aws-cdk#36649).
 # First the quota preflight on the synthesized template: it refuses (nothing deployed) when a quota the
@@ -60,8 +62,8 @@ synth: install ## Synthesize TapStack$(SUFFIX) into cdk.out/ (no AWS credentials
 BASE ?= main
 template-diff: install ## cdk-diff-style offline: what deploying this tree over BASE (default main) adds, modifies, replaces; exit 1 if state is lost
 	@base=$$(mktemp -d) && trap 'rm -rf "$$base"' EXIT && git archive $(BASE) | tar -x -C "$$base" && \
-	(cd "$$base" && ENVIRONMENT_SUFFIX=$(SUFFIX) $(CURDIR)/$(PY) tap.py >/dev/null) && \
-	ENVIRONMENT_SUFFIX=$(SUFFIX) $(PY) tap.py >/dev/null && \
+	(cd "$$base" && ENVIRONMENT_SUFFIX=$(SUFFIX) $(PROFILE_CONTEXT_ENV) $(CURDIR)/$(PY) tap.py >/dev/null) && \
+	ENVIRONMENT_SUFFIX=$(SUFFIX) $(PROFILE_CONTEXT_ENV) $(PY) tap.py >/dev/null && \
 	$(PY) scripts/template_diff.py --fail-on-stateful "$$base/cdk.out/TapStack$(SUFFIX).template.json" cdk.out/TapStack$(SUFFIX).template.json
 
 test: test-infra test-backend test-frontend test-containers ## Every test: infrastructure, backend, frontend, containers

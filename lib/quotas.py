@@ -9,8 +9,8 @@ account's other environments:
   Elastic IP of each NAT gateway. A default account already has a default VPC with an internet
   gateway in each region (`reserved`). NAT gateways count per Availability Zone (scope "zone"): at
   the default quotas they do not bind (each holds one of the region's 5 Elastic IPs), but in an
-  account whose Elastic IP quota was raised above 15 (production: one NAT gateway in each AZ) or whose
-  VPC quota was raised above 6 (lean: every NAT gateway in the first AZ) they do.
+  account whose Elastic IP and VPC quotas were both raised (production puts one NAT gateway in each AZ,
+  lean every NAT gateway in the first AZ) they do.
 
 `capacity()` counts one synthesized template's use of each and says how many environments like it
 one account holds in one region; `scripts/account_quotas.py preflight` checks a deploy against what

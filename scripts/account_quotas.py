@@ -185,6 +185,8 @@ class Check:
     limit_from: str = DEFAULT
     note: str = ""
     place: str = "this region"  # where a per-region or per-zone quota was counted
+    planned: int = 0  # how many the template has (per-region quotas)
+    profile_change: bool = False  # the deployed environment has another number of them than its template
 
     @property
     def total(self) -> int:
@@ -192,7 +194,15 @@ class Check:
 
     @property
     def exceeded(self) -> bool:
-        return self.total > self.limit
+        """The deploy would create something over the limit. A deploy that adds nothing is never refused: an account
+        already over the limit the tool believes (a raised quota it could not read) deploys what it has."""
+        return self.adds > 0 and self.total > self.limit
+
+    @property
+    def status(self) -> str:
+        if self.exceeded:
+            return "EXCEEDED "
+        return "over     " if self.total > self.limit else "ok       "
 
     def describe(self, suffix: str) -> str:
         users = ", ".join(f"{env}: {count}" for env, count in sorted(self.in_use.items())) or "none"
@@ -389,21 +399,22 @@ def regional_checks(
         if kind == "AWS::EC2::VPC":
             default_vpcs = {str(vpc.get("VpcId")) for vpc in items if vpc.get("IsDefault")}
         quota = QUOTA_BY_TYPE[kind]
-        note, place = "", "this region"
+        note, place, profile_change = "", "this region", False
         if quota.scope == "zone":
             in_use, adds, place = zone_check(ec2, items, template, kind, suffix, project)
         else:
             in_use = Counter(regional_owner(item, project, default_vpcs) for item in items)
             mine = in_use.get(suffix, 0)
             adds = max(0, planned_count - mine)
-            if mine and mine != planned_count:
+            profile_change = bool(mine) and mine != planned_count
+            if profile_change:
                 note = f"it has {mine}, its template {planned_count}: was it deployed with another PROFILE?"
         if limits and kind in limits:
             limit, limit_from, why = limits[kind], GIVEN, ""
         else:
             limit, limit_from, why = applied_quota(quotas, quota)
         note = "; ".join(part for part in (note, why) if part)
-        result.append(Check(quota, in_use, adds, limit, limit_from, note, place))
+        result.append(Check(quota, in_use, adds, limit, limit_from, note, place, planned_count, profile_change))
     return result
 
 
@@ -421,14 +432,22 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     results = checks(clients.cloudfront, clients.cloudformation, template, args.suffix, limits)
     results += regional_checks(clients.ec2, clients.service_quotas, template, args.suffix, limits)
     for check in results:
-        print(("EXCEEDED " if check.exceeded else "ok       ") + check.describe(args.suffix))
+        print(check.status + check.describe(args.suffix))
+    mismatched = [check for check in results if check.profile_change]
+    if mismatched and not args.allow_profile_change:
+        details = "; ".join(check.describe(args.suffix) for check in mismatched)
+        raise QuotaError(
+            f"{Names(args.suffix).stack} is deployed with another profile than this template's, so it was not deployed: "
+            f"{details}. Pass the PROFILE it was first deployed with (make <target> SUFFIX={args.suffix} PROFILE=...); "
+            "to change its profile on purpose, pass --allow-profile-change (QUOTA_ARGS=--allow-profile-change)."
+        )
     exceeded = [check for check in results if check.exceeded]
     if exceeded:
         details = "; ".join(check.describe(args.suffix) for check in exceeded)
         lean = (
             " A pull-request environment needs less with the lean profile (make deploy PROFILE=lean: one NAT gateway, "
             "so one Elastic IP instead of three)."
-            if any(check.quota.resource_type == "AWS::EC2::EIP" for check in exceeded)
+            if any(check.quota.resource_type == "AWS::EC2::EIP" and check.planned > 1 for check in exceeded)
             else ""
         )
         raise QuotaError(
@@ -460,6 +479,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="TYPE=N",
         help="the account's raised quota for one type, e.g. KeyGroup=20 or EIP=10 (repeatable; wins over Service Quotas "
         "and AWS's defaults)",
+    )
+    preflight.add_argument(
+        "--allow-profile-change",
+        action="store_true",
+        help="deploy a template whose network differs from the deployed environment's (a profile change on purpose)",
     )
     capacity_ = commands.add_parser("capacity", help="how many environments like the template one account holds in a region")
     capacity_.add_argument("--template", type=Path, required=True, help="synthesized template")

@@ -425,20 +425,51 @@ def test_a_quota_given_on_the_command_line_wins_and_service_quotas_is_not_asked(
     assert "ok       EC2-VPC Elastic IPs: limit 10 (raised with --quota; AWS's default 5); 3 in use" in capsys.readouterr().out
 
 
-def test_a_redeploy_adds_nothing_and_a_profile_change_adds_the_difference(
+def test_a_redeploy_adds_nothing_and_a_profile_change_is_refused_unless_allowed(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.account("pr1", "pr2")
     aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS})
     assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
     assert "4 in use in this region (pr1: 1, pr2: 3); TapStackpr2 adds 0" in capsys.readouterr().out
-    # pr1 was deployed lean; deploying it without PROFILE=lean asks for two more Elastic IPs than it has.
+    # pr1 was deployed lean; deploying it without PROFILE=lean (a rotation step, say) would add two NAT gateways.
+    production_pr1 = environment_template("pr1", eips=PRODUCTION_EIPS)
     aws.account("pr1", "pr2")
     aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS})
-    assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=PRODUCTION_EIPS)) == aq.EXIT_QUOTA
+    assert aws.run(tmp_path, "pr1", production_pr1) == aq.EXIT_QUOTA
     captured = capsys.readouterr()
     assert "TapStackpr1 adds 2 (it has 1, its template 3: was it deployed with another PROFILE?)" in captured.out
-    assert "TapStackpr1 adds 0" in captured.out  # its VPC
+    assert (
+        "VPCs per Region: limit 5 (adjustable); 3 in use in this region (default VPC: 1, pr1: 1, pr2: 1); TapStackpr1 adds 0"
+        in (captured.out)
+    )
+    assert captured.err.startswith("refused: TapStackpr1 is deployed with another profile than this template's")
+    assert "PROFILE=" in captured.err and "--allow-profile-change" in captured.err
+    # On purpose: the quotas still decide (4 + 2 Elastic IPs of 5).
+    aws.account("pr1", "pr2")
+    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS})
+    assert aws.run(tmp_path, "pr1", production_pr1, "--allow-profile-change") == aq.EXIT_QUOTA
+    captured = capsys.readouterr()
+    assert captured.err.startswith("refused: TapStackpr1 would exceed 1 quota(s)")
+
+
+def test_a_redeploy_of_an_account_over_a_limit_it_could_not_read_is_not_refused(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Raised to 10 Elastic IPs, but the caller may not read Service Quotas: the tool believes 5 and sees 6 in use. A
+    redeploy that adds nothing goes ahead (the line says "over"); a new environment is still refused."""
+    two = {"pr1": PRODUCTION_EIPS, "pr2": PRODUCTION_EIPS}
+    denied = dict.fromkeys(("VPC", "InternetGateway", "EIP", "NatGateway"), "AccessDeniedException")
+    aws.account(*two)
+    aws.region(two, applied=denied)
+    assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
+    assert "over     EC2-VPC Elastic IPs: limit 5 (adjustable); 6 in use in this region (pr1: 3, pr2: 3); TapStackpr2 adds 0" in (
+        capsys.readouterr().out
+    )
+    aws.account(*two)
+    aws.region(two, applied=denied)
+    assert aws.run(tmp_path, "pr3", environment_template("pr3", eips=LEAN_EIPS)) == aq.EXIT_QUOTA
+    assert "EXCEEDED EC2-VPC Elastic IPs" in capsys.readouterr().out
 
 
 def test_every_page_of_vpcs_is_read_and_untagged_resources_are_others(
