@@ -5,8 +5,8 @@ account's other environments:
 
 * CloudFront is global: cache policies, response headers policies, functions, key groups, public
   keys, origin access controls and distributions count against per-ACCOUNT quotas;
-* the network counts against per-REGION quotas of the account: its VPC, internet gateway and the
-  Elastic IP of each NAT gateway. A default account already has a default VPC with an internet
+* the network and the database count against per-REGION quotas of the account: its VPC, internet
+  gateway, the Elastic IP of each NAT gateway, its Aurora cluster and instances. A default account already has a default VPC with an internet
   gateway in each region (`reserved`). NAT gateways count per Availability Zone (scope "zone"): at
   the default quotas they do not bind (each holds one of the region's 5 Elastic IPs), but in an
   account whose Elastic IP and VPC quotas were both raised (production puts one NAT gateway in each AZ,
@@ -78,11 +78,14 @@ ACCOUNT_QUOTAS = (
 )
 VPC_QUOTAS = "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html"
 EC2_EIP_QUOTAS = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/elastic-ip-addresses-eip.html"
+RDS_QUOTAS = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html"
 REGIONAL_QUOTAS = (
     Quota("AWS::EC2::VPC", "VPCs per Region", 5, True, VPC_QUOTAS, "region", 1, "vpc", "L-F678F1CE"),
     Quota("AWS::EC2::InternetGateway", "Internet gateways per Region", 5, True, VPC_QUOTAS, "region", 1, "vpc", "L-A4707A72"),
     Quota("AWS::EC2::EIP", "EC2-VPC Elastic IPs", 5, True, EC2_EIP_QUOTAS, "region", 0, "ec2", "L-0263D0A3"),
     Quota("AWS::EC2::NatGateway", "NAT gateways per Availability Zone", 5, True, VPC_QUOTAS, "zone", 0, "vpc", "L-FE5A380F"),
+    Quota("AWS::RDS::DBCluster", "DB clusters", 40, True, RDS_QUOTAS, "region", 0, "rds", "L-952B80B8"),
+    Quota("AWS::RDS::DBInstance", "DB instances", 40, True, RDS_QUOTAS, "region", 0, "rds", "L-7B6409FD"),
 )
 UNKNOWN_ZONE = "an Availability Zone not known before deploy"
 QUOTAS = ACCOUNT_QUOTAS + REGIONAL_QUOTAS

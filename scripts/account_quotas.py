@@ -24,10 +24,11 @@ Exit codes: 0 OK; 1 AWS error; 2 bad input; 3 a quota would be exceeded (nothing
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def planned(template: Mapping[str, Any]) -> dict[str, Planned]:
 def owner(name: str, own_names: Sequence[str], suffix: str) -> str:
     """The environment a resource belongs to, read from its name by the pattern of a name this environment gives
     the same resource: `<prefix>-<env>` (lib/contract.py Names), or CDK's generated
-    `TapStack<env><construct path><8-character hash>`; "other" when no pattern fits."""
+    `TapStack<env><construct path><8-character hash>`; OTHER when no pattern fits."""
     stack = Names(suffix).stack
     head = stack.removesuffix(suffix)
     for own in own_names:
@@ -155,21 +156,42 @@ def owner(name: str, own_names: Sequence[str], suffix: str) -> str:
             at = name.find(stem, len(head))
             if name.startswith(head) and at > len(head):
                 return name[len(head) : at]
-    return "other"
+    return OTHER
+
+
+# Owners that no environment suffix can spell (a suffix has no spaces or parentheses).
+OTHER = "(other)"
+DEFAULT_VPC = "(default VPC)"
+# A stack in this state holds none of its resources; the next deploy replaces it with a new one.
+EMPTY_STACK_STATES = frozenset({"ROLLBACK_COMPLETE"})
 
 
 def stack_exists(cloudformation: Any, suffix: str) -> bool:
+    """The environment's stack exists and holds its resources (not rolled back after a failed create)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        cloudformation.describe_stacks(StackName=Names(suffix).stack)
+        stacks = cloudformation.describe_stacks(StackName=Names(suffix).stack).get("Stacks", [])
     except ClientError as error:
         if "does not exist" in error.response.get("Error", {}).get("Message", ""):
             return False
         raise AwsError(f"describe_stacks: {error}") from error
     except BotoCoreError as error:
         raise AwsError(f"describe_stacks: {error}") from error
-    return True
+    return any(stack.get("StackStatus") not in EMPTY_STACK_STATES for stack in stacks)
+
+
+class Deployed:
+    """Whether the environment's stack exists, asked once and only when a check needs it."""
+
+    def __init__(self, cloudformation: Any, suffix: str) -> None:
+        self.cloudformation, self.suffix = cloudformation, suffix
+        self._answer: bool | None = None
+
+    def __bool__(self) -> bool:
+        if self._answer is None:
+            self._answer = stack_exists(self.cloudformation, self.suffix)
+        return self._answer
 
 
 # Where a check's limit came from.
@@ -237,14 +259,13 @@ def quota_override(raw: str) -> tuple[str, int]:
 
 def checks(
     cloudfront: Any,
-    cloudformation: Any,
+    deployed: Deployed,
     template: Mapping[str, Any],
     suffix: str,
     limits: Mapping[str, int] | None = None,
 ) -> list[Check]:
     """One check per quota'd type the template creates; `limits` replaces AWS's default for raised quotas."""
     plan = planned(template)
-    exists: bool | None = None
     result = []
     for kind, listing in LISTINGS.items():
         mine = plan[kind]
@@ -253,9 +274,7 @@ def checks(
         names = existing_names(cloudfront, listing)
         adds = sum(1 for name in mine.names if name not in names)
         if mine.unnamed:
-            if exists is None:
-                exists = stack_exists(cloudformation, suffix)
-            adds += 0 if exists else mine.unnamed
+            adds += 0 if deployed else mine.unnamed
         in_use = Counter(owner(name, mine.names, suffix) for name in names)
         quota = QUOTA_BY_TYPE[kind]
         given = limits is not None and kind in limits
@@ -264,7 +283,17 @@ def checks(
     return result
 
 
-# ----------------------------------------------------------------------------- per-region quotas (EC2)
+# ----------------------------------------------------------------------------- per-region quotas (EC2, RDS)
+
+
+@dataclass(frozen=True)
+class Clients:
+    cloudfront: Any
+    cloudformation: Any
+    ec2: Any
+    service_quotas: Any
+    sts: Any
+    rds: Any
 
 
 @dataclass(frozen=True)
@@ -277,6 +306,8 @@ class RegionalListing:
     params: Mapping[str, Any] | None = None
 
 
+# The per-region RDS quotas, as rds:DescribeAccountAttributes names them (it answers usage and applied quota at once).
+RDS_QUOTA_NAMES = {"AWS::RDS::DBInstance": "DBInstances", "AWS::RDS::DBCluster": "DBClusters"}
 # NAT gateways that hold their place in the quota: not yet deleted or failed.
 LIVE_NAT_STATES = ("pending", "available", "deleting")
 REGIONAL_LISTINGS = {
@@ -287,8 +318,11 @@ REGIONAL_LISTINGS = {
         "describe_nat_gateways", "NatGateways", True, {"Filter": [{"Name": "state", "Values": list(LIVE_NAT_STATES)}]}
     ),
 }
-assert set(REGIONAL_LISTINGS) == {quota.resource_type for quota in REGIONAL_QUOTAS}
-DEFAULT_VPC = "default VPC"
+assert set(REGIONAL_LISTINGS) | set(RDS_QUOTA_NAMES) == {quota.resource_type for quota in REGIONAL_QUOTAS}
+# Internet gateways per Region "is directly correlated with" VPCs per Region and is raised with it (VPC User Guide).
+FOLLOWS = {"AWS::EC2::InternetGateway": "AWS::EC2::VPC"}
+# Resources other accounts own but this one sees (VPCs shared through AWS RAM) count against their owner's quota.
+OWNED_TYPES = frozenset({"AWS::EC2::VPC", "AWS::EC2::InternetGateway"})
 
 
 def _tags(resource: Mapping[str, Any]) -> dict[str, str]:
@@ -307,16 +341,18 @@ def existing_items(ec2: Any, listing: RegionalListing) -> list[dict[str, Any]]:
             return items
 
 
-def regional_owner(item: Mapping[str, Any], project: str, default_vpcs: set[str]) -> str:
+def regional_owner(item: Mapping[str, Any], project: str, default_vpcs: set[str], left_behind: str | None = None) -> str:
     """Whose an EC2 resource is: the `Environment` tag of a resource tagged with the platform's `Project`, the
-    account's default VPC (or its internet gateway), or "other"."""
+    account's default VPC (or its internet gateway), or OTHER. `left_behind` names the environment whose stack does
+    not exist: what still carries its tags (a destroy that failed half-way) is not what a redeploy keeps."""
     tags = _tags(item)
     if tags.get("Project") == project and "Environment" in tags:
-        return tags["Environment"]
+        env = tags["Environment"]
+        return f"{env} (left behind)" if env == left_behind else env
     attached = {str(a.get("VpcId")) for a in item.get("Attachments") or []}
     if item.get("IsDefault") or attached & default_vpcs:
         return DEFAULT_VPC
-    return "other"
+    return OTHER
 
 
 def applied_quota(quotas: Any, quota: Quota) -> tuple[int, str, str]:
@@ -334,7 +370,7 @@ def applied_quota(quotas: Any, quota: Quota) -> tuple[int, str, str]:
             return quota.default, DEFAULT, ""
         return quota.default, DEFAULT, f"Service Quotas not read ({code}): AWS's default assumed; pass --quota if raised"
     except BotoCoreError as error:
-        raise AwsError(f"get_service_quota: {error}") from error
+        return quota.default, DEFAULT, f"Service Quotas not read ({type(error).__name__}): AWS's default assumed"
     value = response.get("Quota", {}).get("Value")
     if not isinstance(value, int | float) or value < 1:
         return quota.default, DEFAULT, ""
@@ -364,7 +400,7 @@ def subnet_zones(ec2: Any, subnet_ids: set[str]) -> dict[str, str]:
 
 
 def zone_check(
-    ec2: Any, items: list[dict[str, Any]], template: Mapping[str, Any], kind: str, suffix: str, project: str
+    ec2: Any, items: list[dict[str, Any]], template: Mapping[str, Any], kind: str, suffix: str, owner_of: Callable[..., str]
 ) -> tuple[Counter[str], int, str]:
     """A per-zone quota: (who uses the busiest zone this environment places resources in, what it adds there, and
     which zone that is). The template's zones are literal (the stack names them); existing resources are placed by
@@ -374,7 +410,7 @@ def zone_check(
     worst: tuple[int, str, Counter[str], int] | None = None
     for zone, count in sorted(planned.items()):
         in_zone = [item for item in items if zone == UNKNOWN_ZONE or zones.get(str(item.get("SubnetId"))) == zone]
-        in_use = Counter(regional_owner(item, project, set()) for item in in_zone)
+        in_use = Counter(owner_of(item) for item in in_zone)
         adds = max(0, count - in_use.get(suffix, 0))
         total = sum(in_use.values()) + adds
         if worst is None or total > worst[0]:
@@ -383,36 +419,70 @@ def zone_check(
     return worst[2], worst[3], worst[1]
 
 
+def rds_usage(rds: Any) -> dict[str, tuple[int, int]]:
+    """DescribeAccountAttributes: quota name -> (used, applied maximum) in this region."""
+    quotas = _call(rds, "describe_account_attributes").get("AccountQuotas", [])
+    return {str(q.get("AccountQuotaName")): (int(q.get("Used", 0)), int(q.get("Max", 0))) for q in quotas}
+
+
 def regional_checks(
-    ec2: Any, quotas: Any, template: Mapping[str, Any], suffix: str, limits: Mapping[str, int] | None = None
+    clients: Clients, deployed: Deployed, template: Mapping[str, Any], suffix: str, limits: Mapping[str, int] | None = None
 ) -> list[Check]:
-    """One check per per-region type the template creates. What this environment already has (a redeploy) is not
-    added again; a deployed environment whose template needs more (a profile change) adds the difference."""
+    """One check per per-region type the template creates. What this environment already has (a redeploy of a stack
+    that exists) is not added again; a deployed environment whose template has another number (a profile change)
+    is marked."""
     result = []
     default_vpcs: set[str] = set()
-    for kind, listing in REGIONAL_LISTINGS.items():
-        planned_count = sum(1 for r in template.get("Resources", {}).values() if r.get("Type") == kind)
+    resources = template.get("Resources", {}).values()
+    account: str | None = None
+    applied: dict[str, int] = {}
+    rds: dict[str, tuple[int, int]] | None = None
+    for quota in REGIONAL_QUOTAS:
+        kind = quota.resource_type
+        planned_count = sum(1 for r in resources if r.get("Type") == kind)
         if not planned_count:
             continue
+        given = limits is not None and kind in limits
+        note, place, profile_change = "", "this region", False
+        if kind in RDS_QUOTA_NAMES:
+            # Usage and the applied quota in one call; RDS names no owner, so the count is the region's.
+            rds = rds if rds is not None else rds_usage(clients.rds)
+            used, maximum = rds.get(RDS_QUOTA_NAMES[kind], (0, 0))
+            in_use: Counter[str] = Counter({"(every stack in the region)": used} if used else {})
+            adds = 0 if deployed else planned_count
+            limit = limits[kind] if limits is not None and given else maximum or quota.default
+            limit_from = GIVEN if given else (APPLIED if limit != quota.default else DEFAULT)
+            result.append(Check(quota, in_use, adds, limit, limit_from, "", place, planned_count))
+            continue
         project = template_tags(template, kind).get("Project", "")
-        items = existing_items(ec2, listing)
+        items = existing_items(clients.ec2, REGIONAL_LISTINGS[kind])
+        if kind in OWNED_TYPES:
+            account = account or str(_call(clients.sts, "get_caller_identity")["Account"])
+            items = [item for item in items if str(item.get("OwnerId", account)) == account]
         if kind == "AWS::EC2::VPC":
             default_vpcs = {str(vpc.get("VpcId")) for vpc in items if vpc.get("IsDefault")}
-        quota = QUOTA_BY_TYPE[kind]
-        note, place, profile_change = "", "this region", False
+        owner_of = functools.partial(
+            regional_owner, project=project, default_vpcs=default_vpcs, left_behind=None if deployed else suffix
+        )
+
         if quota.scope == "zone":
-            in_use, adds, place = zone_check(ec2, items, template, kind, suffix, project)
+            in_use, adds, place = zone_check(clients.ec2, items, template, kind, suffix, owner_of)
         else:
-            in_use = Counter(regional_owner(item, project, default_vpcs) for item in items)
+            in_use = Counter(owner_of(item) for item in items)
             mine = in_use.get(suffix, 0)
             adds = max(0, planned_count - mine)
             profile_change = bool(mine) and mine != planned_count
             if profile_change:
                 note = f"it has {mine}, its template {planned_count}: was it deployed with another PROFILE?"
-        if limits and kind in limits:
+        if given and limits is not None:
             limit, limit_from, why = limits[kind], GIVEN, ""
         else:
-            limit, limit_from, why = applied_quota(quotas, quota)
+            limit, limit_from, why = applied_quota(clients.service_quotas, quota)
+            follows = FOLLOWS.get(kind)
+            if follows in applied and applied[follows] > limit:
+                # AWS: this quota is raised by raising the one it follows.
+                limit, limit_from = applied[follows], APPLIED
+        applied[kind] = limit
         note = "; ".join(part for part in (note, why) if part)
         result.append(Check(quota, in_use, adds, limit, limit_from, note, place, planned_count, profile_change))
     return result
@@ -429,8 +499,9 @@ def read_template(path: Path) -> dict[str, Any]:
 def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     template = read_template(args.template)
     limits = dict(args.quota)
-    results = checks(clients.cloudfront, clients.cloudformation, template, args.suffix, limits)
-    results += regional_checks(clients.ec2, clients.service_quotas, template, args.suffix, limits)
+    deployed = Deployed(clients.cloudformation, args.suffix)
+    results = checks(clients.cloudfront, deployed, template, args.suffix, limits)
+    results += regional_checks(clients, deployed, template, args.suffix, limits)
     for check in results:
         print(check.status + check.describe(args.suffix))
     mismatched = [check for check in results if check.profile_change]
@@ -462,6 +533,10 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
 def command_capacity(args: argparse.Namespace) -> int:
     print(capacity(read_template(args.template)).describe())
     return EXIT_OK
+
+
+# The boto3 service of each Clients field, in order.
+CLIENT_SERVICES = ("cloudfront", "cloudformation", "ec2", "service-quotas", "sts", "rds")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -498,14 +573,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-@dataclass(frozen=True)
-class Clients:
-    cloudfront: Any
-    cloudformation: Any
-    ec2: Any
-    service_quotas: Any
-
-
 @exits_on({InputError: ("error", EXIT_INPUT), QuotaError: ("refused", EXIT_QUOTA), AwsError: ("AWS error", EXIT_AWS)})
 def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None) -> int:
     """Run one command. Tests pass stubbed clients; otherwise boto3 creates them."""
@@ -516,12 +583,7 @@ def main(argv: Sequence[str] | None = None, *, clients: Clients | None = None) -
         import boto3
 
         session = boto3.session.Session(region_name=args.region)
-        clients = Clients(
-            session.client("cloudfront"),
-            session.client("cloudformation"),
-            session.client("ec2"),
-            session.client("service-quotas"),
-        )
+        clients = Clients(*(session.client(name) for name in CLIENT_SERVICES))
     return command_preflight(args, clients)
 
 

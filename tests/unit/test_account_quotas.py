@@ -65,7 +65,8 @@ def test_every_quota_cites_an_aws_page_and_has_its_scope() -> None:
     assert all(q.resource_type.startswith("AWS::CloudFront::") and q.scope == "account" for q in ACCOUNT_QUOTAS)
     # The preflight reads the applied value of every per-region quota from Service Quotas.
     assert all(
-        q.resource_type.startswith("AWS::EC2::") and q.scope in ("region", "zone") and q.quota_code for q in REGIONAL_QUOTAS
+        q.resource_type.split("::")[1] in ("EC2", "RDS") and q.scope in ("region", "zone") and q.quota_code
+        for q in REGIONAL_QUOTAS
     )
     assert [q.resource_type for q in REGIONAL_QUOTAS if q.scope == "zone"] == [NAT]
     assert QUOTA_BY_TYPE[CACHE_POLICY].default == 20 and QUOTA_BY_TYPE[CACHE_POLICY].adjustable is False

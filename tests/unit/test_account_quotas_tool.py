@@ -36,6 +36,7 @@ def names(suffix: str, generations: Sequence[int] = (1,)) -> dict[str, list[str]
 
 
 PROJECT = "media-streaming"
+ACCOUNT = "123456789012"
 PRODUCTION_EIPS, LEAN_EIPS = 3, 1
 ZONES = ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")
 
@@ -122,19 +123,29 @@ LIVE_NATS = {"Name": "state", "Values": ["pending", "available", "deleting"]}
 
 def vpc(n: int, suffix: str | None) -> dict[str, Any]:
     """A VPC of an environment, or (suffix None) the account's default VPC."""
-    return {"VpcId": f"vpc-{n:08x}", "IsDefault": suffix is None, "Tags": tags(suffix) if suffix else []}
+    return {"VpcId": f"vpc-{n:08x}", "IsDefault": suffix is None, "Tags": tags(suffix) if suffix else [], "OwnerId": ACCOUNT}
 
 
 @dataclass
 class Aws:
-    cloudfront: Any
-    cloudformation: Any
-    ec2: Any
-    service_quotas: Any
+    clients: aq.Clients
     cf: Stubber
     cfn: Stubber
     ec2_stub: Stubber
     sq: Stubber
+    sts: Stubber
+    rds: Stubber
+
+    def stack(self, suffix: str, status: str | None) -> None:
+        """describe_stacks of the environment: its status, or (None) no such stack."""
+        name = f"TapStack{suffix}"
+        if status is None:
+            self.cfn.add_client_error(
+                "describe_stacks", "ValidationError", f"Stack with id {name} does not exist", expected_params={"StackName": name}
+            )
+        else:
+            body = {"StackName": name, "CreationTime": WHEN, "StackStatus": status}
+            self.cfn.add_response("describe_stacks", {"Stacks": [body]}, {"StackName": name})
 
     def region(
         self,
@@ -143,18 +154,31 @@ class Aws:
         default_vpc: bool = True,
         applied: dict[str, Any] | None = None,
         given: tuple[str, ...] = (),
+        deploying: str = "",
+        status: str | None = None,
+        foreign_vpcs: int = 0,
     ) -> None:
         """The region holds the default VPC (with its internet gateway) and the network of each environment of
         `eips` (its VPC, internet gateway and that many Elastic IPs). `applied` answers Service Quotas per short
-        type (a number, or an error code); the types in `given` were passed with --quota, so nothing is asked."""
+        type (a number, or an error code); the types in `given` were passed with --quota, so nothing is asked.
+        `deploying`'s stack has `status` (None: it does not exist, or when it is one of `eips`, UPDATE_COMPLETE);
+        `foreign_vpcs` VPCs with their gateways are shared from another account."""
         envs = eips or {}
+        if status is None and deploying in envs:
+            status = "UPDATE_COMPLETE"
+        self.stack(deploying, status)
         vpcs = ([vpc(0, None)] if default_vpc else []) + [vpc(n, env) for n, env in enumerate(envs, 1)]
+        self.sts.add_response(
+            "get_caller_identity", {"Account": ACCOUNT, "Arn": "arn:aws:iam::123456789012:root", "UserId": "x"}, {}
+        )
+        vpcs += [vpc(90 + n, None) | {"IsDefault": False, "OwnerId": "210987654321"} for n in range(foreign_vpcs)]
         self.ec2_stub.add_response("describe_vpcs", {"Vpcs": vpcs}, {})
         gateways = [
             {
                 "InternetGatewayId": f"igw-{v['VpcId'][4:]}",
                 "Attachments": [{"VpcId": v["VpcId"], "State": "available"}],
                 "Tags": v["Tags"],
+                "OwnerId": v.get("OwnerId", ACCOUNT),
             }
             for v in vpcs
         ]
@@ -185,6 +209,8 @@ class Aws:
     def quotas(self, applied: dict[str, Any] | None = None, given: tuple[str, ...] = ()) -> None:
         """Service Quotas' answer per short type: a number, or an error code (none: no applied value)."""
         for quota in REGIONAL_QUOTAS:
+            if quota.resource_type in aq.RDS_QUOTA_NAMES:
+                continue  # RDS answers its own usage and quota (describe_account_attributes)
             short = aq.short_type(quota.resource_type)
             if short in given:
                 continue
@@ -212,16 +238,11 @@ class Aws:
         path.write_text(json.dumps(template or environment_template(suffix)))
         return aq.main(["preflight", "--suffix", suffix, "--template", str(path), *options], clients=self.clients)
 
-    @property
-    def clients(self) -> aq.Clients:
-        return aq.Clients(self.cloudfront, self.cloudformation, self.ec2, self.service_quotas)
-
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    services = ("cloudfront", "cloudformation", "ec2", "service-quotas")
-    with stubbed_clients(*services) as ((cloudfront, cloudformation, ec2, service_quotas), (cf, cfn, ec2_stub, sq)):
-        yield Aws(cloudfront, cloudformation, ec2, service_quotas, cf, cfn, ec2_stub, sq)
+    with stubbed_clients(*aq.CLIENT_SERVICES) as (clients, stubs):
+        yield Aws(aq.Clients(*clients), *stubs)
 
 
 def test_under_the_quota_passes_and_reads_every_page(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -309,7 +330,7 @@ def test_unnamed_resources_count_unless_the_stack_exists(
         )
     assert aws.run(tmp_path, "pr2", environment_template("pr2", unnamed_oac=True)) == cli.EXIT_OK
     # With no name of its own to compare with, the tool cannot tell whose they are.
-    assert f"2 in use (other: 2); TapStackpr2 adds {adds}" in capsys.readouterr().out
+    assert f"2 in use ((other): 2); TapStackpr2 adds {adds}" in capsys.readouterr().out
 
 
 def test_an_aws_error_exits_1(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -344,7 +365,7 @@ def test_owner_reads_both_name_patterns() -> None:
     own = names("dev")["AWS::CloudFront::OriginAccessControl"] + ["cache-html-dev"]
     assert aq.owner("TapStackpr-12CdnDistributionOrigin3S3OriginAccessControl" + "DEADBEEF", own, "dev") == "pr-12"
     assert aq.owner("cache-html-pr-12", own, "dev") == "pr-12"
-    assert aq.owner("someone-elses-policy", own, "dev") == "other"
+    assert aq.owner("someone-elses-policy", own, "dev") == aq.OTHER == "(other)"
 
 
 # ----------------------------------------------------------------------------- per-region quotas
@@ -355,14 +376,14 @@ def test_a_second_production_environment_is_refused_on_elastic_ips(
 ) -> None:
     """Three NAT gateways hold three of the region's five Elastic IPs: a second production environment needs six."""
     aws.account("pr1")
-    aws.region({"pr1": PRODUCTION_EIPS})
+    aws.region({"pr1": PRODUCTION_EIPS}, deploying="pr2")
     assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == aq.EXIT_QUOTA
     captured = capsys.readouterr()
     assert (
         "EXCEEDED EC2-VPC Elastic IPs: limit 5 (adjustable); 3 in use in this region (pr1: 3); TapStackpr2 adds 3" in captured.out
     )
     assert (
-        "ok       VPCs per Region: limit 5 (adjustable); 2 in use in this region (default VPC: 1, pr1: 1); TapStackpr2 adds 1"
+        "ok       VPCs per Region: limit 5 (adjustable); 2 in use in this region ((default VPC): 1, pr1: 1); TapStackpr2 adds 1"
         in captured.out
     )
     assert captured.err.startswith("refused: TapStackpr2 would exceed 1 quota(s)")
@@ -373,7 +394,7 @@ def test_lean_environments_fit_until_the_vpcs_run_out(aws: Aws, tmp_path: Path, 
     """With the default VPC, four lean environments fit in a region (VPCs and internet gateways: 5 each)."""
     three = {f"pr{n}": LEAN_EIPS for n in range(1, 4)}
     aws.account(*three)
-    aws.region(three)
+    aws.region(three, deploying="pr4")
     assert aws.run(tmp_path, "pr4", environment_template("pr4", eips=LEAN_EIPS)) == cli.EXIT_OK
     assert (
         "ok       EC2-VPC Elastic IPs: limit 5 (adjustable); 3 in use in this region (pr1: 1, pr2: 1, pr3: 1); TapStackpr4 adds 1"
@@ -381,21 +402,21 @@ def test_lean_environments_fit_until_the_vpcs_run_out(aws: Aws, tmp_path: Path, 
     )
     four = {**three, "pr4": LEAN_EIPS}
     aws.account(*four)
-    aws.region(four)
+    aws.region(four, deploying="pr5")
     assert aws.run(tmp_path, "pr5", environment_template("pr5", eips=LEAN_EIPS)) == aq.EXIT_QUOTA
     captured = capsys.readouterr()
     assert captured.err.startswith("refused: TapStackpr5 would exceed 2 quota(s)")
     assert (
-        "VPCs per Region: limit 5 (adjustable); 5 in use in this region (default VPC: 1, pr1: 1, pr2: 1, pr3: 1, pr4: 1)"
+        "VPCs per Region: limit 5 (adjustable); 5 in use in this region ((default VPC): 1, pr1: 1, pr2: 1, pr3: 1, pr4: 1)"
         in captured.err
     )
-    assert "Internet gateways per Region: limit 5 (adjustable); 5 in use in this region (default VPC: 1, pr1: 1" in captured.err
+    assert "Internet gateways per Region: limit 5 (adjustable); 5 in use in this region ((default VPC): 1, pr1: 1" in captured.err
     assert "PROFILE=lean" not in captured.err  # Elastic IPs are not what binds
 
 
 def test_the_applied_quota_in_service_quotas_is_the_limit(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     aws.account("pr1")
-    aws.region({"pr1": PRODUCTION_EIPS}, applied={"EIP": 20, "VPC": 5})
+    aws.region({"pr1": PRODUCTION_EIPS}, applied={"EIP": 20, "VPC": 5}, deploying="pr2")
     assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
     out = capsys.readouterr().out
     assert "ok       EC2-VPC Elastic IPs: limit 20 (applied quota in Service Quotas; AWS's default 5); 3 in use" in out
@@ -406,7 +427,7 @@ def test_without_service_quotas_access_the_default_is_assumed_and_said(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.account()
-    aws.region(applied={"EIP": "AccessDeniedException"})
+    aws.region(applied={"EIP": "AccessDeniedException"}, deploying="pr1")
     assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
     out = capsys.readouterr().out
     assert (
@@ -419,7 +440,7 @@ def test_a_quota_given_on_the_command_line_wins_and_service_quotas_is_not_asked(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.account("pr1")
-    aws.region({"pr1": PRODUCTION_EIPS}, given=("EIP",))
+    aws.region({"pr1": PRODUCTION_EIPS}, given=("EIP",), deploying="pr2")
     template = environment_template("pr2", eips=PRODUCTION_EIPS)
     assert aws.run(tmp_path, "pr2", template, "--quota", "EIP=10") == cli.EXIT_OK
     assert "ok       EC2-VPC Elastic IPs: limit 10 (raised with --quota; AWS's default 5); 3 in use" in capsys.readouterr().out
@@ -429,25 +450,25 @@ def test_a_redeploy_adds_nothing_and_a_profile_change_is_refused_unless_allowed(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.account("pr1", "pr2")
-    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS})
+    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS}, deploying="pr2")
     assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
     assert "4 in use in this region (pr1: 1, pr2: 3); TapStackpr2 adds 0" in capsys.readouterr().out
     # pr1 was deployed lean; deploying it without PROFILE=lean (a rotation step, say) would add two NAT gateways.
     production_pr1 = environment_template("pr1", eips=PRODUCTION_EIPS)
     aws.account("pr1", "pr2")
-    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS})
+    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS}, deploying="pr1")
     assert aws.run(tmp_path, "pr1", production_pr1) == aq.EXIT_QUOTA
     captured = capsys.readouterr()
     assert "TapStackpr1 adds 2 (it has 1, its template 3: was it deployed with another PROFILE?)" in captured.out
     assert (
-        "VPCs per Region: limit 5 (adjustable); 3 in use in this region (default VPC: 1, pr1: 1, pr2: 1); TapStackpr1 adds 0"
+        "VPCs per Region: limit 5 (adjustable); 3 in use in this region ((default VPC): 1, pr1: 1, pr2: 1); TapStackpr1 adds 0"
         in (captured.out)
     )
     assert captured.err.startswith("refused: TapStackpr1 is deployed with another profile than this template's")
     assert "PROFILE=" in captured.err and "--allow-profile-change" in captured.err
     # On purpose: the quotas still decide (4 + 2 Elastic IPs of 5).
     aws.account("pr1", "pr2")
-    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS})
+    aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS}, deploying="pr1")
     assert aws.run(tmp_path, "pr1", production_pr1, "--allow-profile-change") == aq.EXIT_QUOTA
     captured = capsys.readouterr()
     assert captured.err.startswith("refused: TapStackpr1 would exceed 1 quota(s)")
@@ -461,13 +482,13 @@ def test_a_redeploy_of_an_account_over_a_limit_it_could_not_read_is_not_refused(
     two = {"pr1": PRODUCTION_EIPS, "pr2": PRODUCTION_EIPS}
     denied = dict.fromkeys(("VPC", "InternetGateway", "EIP", "NatGateway"), "AccessDeniedException")
     aws.account(*two)
-    aws.region(two, applied=denied)
+    aws.region(two, applied=denied, deploying="pr2")
     assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
     assert "over     EC2-VPC Elastic IPs: limit 5 (adjustable); 6 in use in this region (pr1: 3, pr2: 3); TapStackpr2 adds 0" in (
         capsys.readouterr().out
     )
     aws.account(*two)
-    aws.region(two, applied=denied)
+    aws.region(two, applied=denied, deploying="pr3")
     assert aws.run(tmp_path, "pr3", environment_template("pr3", eips=LEAN_EIPS)) == aq.EXIT_QUOTA
     assert "EXCEEDED EC2-VPC Elastic IPs" in capsys.readouterr().out
 
@@ -476,7 +497,9 @@ def test_every_page_of_vpcs_is_read_and_untagged_resources_are_others(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.account()
-    # Three pages of VPCs, the first one a foreign, untagged VPC; no default VPC (deleted).
+    aws.stack("pr3", None)
+    aws.sts.add_response("get_caller_identity", {"Account": ACCOUNT}, {})
+    # Three pages of VPCs, the first one an untagged VPC of someone else in this account; no default VPC (deleted).
     aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": [vpc(9, None) | {"IsDefault": False}], "NextToken": "t1"}, {})
     aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": [vpc(1, "pr1")], "NextToken": "t2"}, {"NextToken": "t1"})
     aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": [vpc(2, "pr2")]}, {"NextToken": "t2"})
@@ -486,8 +509,10 @@ def test_every_page_of_vpcs_is_read_and_untagged_resources_are_others(
     aws.quotas()
     assert aws.run(tmp_path, "pr3", environment_template("pr3", eips=LEAN_EIPS)) == cli.EXIT_OK
     out = capsys.readouterr().out
-    assert "VPCs per Region: limit 5 (adjustable); 3 in use in this region (other: 1, pr1: 1, pr2: 1); TapStackpr3 adds 1" in out
-    assert "EC2-VPC Elastic IPs: limit 5 (adjustable); 1 in use in this region (other: 1); TapStackpr3 adds 1" in out
+    assert (
+        "VPCs per Region: limit 5 (adjustable); 3 in use in this region ((other): 1, pr1: 1, pr2: 1); TapStackpr3 adds 1" in out
+    )
+    assert "EC2-VPC Elastic IPs: limit 5 (adjustable); 1 in use in this region ((other): 1); TapStackpr3 adds 1" in out
 
 
 def test_an_ec2_error_exits_1(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -506,7 +531,7 @@ def test_with_raised_network_quotas_lean_environments_fill_the_first_zones_nat_g
     """Every lean environment puts its one NAT gateway in the first zone: the sixth is refused there."""
     five = {f"pr{n}": LEAN_EIPS for n in range(1, 6)}
     aws.account(*five)
-    aws.region(five, applied=RAISED)
+    aws.region(five, applied=RAISED, deploying="pr6")
     assert aws.run(tmp_path, "pr6", environment_template("pr6", eips=LEAN_EIPS)) == aq.EXIT_QUOTA
     captured = capsys.readouterr()
     users = ", ".join(f"{env}: 1" for env in five)
@@ -525,7 +550,7 @@ def test_a_production_environment_is_counted_in_its_busiest_zone(
     the other zones count only their own NAT gateways."""
     existing = {"main": PRODUCTION_EIPS, **{f"pr{n}": LEAN_EIPS for n in range(1, 4)}}
     aws.account(*existing)
-    aws.region(existing, applied=RAISED)
+    aws.region(existing, applied=RAISED, deploying="prod")
     assert aws.run(tmp_path, "prod", environment_template("prod", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
     out = capsys.readouterr().out
     assert (
@@ -537,6 +562,91 @@ def test_a_production_environment_is_counted_in_its_busiest_zone(
 def test_a_redeploy_adds_no_nat_gateway(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     five = {f"pr{n}": LEAN_EIPS for n in range(1, 6)}
     aws.account(*five)
-    aws.region(five, applied=RAISED)
+    aws.region(five, applied=RAISED, deploying="pr5")
     assert aws.run(tmp_path, "pr5", environment_template("pr5", eips=LEAN_EIPS)) == cli.EXIT_OK
     assert "5 in use in ap-southeast-1a (pr1: 1, pr2: 1, pr3: 1, pr4: 1, pr5: 1); TapStackpr5 adds 0" in capsys.readouterr().out
+
+
+def test_what_a_deleted_stack_left_behind_is_not_what_a_new_deploy_keeps(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pr1's destroy failed half-way and left its VPC and Elastic IP: a new pr1 stack creates its own again."""
+    aws.account()
+    aws.region({"pr1": LEAN_EIPS}, deploying="pr1", status="ROLLBACK_COMPLETE")  # a stack holding no resources
+    assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=LEAN_EIPS)) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert (
+        "VPCs per Region: limit 5 (adjustable); 2 in use in this region ((default VPC): 1, pr1 (left behind): 1); TapStackpr1 adds 1"
+        in out
+    )
+    assert "EC2-VPC Elastic IPs: limit 5 (adjustable); 1 in use in this region (pr1 (left behind): 1); TapStackpr1 adds 1" in out
+
+
+def test_vpcs_shared_from_another_account_are_not_counted(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.account()
+    aws.region({"pr1": LEAN_EIPS}, deploying="pr2", foreign_vpcs=3)
+    assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=LEAN_EIPS)) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "VPCs per Region: limit 5 (adjustable); 2 in use in this region ((default VPC): 1, pr1: 1); TapStackpr2 adds 1" in out
+    assert "Internet gateways per Region: limit 5 (adjustable); 2 in use in this region ((default VPC): 1, pr1: 1)" in out
+
+
+def test_the_internet_gateway_quota_follows_a_raised_vpc_quota(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AWS raises internet gateways per Region with VPCs per Region: a VPC quota of 20 lets 5 gateways pass."""
+    four = {f"pr{n}": LEAN_EIPS for n in range(1, 5)}
+    aws.account(*four)
+    aws.region(four, deploying="pr5", applied={"VPC": 20, "EIP": 20})
+    assert aws.run(tmp_path, "pr5", environment_template("pr5", eips=LEAN_EIPS)) == cli.EXIT_OK
+    assert "ok       Internet gateways per Region: limit 20 (applied quota in Service Quotas; AWS's default 5); 5 in use" in (
+        capsys.readouterr().out
+    )
+
+
+def test_service_quotas_out_of_reach_assumes_the_default_and_says_so(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(**_: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://servicequotas.ap-southeast-1.amazonaws.com")
+
+    aws.account()
+    aws.region(deploying="pr1", given=("VPC", "InternetGateway", "EIP", "NatGateway"))
+    monkeypatch.setattr(aws.clients.service_quotas, "get_service_quota", unreachable)
+    template = environment_template("pr1", eips=LEAN_EIPS)
+    assert aws.run(tmp_path, "pr1", template) == cli.EXIT_OK
+    assert "(Service Quotas not read (EndpointConnectionError): AWS's default assumed)" in capsys.readouterr().out
+
+
+def database_template(suffix: str) -> dict[str, Any]:
+    """One environment's Aurora: a cluster and two instances (the RDS quotas; no network, no CloudFront)."""
+    resources = {"Cluster": {"Type": "AWS::RDS::DBCluster"}} | {f"Db{n}": {"Type": "AWS::RDS::DBInstance"} for n in range(2)}
+    return {"Resources": resources}
+
+
+@pytest.mark.parametrize(
+    ("status", "used", "code", "adds"),
+    [(None, 38, cli.EXIT_OK, 2), (None, 39, aq.EXIT_QUOTA, 2), ("UPDATE_COMPLETE", 40, cli.EXIT_OK, 0)],
+)
+def test_db_instances_are_counted_from_the_regions_rds_attributes(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], status: str | None, used: int, code: int, adds: int
+) -> None:
+    """A new environment adds its two instances (38 + 2 of 40 fit, 39 + 2 do not); a redeploy adds none."""
+    aws.stack("pr9", status)
+    quotas = [
+        {"AccountQuotaName": "DBInstances", "Used": used, "Max": 40},
+        {"AccountQuotaName": "DBClusters", "Used": 3, "Max": 40},
+    ]
+    aws.rds.add_response("describe_account_attributes", {"AccountQuotas": quotas}, {})
+    assert aws.run(tmp_path, "pr9", database_template("pr9")) == code
+    out = capsys.readouterr().out
+    assert (
+        f"DB instances: limit 40 (adjustable); {used} in use in this region ((every stack in the region): {used}); TapStackpr9 adds {adds}"
+        in out
+    )
+    assert (
+        f"ok       DB clusters: limit 40 (adjustable); 3 in use in this region ((every stack in the region): 3); TapStackpr9 adds {adds // 2}"
+        in out
+    )
