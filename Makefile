@@ -18,16 +18,16 @@ STACK_CONTEXT = --context environmentSuffix=$(SUFFIX) $(if $(PROFILE),--context 
 PROFILE_CONTEXT_ENV = $(if $(PROFILE),CDK_CONTEXT_JSON='{"profile": "$(PROFILE)"}')
 # cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish) and the
 # blue/green context that states where ECS left production, so a listener-rule update keeps it (aws/aws-cdk#36649).
-# First the quota preflight on the synthesized template: it refuses (nothing deployed) when a quota the
-# environment shares with the account's others would be exceeded.
+# One synthesis with every context (and aws-cdk-lib's template validation), then the quota preflight on that
+# template: it refuses (nothing deployed) when a quota the environment shares with the account's others would be
+# exceeded; then cdk deploys that same assembly (`--app cdk.out`), so what was checked is what is deployed.
 define edge_deploy
-	$(CDK) synth --quiet --no-validation $(STACK_CONTEXT) TapStack$(SUFFIX)
-	$(QUOTAS) preflight --suffix $(SUFFIX) --template cdk.out/TapStack$(SUFFIX).template.json $(QUOTA_ARGS)
 	set -euo pipefail; edge=$$($(EDGE) context --step $(1) --suffix $(SUFFIX)); \
 	live=$$($(BLUE_GREEN) context --suffix $(SUFFIX)); \
 	echo "edge-secret context: $${edge:-none}; blue/green context: $${live:-none (template start: blue)}"; \
-	$(CDK) deploy TapStack$(SUFFIX) $(STACK_CONTEXT) $$edge $$live --require-approval never \
-		--outputs-file cfn-outputs/all-outputs.json
+	$(CDK) synth --quiet $(STACK_CONTEXT) $$edge $$live TapStack$(SUFFIX); \
+	$(QUOTAS) preflight --suffix $(SUFFIX) --template cdk.out/TapStack$(SUFFIX).template.json $(QUOTA_ARGS); \
+	$(CDK) deploy --app cdk.out TapStack$(SUFFIX) --require-approval never --outputs-file cfn-outputs/all-outputs.json
 endef
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # cdk.json runs `python3 tap.py` with whatever Python is first on PATH (as a
