@@ -169,8 +169,9 @@ publish-media: ## Publish a video: SOURCE=clip.mp4 VIDEO_ID=12 BUCKET=<MediaBuck
 measure-startup: ## Time to first frame of a demo video in headless Chromium (RUNS=5, median)
 	$(MAKE) -C app/frontend measure-startup RUNS=$(or $(RUNS),5)
 
-bench-backend: ## Floor vs catalog API under gunicorn and granian on one core; prints req/s, p50, p99, ratios
+bench-backend: $(VENV)/.bench-installed ## Floor vs catalog API under gunicorn and granian on one core; req/s, p50, p99, ratios (chart: docs/backend-throughput.svg)
 	$(MAKE) -C app/backend bench
+	$(PY) scripts/backend_chart.py
 
 $(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts import cdn_traffic  # noqa: E402
+from scripts import cdn_traffic, charts  # noqa: E402
 from scripts.cdn_model import Behavior, Eviction, Request, Result, Tally, expected, from_template  # noqa: E402
 from scripts.origin_headers import (  # noqa: E402
     BackendHeaders,
@@ -167,11 +167,7 @@ def summarize(result: Result, scaling: dict[str, float], per_task: float) -> dic
 
 
 def chart(sweep: dict[int, dict[str, Any]], shipped: int, path: Path, title: str = "synthetic day") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = charts.pyplot()
     ages = sorted(sweep)
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     series = [
@@ -204,11 +200,7 @@ def chart(sweep: dict[int, dict[str, Any]], shipped: int, path: Path, title: str
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # No date and a fixed salt for the SVG's element ids: the same figures give the same file.
-    with plt.rc_context({"svg.hashsalt": "cdn-offload"}):
-        fig.savefig(path, metadata={"Date": None} if path.suffix == ".svg" else None)
-    plt.close(fig)
+    charts.save(fig, path, "cdn-offload")
 
 
 def _pct(value: float) -> str:

@@ -436,7 +436,8 @@ def main() -> int:
             )
         for label, value in ratios.items():
             print(f"{label:48} {value:5.2f}x")
-        for line in goal_lines(ratios, baseline):
+        goals = goal_lines(ratios, baseline)
+        for line in goals:
             print(line)
         busiest = max(r["other_cpu0_share"] for r in summary.values())
         if busiest > 0.1:
@@ -450,7 +451,9 @@ def main() -> int:
         if args.py_spy:
             profile_granian(procs, urls, args, out_dir / f"py-spy-{stamp}")
         (out_dir / f"bench-{stamp}.json").write_text(
-            json.dumps({"args": vars(args), "runs": runs, "ratios": ratios}, indent=2)
+            json.dumps(
+                {"args": vars(args), "runs": runs, "ratios": ratios, "goals": goals}, indent=2
+            )
         )
         return 0
     finally:
