@@ -20,15 +20,17 @@ PROFILE_CONTEXT_ENV = $(if $(PROFILE),CDK_CONTEXT_JSON='{"profile": "$(PROFILE)"
 # blue/green context that states where ECS left production, so a listener-rule update keeps it (aws/aws-cdk#36649).
 # One synthesis with every context (and aws-cdk-lib's template validation), then the quota preflight on that
 # template: it refuses (nothing deployed) when a quota the environment shares with the account's others would be
-# exceeded; then cdk deploys that same assembly (`--app cdk.out`), so what was checked is what is deployed.
+# exceeded; then cdk deploys that same assembly (`--app $(DEPLOY_OUT)`), so what was checked is what is deployed.
 define edge_deploy
 	set -euo pipefail; edge=$$($(EDGE) context --step $(1) --suffix $(SUFFIX)); \
 	live=$$($(BLUE_GREEN) context --suffix $(SUFFIX)); \
 	echo "edge-secret context: $${edge:-none}; blue/green context: $${live:-none (template start: blue)}"; \
-	$(CDK) synth --quiet $(STACK_CONTEXT) $$edge $$live TapStack$(SUFFIX); \
-	$(QUOTAS) preflight --suffix $(SUFFIX) --template cdk.out/TapStack$(SUFFIX).template.json $(QUOTA_ARGS); \
-	$(CDK) deploy --app cdk.out TapStack$(SUFFIX) --require-approval never --outputs-file cfn-outputs/all-outputs.json
+	$(CDK) synth --quiet --output $(DEPLOY_OUT) $(STACK_CONTEXT) $$edge $$live TapStack$(SUFFIX); \
+	$(QUOTAS) preflight --suffix $(SUFFIX) --template $(DEPLOY_OUT)/TapStack$(SUFFIX).template.json $(QUOTA_ARGS); \
+	$(CDK) deploy --app $(DEPLOY_OUT) TapStack$(SUFFIX) --require-approval never --outputs-file cfn-outputs/all-outputs.json
 endef
+# The assembly a deploy checks and deploys: its own folder, so a `make synth` meanwhile cannot replace it.
+DEPLOY_OUT = cdk.out/deploy-$(SUFFIX)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # cdk.json runs `python3 tap.py` with whatever Python is first on PATH (as a
 # pipeline does after `pip install -r requirements.txt`); make puts its venv first.

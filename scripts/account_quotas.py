@@ -162,36 +162,56 @@ def owner(name: str, own_names: Sequence[str], suffix: str) -> str:
 # Owners that no environment suffix can spell (a suffix has no spaces or parentheses).
 OTHER = "(other)"
 DEFAULT_VPC = "(default VPC)"
-# A stack in this state holds none of its resources; the next deploy replaces it with a new one.
-EMPTY_STACK_STATES = frozenset({"ROLLBACK_COMPLETE"})
+REGION_TOTAL = "(all in the region)"
+# A stack in one of these states holds none of its resources (or is going): the next deploy creates them anew.
+# ROLLBACK_COMPLETE/ROLLBACK_FAILED: its create failed; REVIEW_IN_PROGRESS: a change set nobody executed.
+EMPTY_STACK_STATES = frozenset(
+    {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "REVIEW_IN_PROGRESS", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"}
+)
+# The tag CloudFormation puts on every taggable resource of a stack: which stack (by id) created it.
+STACK_ID_TAG = "aws:cloudformation:stack-id"
 
 
-def stack_exists(cloudformation: Any, suffix: str) -> bool:
-    """The environment's stack exists and holds its resources (not rolled back after a failed create)."""
+def stack_id(cloudformation: Any, suffix: str) -> str | None:
+    """The id of the environment's stack when it exists and holds its resources, else None."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         stacks = cloudformation.describe_stacks(StackName=Names(suffix).stack).get("Stacks", [])
     except ClientError as error:
         if "does not exist" in error.response.get("Error", {}).get("Message", ""):
-            return False
+            return None
         raise AwsError(f"describe_stacks: {error}") from error
     except BotoCoreError as error:
         raise AwsError(f"describe_stacks: {error}") from error
-    return any(stack.get("StackStatus") not in EMPTY_STACK_STATES for stack in stacks)
+    live = [stack for stack in stacks if stack.get("StackStatus") not in EMPTY_STACK_STATES]
+    return str(live[0].get("StackId", "")) if live else None
 
 
 class Deployed:
-    """Whether the environment's stack exists, asked once and only when a check needs it."""
+    """The environment's stack, asked once and only when a check needs it: true when it exists and holds its
+    resources; `stack_id` is its id then (None otherwise)."""
 
     def __init__(self, cloudformation: Any, suffix: str) -> None:
         self.cloudformation, self.suffix = cloudformation, suffix
-        self._answer: bool | None = None
+        self._asked = False
+        self._id: str | None = None
+
+    @property
+    def stack_id(self) -> str | None:
+        if not self._asked:
+            self._id, self._asked = stack_id(self.cloudformation, self.suffix), True
+        return self._id
 
     def __bool__(self) -> bool:
-        if self._answer is None:
-            self._answer = stack_exists(self.cloudformation, self.suffix)
-        return self._answer
+        return self.stack_id is not None
+
+    def owns(self, tags: Mapping[str, str]) -> bool:
+        """A resource tagged for this environment is the stack's own: created by the stack that exists now (its
+        stack-id tag), or, without that tag, while the stack exists. Anything else a destroy left behind."""
+        if STACK_ID_TAG in tags:
+            return self.stack_id is not None and tags[STACK_ID_TAG] == self.stack_id
+        return bool(self)
 
 
 # Where a check's limit came from.
@@ -247,7 +267,7 @@ def short_type(kind: str) -> str:
 def quota_override(raw: str) -> tuple[str, int]:
     """`--quota KeyGroup=20`: the account's raised quota for one type (argparse type)."""
     kind, sep, value = raw.partition("=")
-    by_short = {short_type(k): k for k in (*LISTINGS, *REGIONAL_LISTINGS)}
+    by_short = {short_type(k): k for k in (*LISTINGS, *(quota.resource_type for quota in REGIONAL_QUOTAS))}
     allowed = sorted(by_short)
     full = by_short.get(kind, "")
     if not sep or not full or not value.isdigit() or int(value) < 1:
@@ -341,14 +361,19 @@ def existing_items(ec2: Any, listing: RegionalListing) -> list[dict[str, Any]]:
             return items
 
 
-def regional_owner(item: Mapping[str, Any], project: str, default_vpcs: set[str], left_behind: str | None = None) -> str:
+def regional_owner(
+    item: Mapping[str, Any], project: str, default_vpcs: set[str], mine: tuple[str, Deployed] | None = None
+) -> str:
     """Whose an EC2 resource is: the `Environment` tag of a resource tagged with the platform's `Project`, the
-    account's default VPC (or its internet gateway), or OTHER. `left_behind` names the environment whose stack does
-    not exist: what still carries its tags (a destroy that failed half-way) is not what a redeploy keeps."""
+    account's default VPC (or its internet gateway), or OTHER. `mine` is the deploying environment and its stack:
+    what carries that environment's tags but is not its stack's (a destroy that failed half-way) is "left behind",
+    not what a redeploy keeps."""
     tags = _tags(item)
     if tags.get("Project") == project and "Environment" in tags:
         env = tags["Environment"]
-        return f"{env} (left behind)" if env == left_behind else env
+        if mine is not None and env == mine[0] and not mine[1].owns(tags):
+            return f"{env} (left behind)"
+        return env
     attached = {str(a.get("VpcId")) for a in item.get("Attachments") or []}
     if item.get("IsDefault") or attached & default_vpcs:
         return DEFAULT_VPC
@@ -419,24 +444,42 @@ def zone_check(
     return worst[2], worst[3], worst[1]
 
 
-def rds_usage(rds: Any) -> dict[str, tuple[int, int]]:
-    """DescribeAccountAttributes: quota name -> (used, applied maximum) in this region."""
-    quotas = _call(rds, "describe_account_attributes").get("AccountQuotas", [])
-    return {str(q.get("AccountQuotaName")): (int(q.get("Used", 0)), int(q.get("Max", 0))) for q in quotas}
+def rds_usage(rds: Any) -> tuple[dict[str, tuple[int, int]], str]:
+    """DescribeAccountAttributes: (quota name -> (used, applied maximum) in this region, and why it is empty).
+
+    Without the permission (or the call failing) the DB quotas are not checked, and the line says so: like a
+    Service Quotas value that could not be read, it must not stop every deploy."""
+    try:
+        quotas = _call(rds, "describe_account_attributes").get("AccountQuotas", [])
+    except AwsError as error:
+        return {}, f"not checked: {error}"
+    return {str(q.get("AccountQuotaName")): (int(q.get("Used", 0)), int(q.get("Max", 0))) for q in quotas}, ""
 
 
 def regional_checks(
-    clients: Clients, deployed: Deployed, template: Mapping[str, Any], suffix: str, limits: Mapping[str, int] | None = None
+    clients: Clients,
+    deployed: Deployed,
+    template: Mapping[str, Any],
+    suffix: str,
+    limits: Mapping[str, int] | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Check]:
     """One check per per-region type the template creates. What this environment already has (a redeploy of a stack
     that exists) is not added again; a deployed environment whose template has another number (a profile change)
-    is marked."""
+    is marked. Quotas that could not be read are named in `skipped`."""
     result = []
+    skipped = skipped if skipped is not None else []
+    if any(
+        r.get("Type") in QUOTA_BY_TYPE and QUOTA_BY_TYPE[r["Type"]].scope != "account"
+        for r in template.get("Resources", {}).values()
+    ):
+        bool(deployed)  # asked up front, once: whose the tagged resources are depends on it
     default_vpcs: set[str] = set()
     resources = template.get("Resources", {}).values()
     account: str | None = None
-    applied: dict[str, int] = {}
+    applied: dict[str, tuple[int, str]] = {}
     rds: dict[str, tuple[int, int]] | None = None
+    rds_note = ""
     for quota in REGIONAL_QUOTAS:
         kind = quota.resource_type
         planned_count = sum(1 for r in resources if r.get("Type") == kind)
@@ -446,9 +489,13 @@ def regional_checks(
         note, place, profile_change = "", "this region", False
         if kind in RDS_QUOTA_NAMES:
             # Usage and the applied quota in one call; RDS names no owner, so the count is the region's.
-            rds = rds if rds is not None else rds_usage(clients.rds)
-            used, maximum = rds.get(RDS_QUOTA_NAMES[kind], (0, 0))
-            in_use: Counter[str] = Counter({"(every stack in the region)": used} if used else {})
+            if rds is None:
+                rds, rds_note = rds_usage(clients.rds)
+            if RDS_QUOTA_NAMES[kind] not in rds:
+                skipped.append(f"{quota.name}: {rds_note or 'not in rds:DescribeAccountAttributes'}")
+                continue
+            used, maximum = rds[RDS_QUOTA_NAMES[kind]]
+            in_use: Counter[str] = Counter({REGION_TOTAL: used} if used else {})
             adds = 0 if deployed else planned_count
             limit = limits[kind] if limits is not None and given else maximum or quota.default
             limit_from = GIVEN if given else (APPLIED if limit != quota.default else DEFAULT)
@@ -461,9 +508,7 @@ def regional_checks(
             items = [item for item in items if str(item.get("OwnerId", account)) == account]
         if kind == "AWS::EC2::VPC":
             default_vpcs = {str(vpc.get("VpcId")) for vpc in items if vpc.get("IsDefault")}
-        owner_of = functools.partial(
-            regional_owner, project=project, default_vpcs=default_vpcs, left_behind=None if deployed else suffix
-        )
+        owner_of = functools.partial(regional_owner, project=project, default_vpcs=default_vpcs, mine=(suffix, deployed))
 
         if quota.scope == "zone":
             in_use, adds, place = zone_check(clients.ec2, items, template, kind, suffix, owner_of)
@@ -479,10 +524,11 @@ def regional_checks(
         else:
             limit, limit_from, why = applied_quota(clients.service_quotas, quota)
             follows = FOLLOWS.get(kind)
-            if follows in applied and applied[follows] > limit:
-                # AWS: this quota is raised by raising the one it follows.
-                limit, limit_from = applied[follows], APPLIED
-        applied[kind] = limit
+            if follows in applied and applied[follows][0] > limit:
+                # AWS: this quota is raised by raising the one it follows (and is as high as that one).
+                limit, limit_from = applied[follows]
+                why = f"follows {QUOTA_BY_TYPE[follows].name}"
+        applied[kind] = (limit, limit_from)
         note = "; ".join(part for part in (note, why) if part)
         result.append(Check(quota, in_use, adds, limit, limit_from, note, place, planned_count, profile_change))
     return result
@@ -501,9 +547,12 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     limits = dict(args.quota)
     deployed = Deployed(clients.cloudformation, args.suffix)
     results = checks(clients.cloudfront, deployed, template, args.suffix, limits)
-    results += regional_checks(clients, deployed, template, args.suffix, limits)
+    skipped: list[str] = []
+    results += regional_checks(clients, deployed, template, args.suffix, limits, skipped)
     for check in results:
         print(check.status + check.describe(args.suffix))
+    for line in skipped:
+        print("skipped  " + line)
     mismatched = [check for check in results if check.profile_change]
     if mismatched and not args.allow_profile_change:
         details = "; ".join(check.describe(args.suffix) for check in mismatched)

@@ -118,6 +118,12 @@ def page(kind: str, listed: Sequence[str], next_marker: str | None = None) -> di
     return {aq.LISTINGS[kind].list_key: body}
 
 
+def stack_arn(suffix: str, generation: int = 1) -> str:
+    return (
+        f"arn:aws:cloudformation:ap-southeast-1:{ACCOUNT}:stack/TapStack{suffix}/0000000{generation}-aaaa-bbbb-cccc-dddddddddddd"
+    )
+
+
 LIVE_NATS = {"Name": "state", "Values": ["pending", "available", "deleting"]}
 
 
@@ -136,15 +142,15 @@ class Aws:
     sts: Stubber
     rds: Stubber
 
-    def stack(self, suffix: str, status: str | None) -> None:
-        """describe_stacks of the environment: its status, or (None) no such stack."""
+    def stack(self, suffix: str, status: str | None, generation: int = 1) -> None:
+        """describe_stacks of the environment: its status (and which stack of that name it is), or (None) none."""
         name = f"TapStack{suffix}"
         if status is None:
             self.cfn.add_client_error(
                 "describe_stacks", "ValidationError", f"Stack with id {name} does not exist", expected_params={"StackName": name}
             )
         else:
-            body = {"StackName": name, "CreationTime": WHEN, "StackStatus": status}
+            body = {"StackName": name, "StackId": stack_arn(suffix, generation), "CreationTime": WHEN, "StackStatus": status}
             self.cfn.add_response("describe_stacks", {"Stacks": [body]}, {"StackName": name})
 
     def region(
@@ -291,7 +297,10 @@ def test_a_bad_quota_override_is_refused_by_the_parser(raw: str, capsys: pytest.
     with pytest.raises(SystemExit) as exit_:
         aq.main(["preflight", "--suffix", "pr1", "--quota", raw])
     assert exit_.value.code == 2
-    assert "expected TYPE=N, TYPE one of CachePolicy, EIP, Function, InternetGateway, KeyGroup" in capsys.readouterr().err
+    assert (
+        "expected TYPE=N, TYPE one of CachePolicy, DBCluster, DBInstance, EIP, Function, InternetGateway, KeyGroup"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_redeploy_of_an_existing_environment_adds_nothing(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -517,6 +526,7 @@ def test_every_page_of_vpcs_is_read_and_untagged_resources_are_others(
 
 def test_an_ec2_error_exits_1(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     aws.account()
+    aws.stack("pr1", None)
     aws.ec2_stub.add_client_error("describe_vpcs", "UnauthorizedOperation", "not allowed", expected_params={})
     assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=LEAN_EIPS)) == cli.EXIT_AWS
     assert capsys.readouterr().err.startswith("AWS error: describe_vpcs:")
@@ -628,7 +638,14 @@ def database_template(suffix: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("status", "used", "code", "adds"),
-    [(None, 38, cli.EXIT_OK, 2), (None, 39, aq.EXIT_QUOTA, 2), ("UPDATE_COMPLETE", 40, cli.EXIT_OK, 0)],
+    [
+        (None, 38, cli.EXIT_OK, 2),
+        (None, 39, aq.EXIT_QUOTA, 2),
+        ("UPDATE_COMPLETE", 40, cli.EXIT_OK, 0),
+        # A stack holding nothing: a change set never executed, a create that failed to roll back.
+        ("REVIEW_IN_PROGRESS", 39, aq.EXIT_QUOTA, 2),
+        ("ROLLBACK_FAILED", 39, aq.EXIT_QUOTA, 2),
+    ],
 )
 def test_db_instances_are_counted_from_the_regions_rds_attributes(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], status: str | None, used: int, code: int, adds: int
@@ -643,10 +660,84 @@ def test_db_instances_are_counted_from_the_regions_rds_attributes(
     assert aws.run(tmp_path, "pr9", database_template("pr9")) == code
     out = capsys.readouterr().out
     assert (
-        f"DB instances: limit 40 (adjustable); {used} in use in this region ((every stack in the region): {used}); TapStackpr9 adds {adds}"
+        f"DB instances: limit 40 (adjustable); {used} in use in this region ((all in the region): {used}); TapStackpr9 adds {adds}"
         in out
     )
     assert (
-        f"ok       DB clusters: limit 40 (adjustable); 3 in use in this region ((every stack in the region): 3); TapStackpr9 adds {adds // 2}"
+        f"ok       DB clusters: limit 40 (adjustable); 3 in use in this region ((all in the region): 3); TapStackpr9 adds {adds // 2}"
         in out
     )
+
+
+def test_without_the_rds_permission_the_db_quotas_are_skipped_and_said(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.stack("pr9", None)
+    aws.rds.add_client_error("describe_account_attributes", "AccessDenied", "not allowed", expected_params={})
+    assert aws.run(tmp_path, "pr9", database_template("pr9")) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "skipped  DB clusters: not checked: describe_account_attributes: An error occurred (AccessDenied)" in out
+    assert "skipped  DB instances: not checked:" in out
+
+
+def test_a_raised_db_instance_quota_can_be_given(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.stack("pr9", None)
+    quotas = [
+        {"AccountQuotaName": "DBInstances", "Used": 39, "Max": 40},
+        {"AccountQuotaName": "DBClusters", "Used": 3, "Max": 40},
+    ]
+    aws.rds.add_response("describe_account_attributes", {"AccountQuotas": quotas}, {})
+    assert aws.run(tmp_path, "pr9", database_template("pr9"), "--quota", "DBInstance=60") == cli.EXIT_OK
+    assert "ok       DB instances: limit 60 (raised with --quota; AWS's default 40); 39 in use" in capsys.readouterr().out
+
+
+def test_what_the_previous_stack_of_the_name_left_is_not_the_stacks_own(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pr1 was destroyed half-way (its first stack left a VPC, gateway, Elastic IP and NAT gateway) and deployed
+    again: the second stack's resources are its own, the first one's are left behind, and no profile change is seen."""
+    aws.account("pr1")
+    aws.stack("pr1", "UPDATE_COMPLETE", generation=2)
+    aws.sts.add_response("get_caller_identity", {"Account": ACCOUNT}, {})
+
+    def tagged(generation: int) -> list[dict[str, str]]:
+        return [*tags("pr1"), {"Key": aq.STACK_ID_TAG, "Value": stack_arn("pr1", generation)}]
+
+    vpcs = [vpc(0, None)] + [vpc(g, "pr1") | {"Tags": tagged(g)} for g in (1, 2)]
+    aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": vpcs}, {})
+    gateways = [
+        {"InternetGatewayId": f"igw-{g}", "Attachments": [{"VpcId": v["VpcId"]}], "Tags": v["Tags"], "OwnerId": ACCOUNT}
+        for g, v in enumerate(vpcs)
+    ]
+    aws.ec2_stub.add_response("describe_internet_gateways", {"InternetGateways": gateways}, {})
+    addresses = [{"AllocationId": f"eipalloc-{g}", "Domain": "vpc", "Tags": tagged(g)} for g in (1, 2)]
+    aws.ec2_stub.add_response("describe_addresses", {"Addresses": addresses}, {})
+    nats = [{"NatGatewayId": f"nat-{g}", "SubnetId": f"subnet-{g}", "State": "available", "Tags": tagged(g)} for g in (1, 2)]
+    aws.ec2_stub.add_response("describe_nat_gateways", {"NatGateways": nats}, {"Filter": [LIVE_NATS]})
+    subnets = [{"SubnetId": f"subnet-{g}", "AvailabilityZone": ZONES[0]} for g in (1, 2)]
+    aws.ec2_stub.add_response("describe_subnets", {"Subnets": subnets}, {"SubnetIds": ["subnet-1", "subnet-2"]})
+    aws.quotas()
+    assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=LEAN_EIPS)) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert (
+        "VPCs per Region: limit 5 (adjustable); 3 in use in this region ((default VPC): 1, pr1: 1, pr1 (left behind): 1); TapStackpr1 adds 0"
+        in out
+    )
+    assert (
+        "EC2-VPC Elastic IPs: limit 5 (adjustable); 2 in use in this region (pr1: 1, pr1 (left behind): 1); TapStackpr1 adds 0"
+        in out
+    )
+    assert "2 in use in ap-southeast-1a (pr1: 1, pr1 (left behind): 1); TapStackpr1 adds 0" in out
+    assert "PROFILE" not in out
+
+
+def test_a_gateway_limit_following_a_given_vpc_quota_says_where_it_came_from(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.account()
+    aws.region(deploying="pr1", given=("VPC",))
+    assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=LEAN_EIPS), "--quota", "VPC=20") == cli.EXIT_OK
+    assert (
+        "Internet gateways per Region: limit 20 (raised with --quota; AWS's default 5); 1 in use in this region "
+        "((default VPC): 1); TapStackpr1 adds 1 (follows VPCs per Region)"
+    ) in capsys.readouterr().out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -21,11 +22,16 @@ def dry_run(*args: str) -> str:
 @pytest.mark.parametrize("target", DEPLOYING_TARGETS)
 def test_every_deploy_checks_quotas_on_the_template_it_deploys(target: str) -> None:
     out = dry_run(target, "SUFFIX=pr1", "PROFILE=lean", "QUOTA_ARGS=--quota EIP=10")
-    synth = re.search(r"cdk synth --quiet --context environmentSuffix=pr1 --context profile=lean \$edge \$live TapStackpr1;", out)
-    preflight = re.search(
-        r"account_quotas\.py preflight --suffix pr1 --template cdk\.out/TapStackpr1\.template\.json --quota EIP=10;", out
+    synth = re.search(
+        r"cdk synth --quiet --output cdk\.out/deploy-pr1 --context environmentSuffix=pr1 --context profile=lean "
+        r"\$edge \$live TapStackpr1;",
+        out,
     )
-    deploy = re.search(r"cdk deploy --app cdk\.out TapStackpr1 --require-approval never", out)
+    preflight = re.search(
+        r"account_quotas\.py preflight --suffix pr1 --template cdk\.out/deploy-pr1/TapStackpr1\.template\.json --quota EIP=10;",
+        out,
+    )
+    deploy = re.search(r"cdk deploy --app cdk\.out/deploy-pr1 TapStackpr1 --require-approval never", out)
     assert synth and preflight and deploy, out
     assert synth.start() < preflight.start() < deploy.start()
     # No other deploy of the environment (one that would synthesize again, unchecked).
@@ -34,7 +40,8 @@ def test_every_deploy_checks_quotas_on_the_template_it_deploys(target: str) -> N
 
 def test_without_profile_the_apps_default_is_used() -> None:
     out = dry_run("deploy", "SUFFIX=pr1")
-    assert "cdk synth --quiet --context environmentSuffix=pr1  $edge" in out and "profile=" not in out
+    assert "cdk synth --quiet --output cdk.out/deploy-pr1 --context environmentSuffix=pr1  $edge" in out
+    assert "profile=" not in out
 
 
 def test_destroy_and_template_diff_take_the_profile() -> None:
@@ -42,3 +49,28 @@ def test_destroy_and_template_diff_take_the_profile() -> None:
         "destroy", "SUFFIX=pr1", "PROFILE=lean"
     )
     assert """CDK_CONTEXT_JSON='{"profile": "lean"}'""" in dry_run("template-diff", "SUFFIX=pr1", "PROFILE=lean")
+
+
+def fake(directory: Path, name: str, exit_code: int) -> str:
+    """A stand-in command that logs its arguments (one line) and exits with `exit_code`."""
+    path = directory / name
+    path.write_text(f'#!/bin/sh\necho "{name} $*" >> "{directory}/calls.log"\nexit {exit_code}\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize(("preflight_exit", "deployed"), [(0, True), (3, False)])
+def test_a_refused_preflight_stops_the_deploy(tmp_path: Path, preflight_exit: int, deployed: bool) -> None:
+    """`make deploy` run for real with stand-ins for the CDK CLI and the scripts: a preflight refusal (exit 3) stops
+    the recipe before `cdk deploy`; a pass goes on to deploy the checked assembly and write the outputs."""
+    ok = fake(tmp_path, "ok", 0)
+    stand_ins = {"CDK": ok, "EDGE": ok, "BLUE_GREEN": ok, "PY": ok, "QUOTAS": fake(tmp_path, "quotas", preflight_exit)}
+    args = ["make", "--no-print-directory", "-o", "install", "-o", "account-setup", "deploy", "SUFFIX=pr1"]
+    result = subprocess.run(
+        [*args, *(f"{k}={v}" for k, v in stand_ins.items())], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert (result.returncode == 0) is deployed, result.stderr
+    assert calls[2].startswith("ok synth --quiet --output cdk.out/deploy-pr1") and calls[3].startswith("quotas preflight")
+    assert any(c.startswith("ok deploy --app cdk.out/deploy-pr1 TapStackpr1") for c in calls) is deployed
+    assert any("flatten_outputs.py" in c for c in calls) is deployed
