@@ -215,7 +215,7 @@ class Deployed:
 
 
 # Where a check's limit came from.
-DEFAULT, APPLIED, GIVEN = "default", "service quotas", "--quota"
+DEFAULT, APPLIED, GIVEN = "default", "applied", "--quota"  # applied: read from Service Quotas or RDS
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ class Check:
         if self.limit_from == GIVEN:
             limit = f"limit {self.limit} (raised with --quota; AWS's default {self.quota.default})"
         elif self.limit_from == APPLIED:
-            limit = f"limit {self.limit} (applied quota in Service Quotas; AWS's default {self.quota.default})"
+            limit = f"limit {self.limit} (the account's applied quota; AWS's default {self.quota.default})"
         else:
             limit = f"limit {self.limit} ({self.quota.adjustable_text})"
         scope = "" if self.quota.scope == "account" else f" in {self.place}"

@@ -428,7 +428,7 @@ def test_the_applied_quota_in_service_quotas_is_the_limit(aws: Aws, tmp_path: Pa
     aws.region({"pr1": PRODUCTION_EIPS}, applied={"EIP": 20, "VPC": 5}, deploying="pr2")
     assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
     out = capsys.readouterr().out
-    assert "ok       EC2-VPC Elastic IPs: limit 20 (applied quota in Service Quotas; AWS's default 5); 3 in use" in out
+    assert "ok       EC2-VPC Elastic IPs: limit 20 (the account's applied quota; AWS's default 5); 3 in use" in out
     assert "ok       VPCs per Region: limit 5 (adjustable); 2 in use" in out
 
 
@@ -549,7 +549,7 @@ def test_with_raised_network_quotas_lean_environments_fill_the_first_zones_nat_g
         f"EXCEEDED NAT gateways per Availability Zone: limit 5 (adjustable); 5 in use in ap-southeast-1a ({users}); "
         "TapStackpr6 adds 1"
     ) in captured.out
-    assert "ok       EC2-VPC Elastic IPs: limit 40 (applied quota in Service Quotas" in captured.out
+    assert "ok       EC2-VPC Elastic IPs: limit 40 (the account's applied quota" in captured.out
     assert captured.err.startswith("refused: TapStackpr6 would exceed 1 quota(s)")
 
 
@@ -609,7 +609,7 @@ def test_the_internet_gateway_quota_follows_a_raised_vpc_quota(
     aws.account(*four)
     aws.region(four, deploying="pr5", applied={"VPC": 20, "EIP": 20})
     assert aws.run(tmp_path, "pr5", environment_template("pr5", eips=LEAN_EIPS)) == cli.EXIT_OK
-    assert "ok       Internet gateways per Region: limit 20 (applied quota in Service Quotas; AWS's default 5); 5 in use" in (
+    assert "ok       Internet gateways per Region: limit 20 (the account's applied quota; AWS's default 5); 5 in use" in (
         capsys.readouterr().out
     )
 
@@ -741,3 +741,14 @@ def test_a_gateway_limit_following_a_given_vpc_quota_says_where_it_came_from(
         "Internet gateways per Region: limit 20 (raised with --quota; AWS's default 5); 1 in use in this region "
         "((default VPC): 1); TapStackpr1 adds 1 (follows VPCs per Region)"
     ) in capsys.readouterr().out
+
+
+def test_a_raised_db_instance_quota_is_read_from_rds(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.stack("pr9", None)
+    quotas = [
+        {"AccountQuotaName": "DBInstances", "Used": 40, "Max": 80},
+        {"AccountQuotaName": "DBClusters", "Used": 20, "Max": 40},
+    ]
+    aws.rds.add_response("describe_account_attributes", {"AccountQuotas": quotas}, {})
+    assert aws.run(tmp_path, "pr9", database_template("pr9")) == cli.EXIT_OK
+    assert "ok       DB instances: limit 80 (the account's applied quota; AWS's default 40); 40 in use" in capsys.readouterr().out
