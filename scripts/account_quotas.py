@@ -318,11 +318,10 @@ class Clients:
 
 @dataclass(frozen=True)
 class RegionalListing:
-    """How to list one per-region type: the EC2 call, its list key, whether the call pages (NextToken), its filters."""
+    """How to list one per-region type: the EC2 call, its list key, its filters."""
 
     operation: str
     list_key: str
-    pages: bool
     params: Mapping[str, Any] | None = None
 
 
@@ -331,11 +330,11 @@ RDS_QUOTA_NAMES = {"AWS::RDS::DBInstance": "DBInstances", "AWS::RDS::DBCluster":
 # NAT gateways that hold their place in the quota: not yet deleted or failed.
 LIVE_NAT_STATES = ("pending", "available", "deleting")
 REGIONAL_LISTINGS = {
-    "AWS::EC2::VPC": RegionalListing("describe_vpcs", "Vpcs", True),
-    "AWS::EC2::InternetGateway": RegionalListing("describe_internet_gateways", "InternetGateways", True),
-    "AWS::EC2::EIP": RegionalListing("describe_addresses", "Addresses", False),
+    "AWS::EC2::VPC": RegionalListing("describe_vpcs", "Vpcs"),
+    "AWS::EC2::InternetGateway": RegionalListing("describe_internet_gateways", "InternetGateways"),
+    "AWS::EC2::EIP": RegionalListing("describe_addresses", "Addresses"),
     "AWS::EC2::NatGateway": RegionalListing(
-        "describe_nat_gateways", "NatGateways", True, {"Filter": [{"Name": "state", "Values": list(LIVE_NAT_STATES)}]}
+        "describe_nat_gateways", "NatGateways", {"Filter": [{"Name": "state", "Values": list(LIVE_NAT_STATES)}]}
     ),
 }
 assert set(REGIONAL_LISTINGS) | set(RDS_QUOTA_NAMES) == {quota.resource_type for quota in REGIONAL_QUOTAS}
@@ -350,15 +349,18 @@ def _tags(resource: Mapping[str, Any]) -> dict[str, str]:
 
 
 def existing_items(ec2: Any, listing: RegionalListing) -> list[dict[str, Any]]:
-    """Every item of the type in the region, all pages."""
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = _call(ec2, listing.operation, **(listing.params or {}), **({"NextToken": token} if token else {}))
-        items += page.get(listing.list_key, [])
-        token = page.get("NextToken") if listing.pages else None
-        if not token:
-            return items
+    """Every item of the type in the region, all pages (botocore's paginator where the call pages)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    params = dict(listing.params or {})
+    try:
+        if ec2.can_paginate(listing.operation):
+            pages = list(ec2.get_paginator(listing.operation).paginate(**params))
+        else:
+            pages = [getattr(ec2, listing.operation)(**params)]
+    except (ClientError, BotoCoreError) as error:
+        raise AwsError(f"{listing.operation}: {error}") from error
+    return [item for page in pages for item in page.get(listing.list_key, [])]
 
 
 def regional_owner(
@@ -411,17 +413,11 @@ def template_tags(template: Mapping[str, Any], kind: str) -> dict[str, str]:
 
 
 def subnet_zones(ec2: Any, subnet_ids: set[str]) -> dict[str, str]:
-    """SubnetId -> Availability Zone of the given subnets (one call, all pages)."""
-    zones: dict[str, str] = {}
-    token: str | None = None
-    while subnet_ids:
-        params: dict[str, Any] = {"SubnetIds": sorted(subnet_ids), **({"NextToken": token} if token else {})}
-        page = _call(ec2, "describe_subnets", **params)
-        zones |= {str(subnet["SubnetId"]): str(subnet["AvailabilityZone"]) for subnet in page.get("Subnets", [])}
-        token = page.get("NextToken")
-        if not token:
-            break
-    return zones
+    """SubnetId -> Availability Zone of the given subnets."""
+    if not subnet_ids:
+        return {}
+    subnets = existing_items(ec2, RegionalListing("describe_subnets", "Subnets", {"SubnetIds": sorted(subnet_ids)}))
+    return {str(subnet["SubnetId"]): str(subnet["AvailabilityZone"]) for subnet in subnets}
 
 
 def zone_check(
