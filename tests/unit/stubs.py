@@ -28,10 +28,19 @@ def client(service: str) -> Any:
     return _session().client(service)
 
 
+@functools.cache
+def _reused_client(service: str) -> Any:
+    """One client per service and process for `stubbed_clients`: making a client costs about 10 ms (the service
+    model), and a Stubber's queue lives in the Stubber, which `stubbed_clients` always deactivates on exit."""
+    return client(service)
+
+
 @contextlib.contextmanager
 def stubbed_clients(*services: str) -> Iterator[tuple[list[Any], list[Stubber]]]:
     """A client and its Stubber per service; on exit, fails if a stubbed response was never asked for."""
-    clients = [client(service) for service in services]
+    if len(set(services)) != len(services):
+        raise ValueError(f"one Stubber per client: {services} names a service twice")
+    clients = [_reused_client(service) for service in services]
     with contextlib.ExitStack() as stack:
         stubs = [stack.enter_context(Stubber(client)) for client in clients]
         yield clients, stubs
