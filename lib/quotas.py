@@ -24,6 +24,7 @@ Quotas request (L-7D134442); the table's "No" is what this module records.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -147,3 +148,45 @@ def capacity(template: Mapping[str, Any], quotas: tuple[Quota, ...] = QUOTAS) ->
     fits = {kind: (considered[kind].default - considered[kind].reserved) // count for kind, count in used.items()}
     least = min(fits.values())
     return Capacity(least, tuple(considered[kind] for kind, fit in fits.items() if fit == least))
+
+
+# ----------------------------------------------------------------------------- Fargate vCPU (a running quota)
+
+FARGATE_QUOTAS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html"
+# Not a count of resources the template creates but of the vCPU its tasks run, in all of the account's clusters in
+# the region together. New accounts may start at 6 (and below); the value AWS reports as the default is far higher,
+# so only the account's applied value means anything (`scripts/account_quotas.py` reads it).
+FARGATE_VCPU = Quota(
+    "AWS::ECS::Service", "Fargate On-Demand vCPU resource count", 6, True, FARGATE_QUOTAS, "region", 0, "fargate", "L-3032A538"
+)
+
+
+@dataclass(frozen=True)
+class FargateNeed:
+    """The vCPU an environment's Fargate tasks run: at rest (every service at its minimum), during a release
+    (blue/green: a second set of tasks beside the first), and with every service at its maximum."""
+
+    rest: float
+    release: float
+    maximum: float
+
+
+def fargate_vcpu(template: Mapping[str, Any]) -> FargateNeed:
+    """From the template: each Fargate service's task size (TaskDefinition Cpu, in CPU units of 1/1024 vCPU) times
+    its scalable target's minimum and maximum (its DesiredCount when it has none)."""
+    resources = template.get("Resources", {})
+    rest = maximum = 0.0
+    for service_id, service in resources.items():
+        props = service.get("Properties", {})
+        if service.get("Type") != "AWS::ECS::Service" or props.get("LaunchType") != "FARGATE":
+            continue
+        task = resources[props["TaskDefinition"]["Ref"]]["Properties"]
+        vcpu = int(task["Cpu"]) / 1024
+        low = high = int(props.get("DesiredCount", 1))
+        for target in resources.values():
+            resource_id = json.dumps(target.get("Properties", {}).get("ResourceId", ""))
+            if target.get("Type") == "AWS::ApplicationAutoScaling::ScalableTarget" and f'"{service_id}"' in resource_id:
+                low, high = int(target["Properties"]["MinCapacity"]), int(target["Properties"]["MaxCapacity"])
+        rest += low * vcpu
+        maximum += high * vcpu
+    return FargateNeed(rest, 2 * rest, maximum)

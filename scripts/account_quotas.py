@@ -39,7 +39,16 @@ if str(ROOT) not in sys.path:
 
 from lib.config import ConfigError, validate_suffix  # noqa: E402  (the repository root is put on the path first)
 from lib.contract import REGION, Names  # noqa: E402
-from lib.quotas import QUOTA_BY_TYPE, REGIONAL_QUOTAS, UNKNOWN_ZONE, Quota, capacity, per_zone  # noqa: E402
+from lib.quotas import (  # noqa: E402
+    FARGATE_VCPU,
+    QUOTA_BY_TYPE,
+    REGIONAL_QUOTAS,
+    UNKNOWN_ZONE,
+    Quota,
+    capacity,
+    fargate_vcpu,
+    per_zone,
+)
 from scripts.cli import EXIT_AWS, EXIT_INPUT, EXIT_OK, AwsError, InputError, exits_on  # noqa: E402
 
 EXIT_QUOTA = 3
@@ -250,7 +259,7 @@ class Check:
         users = ", ".join(f"{env}: {count}" for env, count in sorted(self.in_use.items())) or "none"
         if self.limit_from == GIVEN:
             limit = f"limit {self.limit} (raised with --quota; AWS's default {self.quota.default})"
-        elif self.limit_from == APPLIED:
+        elif self.limit_from == APPLIED and self.limit != self.quota.default:
             limit = f"limit {self.limit} (the account's applied quota; AWS's default {self.quota.default})"
         else:
             limit = f"limit {self.limit} ({self.quota.adjustable_text})"
@@ -268,6 +277,7 @@ def quota_override(raw: str) -> tuple[str, int]:
     """`--quota KeyGroup=20`: the account's raised quota for one type (argparse type)."""
     kind, sep, value = raw.partition("=")
     by_short = {short_type(k): k for k in (*LISTINGS, *(quota.resource_type for quota in REGIONAL_QUOTAS))}
+    by_short[FARGATE_VCPU_OPTION] = FARGATE_VCPU.resource_type
     allowed = sorted(by_short)
     full = by_short.get(kind, "")
     if not sep or not full or not value.isdigit() or int(value) < 1:
@@ -401,7 +411,7 @@ def applied_quota(quotas: Any, quota: Quota) -> tuple[int, str, str]:
     value = response.get("Quota", {}).get("Value")
     if not isinstance(value, int | float) or value < 1:
         return quota.default, DEFAULT, ""
-    return int(value), (APPLIED if int(value) != quota.default else DEFAULT), ""
+    return int(value), APPLIED, ""
 
 
 def template_tags(template: Mapping[str, Any], kind: str) -> dict[str, str]:
@@ -530,6 +540,58 @@ def regional_checks(
     return result
 
 
+# --quota's name for the Fargate vCPU quota (it counts no resource type of the template).
+FARGATE_VCPU_OPTION = "FargateVCPU"
+
+
+@dataclass(frozen=True)
+class FargateCheck:
+    """The account's Fargate On-Demand vCPU quota against what this environment alone runs. The account's other
+    tasks are not counted (their vCPU is a metric, not a listing), so this catches only a quota too small for the
+    environment itself: below a release's need it refuses (the deploy would wait for tasks that cannot start);
+    below the maximum scale it warns (a scale-out under load would stop short)."""
+
+    limit: int
+    limit_from: str
+    rest: float
+    release: float
+    maximum: float
+
+    @property
+    def exceeded(self) -> bool:
+        return self.limit < self.release
+
+    def describe(self, suffix: str) -> str:
+        source = "raised with --quota" if self.limit_from == GIVEN else "the account's applied quota"
+        return (
+            f"{FARGATE_VCPU.name}: limit {self.limit} ({source}); {Names(suffix).stack} alone needs {self.rest:g} vCPU at "
+            f"rest, {self.release:g} during a release, {self.maximum:g} at maximum scale (the account's other tasks "
+            "are not counted)"
+        )
+
+    @property
+    def status(self) -> str:
+        return "EXCEEDED " if self.exceeded else "short    " if self.limit < self.maximum else "ok       "
+
+
+def fargate_check(quotas: Any, template: Mapping[str, Any], limits: Mapping[str, int], skipped: list[str]) -> FargateCheck | None:
+    """None when the template runs no Fargate task, or (said in `skipped`) when the account's value is unknown: the
+    default AWS reports is far above what new accounts get, so it is no stand-in."""
+    need = fargate_vcpu(template)
+    if not need.maximum:
+        return None
+    if FARGATE_VCPU.resource_type in limits:
+        return FargateCheck(limits[FARGATE_VCPU.resource_type], GIVEN, need.rest, need.release, need.maximum)
+    limit, limit_from, why = applied_quota(quotas, FARGATE_VCPU)
+    if limit_from == DEFAULT:
+        skipped.append(
+            f"{FARGATE_VCPU.name}: {why or 'no applied value in Service Quotas'}; this environment needs "
+            f"{need.release:g} vCPU during a release, {need.maximum:g} at maximum scale (--quota {FARGATE_VCPU_OPTION}=N)"
+        )
+        return None
+    return FargateCheck(limit, limit_from, need.rest, need.release, need.maximum)
+
+
 def read_template(path: Path) -> dict[str, Any]:
     try:
         template: dict[str, Any] = json.loads(path.read_text())
@@ -545,7 +607,9 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     results = checks(clients.cloudfront, deployed, template, args.suffix, limits)
     skipped: list[str] = []
     results += regional_checks(clients, deployed, template, args.suffix, limits, skipped)
-    for check in results:
+    fargate = fargate_check(clients.service_quotas, template, limits, skipped)
+    shown: list[Check | FargateCheck] = [*results, *([fargate] if fargate else [])]
+    for check in shown:
         print(check.status + check.describe(args.suffix))
     for line in skipped:
         print("skipped  " + line)
@@ -557,13 +621,18 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
             f"{details}. Pass the PROFILE it was first deployed with (make <target> SUFFIX={args.suffix} PROFILE=...); "
             "to change its profile on purpose, pass --allow-profile-change (QUOTA_ARGS=--allow-profile-change)."
         )
-    exceeded = [check for check in results if check.exceeded]
+    exceeded: list[Check | FargateCheck] = [check for check in results if check.exceeded]
+    if fargate and fargate.exceeded:
+        exceeded.append(fargate)
     if exceeded:
         details = "; ".join(check.describe(args.suffix) for check in exceeded)
         lean = (
             " A pull-request environment needs less with the lean profile (make deploy PROFILE=lean: one NAT gateway, "
             "so one Elastic IP instead of three)."
-            if any(check.quota.resource_type == "AWS::EC2::EIP" and check.planned > 1 for check in exceeded)
+            if any(
+                isinstance(check, Check) and check.quota.resource_type == "AWS::EC2::EIP" and check.planned > 1
+                for check in exceeded
+            )
             else ""
         )
         raise QuotaError(

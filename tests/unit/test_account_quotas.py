@@ -191,3 +191,26 @@ def test_nat_gateways_count_in_their_busiest_zone(stack: Synthesized, lean: Synt
     nat_id, nat = next((k, v) for k, v in doubled["Resources"].items() if v["Type"] == NAT)
     doubled["Resources"][nat_id + "Twin"] = copy.deepcopy(nat)
     assert usage(doubled)[NAT] == 2
+
+
+@pytest.mark.parametrize("variant", ["stack", "lean", "tuned"])
+def test_the_fargate_vcpu_an_environment_runs_follows_its_configuration(variant: str, request: pytest.FixtureRequest) -> None:
+    """Both services at their minimum at rest, twice that during a blue/green release, both at their maximum."""
+    from lib.quotas import FargateNeed, fargate_vcpu
+
+    synthesized: Synthesized = request.getfixturevalue(variant)
+    config = synthesized.config
+    per_task = (config.backend.cpu + config.frontend.cpu) / 1024
+    rest = config.min_tasks * per_task
+    assert fargate_vcpu(synthesized.json) == FargateNeed(rest, 2 * rest, config.max_tasks * per_task)
+
+
+def test_the_readme_gives_the_production_fargate_need(stack: Synthesized) -> None:
+    from lib.quotas import fargate_vcpu
+
+    need = fargate_vcpu(stack.json)
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert (
+        f"a production environment runs about {need.rest:g} vCPU at rest, about {need.release:g} during a blue/green "
+        f"release and {need.maximum:g} at maximum scale"
+    ) in text

@@ -298,7 +298,7 @@ def test_a_bad_quota_override_is_refused_by_the_parser(raw: str, capsys: pytest.
         aq.main(["preflight", "--suffix", "pr1", "--quota", raw])
     assert exit_.value.code == 2
     assert (
-        "expected TYPE=N, TYPE one of CachePolicy, DBCluster, DBInstance, EIP, Function, InternetGateway, KeyGroup"
+        "expected TYPE=N, TYPE one of CachePolicy, DBCluster, DBInstance, EIP, FargateVCPU, Function, InternetGateway, KeyGroup"
         in capsys.readouterr().err
     )
 
@@ -752,3 +752,55 @@ def test_a_raised_db_instance_quota_is_read_from_rds(aws: Aws, tmp_path: Path, c
     aws.rds.add_response("describe_account_attributes", {"AccountQuotas": quotas}, {})
     assert aws.run(tmp_path, "pr9", database_template("pr9")) == cli.EXIT_OK
     assert "ok       DB instances: limit 80 (the account's applied quota; AWS's default 40); 40 in use" in capsys.readouterr().out
+
+
+def fargate_template() -> dict[str, Any]:
+    """Two Fargate services as the stack has them: 0.5 and 0.25 vCPU tasks, 2 to 10 of each (1.5 vCPU at rest, 3
+    during a release, 7.5 at maximum scale)."""
+    resources: dict[str, Any] = {}
+    for name, cpu in (("Backend", 512), ("Frontend", 256)):
+        resources[f"{name}Task"] = {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Cpu": str(cpu)}}
+        service = {"LaunchType": "FARGATE", "DesiredCount": 2, "TaskDefinition": {"Ref": f"{name}Task"}}
+        resources[f"{name}Service"] = {"Type": "AWS::ECS::Service", "Properties": service}
+        target_id = {"Fn::Join": ["", ["service/", {"Ref": "Cluster"}, "/", {"Fn::GetAtt": [f"{name}Service", "Name"]}]]}
+        target = {"MinCapacity": 2, "MaxCapacity": 10, "ResourceId": target_id}
+        resources[f"{name}Target"] = {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": target}
+    return {"Resources": resources}
+
+
+FARGATE = {"ServiceCode": "fargate", "QuotaCode": "L-3032A538"}
+
+
+@pytest.mark.parametrize(
+    ("applied", "status", "code"),
+    [(20, "ok       ", cli.EXIT_OK), (6, "short    ", cli.EXIT_OK), (2, "EXCEEDED ", aq.EXIT_QUOTA)],
+)
+def test_the_fargate_vcpu_quota_against_what_the_environment_runs(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], applied: int, status: str, code: int
+) -> None:
+    """Enough for its maximum: ok; enough to release but not to scale to its maximum (a new account's 6): a warning;
+    too small even for a release: refused."""
+    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
+    assert aws.run(tmp_path, "pr9", fargate_template()) == code
+    captured = capsys.readouterr()
+    assert (
+        f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 "
+        "alone needs 1.5 vCPU at rest, 3 during a release, 7.5 at maximum scale (the account's other tasks are not counted)"
+    ) in captured.out
+    assert ("refused: TapStackpr9 would exceed 1 quota(s)" in captured.err) is (code == aq.EXIT_QUOTA)
+
+
+def test_without_an_applied_fargate_quota_the_check_is_skipped_and_said(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.sq.add_client_error("get_service_quota", "NoSuchResourceException", "no applied value", expected_params=FARGATE)
+    assert aws.run(tmp_path, "pr9", fargate_template()) == cli.EXIT_OK
+    assert (
+        "skipped  Fargate On-Demand vCPU resource count: no applied value in Service Quotas; this environment needs 3 vCPU "
+        "during a release, 7.5 at maximum scale (--quota FargateVCPU=N)"
+    ) in capsys.readouterr().out
+
+
+def test_a_fargate_quota_can_be_given(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert aws.run(tmp_path, "pr9", fargate_template(), "--quota", "FargateVCPU=8") == cli.EXIT_OK
+    assert "ok       Fargate On-Demand vCPU resource count: limit 8 (raised with --quota)" in capsys.readouterr().out
