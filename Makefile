@@ -13,7 +13,9 @@ QUOTAS := $(PY) scripts/account_quotas.py
 # The environment's profile (`make deploy SUFFIX=pr123 PROFILE=lean`); empty: the app's default (production).
 # An environment keeps the profile it was first deployed with: pass the same PROFILE to every target.
 PROFILE ?=
-STACK_CONTEXT = --context environmentSuffix=$(SUFFIX) $(if $(PROFILE),--context profile=$(PROFILE))
+# More context for the environment's synthesis, e.g. a release of a pushed tag: CONTEXT="--context imageTag=3f2c1ab".
+CONTEXT ?=
+STACK_CONTEXT = --context environmentSuffix=$(SUFFIX) $(if $(PROFILE),--context profile=$(PROFILE)) $(CONTEXT)
 # The same profile for `python tap.py` run without the CDK CLI (template-diff).
 PROFILE_CONTEXT_ENV = $(if $(PROFILE),CDK_CONTEXT_JSON='{"profile": "$(PROFILE)"}')
 # cdk deploy of TapStack$(SUFFIX) with the edge-secret context of a step ($(1): keep, switch or finish) and the

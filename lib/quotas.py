@@ -163,12 +163,20 @@ FARGATE_VCPU = Quota(
 
 @dataclass(frozen=True)
 class FargateNeed:
-    """The vCPU an environment's Fargate tasks run: at rest (every service at its minimum), during a release
-    (blue/green: a second set of tasks beside the first), and with every service at its maximum."""
+    """The vCPU an environment's Fargate tasks run: at rest (every service at its minimum), at its maximum scale, and
+    during a blue/green release, which starts a second set of tasks beside the running one: from rest twice the rest,
+    under full load twice the maximum (ECS keeps scaling out during a deployment, and does not scale in)."""
 
     rest: float
-    release: float
     maximum: float
+
+    @property
+    def release(self) -> float:
+        return 2 * self.rest
+
+    @property
+    def release_at_maximum(self) -> float:
+        return 2 * self.maximum
 
 
 def fargate_vcpu(template: Mapping[str, Any]) -> FargateNeed:
@@ -180,8 +188,10 @@ def fargate_vcpu(template: Mapping[str, Any]) -> FargateNeed:
         props = service.get("Properties", {})
         if service.get("Type") != "AWS::ECS::Service" or props.get("LaunchType") != "FARGATE":
             continue
-        task = resources[props["TaskDefinition"]["Ref"]]["Properties"]
-        vcpu = int(task["Cpu"]) / 1024
+        task_ref = props.get("TaskDefinition")
+        if not isinstance(task_ref, Mapping) or task_ref.get("Ref") not in resources:
+            raise ValueError(f"{service_id}: TaskDefinition is not a Ref to a task definition of the template: {task_ref!r}")
+        vcpu = int(resources[task_ref["Ref"]]["Properties"]["Cpu"]) / 1024
         low = high = int(props.get("DesiredCount", 1))
         for target in resources.values():
             resource_id = json.dumps(target.get("Properties", {}).get("ResourceId", ""))
@@ -189,4 +199,4 @@ def fargate_vcpu(template: Mapping[str, Any]) -> FargateNeed:
                 low, high = int(target["Properties"]["MinCapacity"]), int(target["Properties"]["MaxCapacity"])
         rest += low * vcpu
         maximum += high * vcpu
-    return FargateNeed(rest, 2 * rest, maximum)
+    return FargateNeed(rest, maximum)

@@ -44,6 +44,7 @@ from lib.quotas import (  # noqa: E402
     QUOTA_BY_TYPE,
     REGIONAL_QUOTAS,
     UNKNOWN_ZONE,
+    FargateNeed,
     Quota,
     capacity,
     fargate_vcpu,
@@ -408,7 +409,11 @@ def applied_quota(quotas: Any, quota: Quota) -> tuple[int, str, str]:
         return quota.default, DEFAULT, f"Service Quotas not read ({code}): AWS's default assumed; pass --quota if raised"
     except BotoCoreError as error:
         return quota.default, DEFAULT, f"Service Quotas not read ({type(error).__name__}): AWS's default assumed"
-    value = response.get("Quota", {}).get("Value")
+    answer = response.get("Quota", {})
+    if answer.get("ErrorReason"):
+        code = answer["ErrorReason"].get("ErrorCode", "ErrorReason")
+        return quota.default, DEFAULT, f"Service Quotas not read ({code}): AWS's default assumed; pass --quota if raised"
+    value = answer.get("Value")
     if not isinstance(value, int | float) or value < 1:
         return quota.default, DEFAULT, ""
     return int(value), APPLIED, ""
@@ -431,23 +436,45 @@ def subnet_zones(ec2: Any, subnet_ids: set[str]) -> dict[str, str]:
 
 
 def zone_check(
-    ec2: Any, items: list[dict[str, Any]], template: Mapping[str, Any], kind: str, suffix: str, owner_of: Callable[..., str]
+    ec2: Any, items: list[dict[str, Any]], labels: list[str], template: Mapping[str, Any], kind: str, suffix: str
 ) -> tuple[Counter[str], int, str]:
     """A per-zone quota: (who uses the busiest zone this environment places resources in, what it adds there, and
     which zone that is). The template's zones are literal (the stack names them); existing resources are placed by
-    their subnet."""
+    their subnet; `labels` are their owners (`owners`)."""
     zones = subnet_zones(ec2, {str(item.get("SubnetId")) for item in items if item.get("SubnetId")})
     planned = per_zone(template, kind)
     worst: tuple[int, str, Counter[str], int] | None = None
     for zone, count in sorted(planned.items()):
-        in_zone = [item for item in items if zone == UNKNOWN_ZONE or zones.get(str(item.get("SubnetId"))) == zone]
-        in_use = Counter(owner_of(item) for item in in_zone)
+        in_use = Counter(
+            label
+            for item, label in zip(items, labels, strict=True)
+            if zone == UNKNOWN_ZONE or zones.get(str(item.get("SubnetId"))) == zone
+        )
         adds = max(0, count - in_use.get(suffix, 0))
         total = sum(in_use.values()) + adds
         if worst is None or total > worst[0]:
             worst = (total, zone, in_use, adds)
     assert worst is not None  # the caller checks the template places some
     return worst[2], worst[3], worst[1]
+
+
+# CloudFormation's tag naming the resource of the template a resource was created for.
+LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
+
+
+def owners(items: list[dict[str, Any]], owner_of: Callable[[Mapping[str, Any]], str], suffix: str) -> list[str]:
+    """The owner of each item (`regional_owner`), and of the deploying environment's own at most one per resource of
+    its template: an update that replaced a resource and could not delete the old one leaves two with the same
+    logical-id tag under the same stack, and the second is left behind, not part of the environment."""
+    labels = [owner_of(item) for item in items]
+    seen: set[str] = set()
+    for index, (item, label) in enumerate(zip(items, labels, strict=True)):
+        logical_id = _tags(item).get(LOGICAL_ID_TAG)
+        if label == suffix and logical_id:
+            if logical_id in seen:
+                labels[index] = f"{suffix} (left behind)"
+            seen.add(logical_id)
+    return labels
 
 
 def rds_usage(rds: Any) -> tuple[dict[str, tuple[int, int]], str]:
@@ -515,11 +542,11 @@ def regional_checks(
         if kind == "AWS::EC2::VPC":
             default_vpcs = {str(vpc.get("VpcId")) for vpc in items if vpc.get("IsDefault")}
         owner_of = functools.partial(regional_owner, project=project, default_vpcs=default_vpcs, mine=(suffix, deployed))
-
+        labels = owners(items, owner_of, suffix)
         if quota.scope == "zone":
-            in_use, adds, place = zone_check(clients.ec2, items, template, kind, suffix, owner_of)
+            in_use, adds, place = zone_check(clients.ec2, items, labels, template, kind, suffix)
         else:
-            in_use = Counter(owner_of(item) for item in items)
+            in_use = Counter(labels)
             mine = in_use.get(suffix, 0)
             adds = max(0, planned_count - mine)
             profile_change = bool(mine) and mine != planned_count
@@ -548,30 +575,29 @@ FARGATE_VCPU_OPTION = "FargateVCPU"
 class FargateCheck:
     """The account's Fargate On-Demand vCPU quota against what this environment alone runs. The account's other
     tasks are not counted (their vCPU is a metric, not a listing), so this catches only a quota too small for the
-    environment itself: below a release's need it refuses (the deploy would wait for tasks that cannot start);
-    below the maximum scale it warns (a scale-out under load would stop short)."""
+    environment itself: below a release from rest it refuses (the deploy would wait for tasks that cannot start);
+    below a release at maximum scale it warns (a scale-out or a release under load would stop short)."""
 
     limit: int
     limit_from: str
-    rest: float
-    release: float
-    maximum: float
+    need: FargateNeed
 
     @property
     def exceeded(self) -> bool:
-        return self.limit < self.release
+        return self.limit < self.need.release
 
     def describe(self, suffix: str) -> str:
         source = "raised with --quota" if self.limit_from == GIVEN else "the account's applied quota"
+        need = self.need
         return (
-            f"{FARGATE_VCPU.name}: limit {self.limit} ({source}); {Names(suffix).stack} alone needs {self.rest:g} vCPU at "
-            f"rest, {self.release:g} during a release, {self.maximum:g} at maximum scale (the account's other tasks "
-            "are not counted)"
+            f"{FARGATE_VCPU.name}: limit {self.limit} ({source}); {Names(suffix).stack} alone needs {need.rest:g} vCPU at "
+            f"rest, {need.release:g} during a release, {need.maximum:g} at maximum scale, {need.release_at_maximum:g} "
+            "during a release at maximum scale (the account's other tasks are not counted)"
         )
 
     @property
     def status(self) -> str:
-        return "EXCEEDED " if self.exceeded else "short    " if self.limit < self.maximum else "ok       "
+        return "EXCEEDED " if self.exceeded else "short    " if self.limit < self.need.release_at_maximum else "ok       "
 
 
 def fargate_check(quotas: Any, template: Mapping[str, Any], limits: Mapping[str, int], skipped: list[str]) -> FargateCheck | None:
@@ -581,15 +607,16 @@ def fargate_check(quotas: Any, template: Mapping[str, Any], limits: Mapping[str,
     if not need.maximum:
         return None
     if FARGATE_VCPU.resource_type in limits:
-        return FargateCheck(limits[FARGATE_VCPU.resource_type], GIVEN, need.rest, need.release, need.maximum)
+        return FargateCheck(limits[FARGATE_VCPU.resource_type], GIVEN, need)
     limit, limit_from, why = applied_quota(quotas, FARGATE_VCPU)
-    if limit_from == DEFAULT:
+    if limit_from != APPLIED:
+        reason = why.split(":")[0] if why else "no applied value in Service Quotas"
         skipped.append(
-            f"{FARGATE_VCPU.name}: {why or 'no applied value in Service Quotas'}; this environment needs "
-            f"{need.release:g} vCPU during a release, {need.maximum:g} at maximum scale (--quota {FARGATE_VCPU_OPTION}=N)"
+            f"{FARGATE_VCPU.name}: {reason}; this environment needs {need.release:g} vCPU during a release, "
+            f"{need.release_at_maximum:g} during a release at maximum scale (--quota {FARGATE_VCPU_OPTION}=N)"
         )
         return None
-    return FargateCheck(limit, limit_from, need.rest, need.release, need.maximum)
+    return FargateCheck(limit, limit_from, need)
 
 
 def read_template(path: Path) -> dict[str, Any]:

@@ -6,8 +6,8 @@
 RESULTS.json is what `app/backend/bench/run_bench.py` wrote (default: the newest in
 app/backend/bench/results/). Bars are the medians the run printed; dots are its rounds, so the
 spread between rounds (another tenant's load on a shared core) is visible next to the gaps
-between servers. The run's ratios (and its goal lines, where the run recorded them) are printed
-under the chart. Runs in the root venv (matplotlib), not the backend's.
+between servers. Under the chart: the run's goal lines (met / NOT met per goal), or, for a run
+that recorded none, its ratios. Runs in the root venv (matplotlib), not the backend's.
 """
 
 from __future__ import annotations

@@ -28,6 +28,10 @@ def client(service: str) -> Any:
     return _session().client(service)
 
 
+# The services whose reused client has an active Stubber now (nesting two on one client would mix their queues).
+_in_use: set[str] = set()
+
+
 @functools.cache
 def _reused_client(service: str) -> Any:
     """One client per service and process for `stubbed_clients`: making a client costs about 10 ms (the service
@@ -38,12 +42,16 @@ def _reused_client(service: str) -> Any:
 @contextlib.contextmanager
 def stubbed_clients(*services: str) -> Iterator[tuple[list[Any], list[Stubber]]]:
     """A client and its Stubber per service; on exit, fails if a stubbed response was never asked for."""
-    if len(set(services)) != len(services):
-        raise ValueError(f"one Stubber per client: {services} names a service twice")
+    if len(set(services)) != len(services) or _in_use & set(services):
+        raise ValueError(f"one Stubber per client: {services} names a service twice, or one already stubbed ({_in_use})")
     clients = [_reused_client(service) for service in services]
+    _in_use.update(services)
     with contextlib.ExitStack() as stack:
         stubs = [stack.enter_context(Stubber(client)) for client in clients]
-        yield clients, stubs
-        # Every stubbed call was made: the tool read (and wrote) exactly what the test expects.
-        for stub in stubs:
-            stub.assert_no_pending_responses()
+        try:
+            yield clients, stubs
+            # Every stubbed call was made: the tool read (and wrote) exactly what the test expects.
+            for stub in stubs:
+                stub.assert_no_pending_responses()
+        finally:
+            _in_use.difference_update(services)

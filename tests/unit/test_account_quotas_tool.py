@@ -771,36 +771,96 @@ def fargate_template() -> dict[str, Any]:
 FARGATE = {"ServiceCode": "fargate", "QuotaCode": "L-3032A538"}
 
 
+NEEDS = (
+    "alone needs 1.5 vCPU at rest, 3 during a release, 7.5 at maximum scale, 15 during a release at maximum scale "
+    "(the account's other tasks are not counted)"
+)
+
+
 @pytest.mark.parametrize(
     ("applied", "status", "code"),
-    [(20, "ok       ", cli.EXIT_OK), (6, "short    ", cli.EXIT_OK), (2, "EXCEEDED ", aq.EXIT_QUOTA)],
+    [
+        (15, "ok       ", cli.EXIT_OK),
+        (14, "short    ", cli.EXIT_OK),
+        (6, "short    ", cli.EXIT_OK),
+        (2, "EXCEEDED ", aq.EXIT_QUOTA),
+    ],
 )
 def test_the_fargate_vcpu_quota_against_what_the_environment_runs(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], applied: int, status: str, code: int
 ) -> None:
-    """Enough for its maximum: ok; enough to release but not to scale to its maximum (a new account's 6): a warning;
-    too small even for a release: refused."""
+    """Enough for a release at its maximum scale: ok; enough to release from rest but not under full load (a new
+    account's 6, or 14): a warning; too small even for a release from rest: refused."""
     aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
     assert aws.run(tmp_path, "pr9", fargate_template()) == code
     captured = capsys.readouterr()
     assert (
-        f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 "
-        "alone needs 1.5 vCPU at rest, 3 during a release, 7.5 at maximum scale (the account's other tasks are not counted)"
+        f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 {NEEDS}"
     ) in captured.out
     assert ("refused: TapStackpr9 would exceed 1 quota(s)" in captured.err) is (code == aq.EXIT_QUOTA)
 
 
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("NoSuchResourceException", "no applied value in Service Quotas"),
+        ("AccessDeniedException", "Service Quotas not read (AccessDeniedException)"),
+        (
+            {"ErrorCode": "DEPENDENCY_ACCESS_DENIED_ERROR", "ErrorMessage": "no"},
+            "Service Quotas not read (DEPENDENCY_ACCESS_DENIED_ERROR)",
+        ),
+    ],
+)
 def test_without_an_applied_fargate_quota_the_check_is_skipped_and_said(
-    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], answer: Any, reason: str
 ) -> None:
-    aws.sq.add_client_error("get_service_quota", "NoSuchResourceException", "no applied value", expected_params=FARGATE)
+    """No applied value, no permission, or an answer that carries an ErrorReason (with AWS's 4,000 as its value)."""
+    if isinstance(answer, str):
+        aws.sq.add_client_error("get_service_quota", answer, "no", expected_params=FARGATE)
+    else:
+        aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": 4000.0, "ErrorReason": answer}}, FARGATE)
     assert aws.run(tmp_path, "pr9", fargate_template()) == cli.EXIT_OK
+    out = capsys.readouterr().out
     assert (
-        "skipped  Fargate On-Demand vCPU resource count: no applied value in Service Quotas; this environment needs 3 vCPU "
-        "during a release, 7.5 at maximum scale (--quota FargateVCPU=N)"
-    ) in capsys.readouterr().out
+        f"skipped  Fargate On-Demand vCPU resource count: {reason}; this environment needs 3 vCPU during a release, "
+        "15 during a release at maximum scale (--quota FargateVCPU=N)"
+    ) in out
+    assert "4000" not in out
 
 
 def test_a_fargate_quota_can_be_given(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert aws.run(tmp_path, "pr9", fargate_template(), "--quota", "FargateVCPU=8") == cli.EXIT_OK
-    assert "ok       Fargate On-Demand vCPU resource count: limit 8 (raised with --quota)" in capsys.readouterr().out
+    assert "short    Fargate On-Demand vCPU resource count: limit 8 (raised with --quota)" in capsys.readouterr().out
+
+
+def test_a_replaced_resource_the_stack_could_not_delete_is_left_behind(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An update replaced pr1's Elastic IP and could not delete the old one: both carry pr1's stack id and the same
+    logical id. One is the stack's own; the other is left behind, so a redeploy adds nothing and sees no profile change."""
+    aws.account("pr1")
+    aws.stack("pr1", "UPDATE_COMPLETE")
+    aws.sts.add_response("get_caller_identity", {"Account": ACCOUNT}, {})
+    own = [*tags("pr1"), {"Key": aq.STACK_ID_TAG, "Value": stack_arn("pr1")}]
+    aws.ec2_stub.add_response("describe_vpcs", {"Vpcs": [vpc(0, None), vpc(1, "pr1") | {"Tags": own}]}, {})
+    aws.ec2_stub.add_response("describe_internet_gateways", {"InternetGateways": []}, {})
+    eip = [*own, {"Key": aq.LOGICAL_ID_TAG, "Value": "NetworkVpcpublicSubnet1EIPC41EF705"}]
+    addresses = [{"AllocationId": f"eipalloc-{n}", "Domain": "vpc", "Tags": eip} for n in range(2)]
+    aws.ec2_stub.add_response("describe_addresses", {"Addresses": addresses}, {})
+    aws.nat_gateways({"pr1": ZONES[:1]})
+    aws.quotas()
+    assert aws.run(tmp_path, "pr1", environment_template("pr1", eips=LEAN_EIPS)) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert (
+        "EC2-VPC Elastic IPs: limit 5 (adjustable); 2 in use in this region (pr1: 1, pr1 (left behind): 1); TapStackpr1 adds 0"
+        in out
+    )
+    assert "PROFILE" not in out
+
+
+def test_one_service_is_never_stubbed_twice_at_once() -> None:
+    """The clients are reused: a second Stubber on one would answer from the first one's queue."""
+    with stubbed_clients("ec2"), pytest.raises(ValueError, match="one Stubber per client"), stubbed_clients("rds", "ec2"):
+        pass
+    with stubbed_clients("ec2", "rds"):  # both released on exit
+        pass

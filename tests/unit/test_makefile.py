@@ -23,7 +23,7 @@ def dry_run(*args: str) -> str:
 def test_every_deploy_checks_quotas_on_the_template_it_deploys(target: str) -> None:
     out = dry_run(target, "SUFFIX=pr1", "PROFILE=lean", "QUOTA_ARGS=--quota EIP=10")
     synth = re.search(
-        r"cdk synth --quiet --output cdk\.out/deploy-pr1 --context environmentSuffix=pr1 --context profile=lean "
+        r"cdk synth --quiet --output cdk\.out/deploy-pr1 --context environmentSuffix=pr1 --context profile=lean\s+"
         r"\$edge \$live TapStackpr1;",
         out,
     )
@@ -40,14 +40,21 @@ def test_every_deploy_checks_quotas_on_the_template_it_deploys(target: str) -> N
 
 def test_without_profile_the_apps_default_is_used() -> None:
     out = dry_run("deploy", "SUFFIX=pr1")
-    assert "cdk synth --quiet --output cdk.out/deploy-pr1 --context environmentSuffix=pr1  $edge" in out
+    assert re.search(r"cdk synth --quiet --output cdk\.out/deploy-pr1 --context environmentSuffix=pr1\s+\$edge", out), out
     assert "profile=" not in out
 
 
+def test_more_context_reaches_the_synthesis_a_deploy_checks() -> None:
+    out = dry_run("deploy", "SUFFIX=pr1", "CONTEXT=--context imageTag=3f2c1ab")
+    assert re.search(
+        r"cdk synth --quiet --output cdk\.out/deploy-pr1 --context environmentSuffix=pr1\s+--context imageTag=3f2c1ab\s+\$edge",
+        out,
+    ), out
+
+
 def test_destroy_and_template_diff_take_the_profile() -> None:
-    assert "cdk destroy TapStackpr1 --context environmentSuffix=pr1 --context profile=lean --force" in dry_run(
-        "destroy", "SUFFIX=pr1", "PROFILE=lean"
-    )
+    destroy = dry_run("destroy", "SUFFIX=pr1", "PROFILE=lean")
+    assert re.search(r"cdk destroy TapStackpr1 --context environmentSuffix=pr1 --context profile=lean\s+--force", destroy)
     assert """CDK_CONTEXT_JSON='{"profile": "lean"}'""" in dry_run("template-diff", "SUFFIX=pr1", "PROFILE=lean")
 
 
