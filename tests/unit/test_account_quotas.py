@@ -216,3 +216,16 @@ def test_the_readme_gives_the_production_fargate_need(stack: Synthesized) -> Non
         f"a production environment runs about {need.rest:g} vCPU at rest, {need.maximum:g} at maximum scale, and twice "
         f"either during a blue/green release ({need.release:g} from rest, {need.release_at_maximum:g} under full load"
     ) in text
+
+
+def test_a_fargate_service_whose_task_definition_is_not_in_the_template_is_refused_by_name() -> None:
+    from lib.quotas import fargate_vcpu
+
+    service = {
+        "LaunchType": "FARGATE",
+        "DesiredCount": 2,
+        "TaskDefinition": "arn:aws:ecs:ap-southeast-1:123456789012:task-definition/x:1",
+    }
+    template = {"Resources": {"Api": {"Type": "AWS::ECS::Service", "Properties": service}}}
+    with pytest.raises(ValueError, match=r"Api: TaskDefinition is not a Ref to a task definition of the template: 'arn:aws:ecs"):
+        fargate_vcpu(template)
