@@ -2,23 +2,27 @@
 """Check the quotas an environment shares with the account's others before `cdk deploy` starts.
 
 CloudFront is global: every environment of an account draws its cache policies, response headers
-policies, functions, key groups, public keys and origin access controls from one per-account quota;
-its VPC, internet gateway and NAT gateways' Elastic IPs count against per-region quotas of the
-account (lib/quotas.py). A deploy that crosses one fails half-way (e.g. `TooManyCachePolicies`,
-`AddressLimitExceeded`, `VpcLimitExceeded`) and rolls back. `preflight` lists what the account has,
-adds what the synthesized template of this environment would create (nothing for what it already
-has: a redeploy adds nothing), and refuses when a quota would be exceeded, naming the environments
-that use it:
+policies, functions, key groups, public keys and origin access controls from one per-account quota.
+Its VPC, internet gateway, NAT gateways (per zone) and their Elastic IPs, and its Aurora cluster and
+instances count against per-region quotas of the account, and its Fargate tasks against the
+region's Fargate vCPU (lib/quotas.py). A deploy that crosses one fails half-way (e.g.
+`TooManyCachePolicies`, `AddressLimitExceeded`, `VpcLimitExceeded`, `InstanceQuotaExceeded`) and
+rolls back, or waits for tasks that cannot start. `preflight` lists what the account has, adds what
+the synthesized template of this environment would create (nothing for what its stack already has:
+a redeploy adds nothing), and refuses when a quota would be exceeded, naming the environments that
+use it; it also refuses a template whose network differs from the deployed environment's (another
+PROFILE) unless `--allow-profile-change`:
 
-    python scripts/account_quotas.py preflight --suffix pr123 --template cdk.out/TapStackpr123.template.json
+    python scripts/account_quotas.py preflight --suffix pr123 --template cdk.out/deploy-pr123/TapStackpr123.template.json
     python scripts/account_quotas.py capacity --template cdk.out/TapStackdev.template.json
 
 Distributions (500 per account, one per environment) are not listed: cache policies bind long before.
-The regional limits are the account's applied values, read from Service Quotas (AWS's default when
-the caller may not read them); the CloudFront limits are AWS's defaults. `--quota TYPE=N` (e.g.
-`--quota KeyGroup=20`, `--quota EIP=10`) states a raised quota and wins over both.
+The regional limits are the account's applied values, read from Service Quotas and RDS (AWS's
+default, said on the line, when they cannot be read; Fargate vCPU and the DB quotas are skipped
+then); the CloudFront limits are AWS's defaults. `--quota TYPE=N` (e.g. `--quota KeyGroup=20`,
+`--quota EIP=10`, `--quota FargateVCPU=20`) states a raised quota and wins over both.
 
-Exit codes: 0 OK; 1 AWS error; 2 bad input; 3 a quota would be exceeded (nothing was deployed).
+Exit codes: 0 OK; 1 AWS error; 2 bad input; 3 refused (nothing was deployed).
 """
 
 from __future__ import annotations
