@@ -39,6 +39,9 @@ from scripts.origin_headers import (  # noqa: E402
 
 BENCH_RESULTS = ROOT / "app" / "backend" / "bench" / "RESULTS.md"
 SWEEP_MAX_AGES = (0, 5, 30, 120)
+# The two things the goal depends on that no setting of the distribution controls (drawn in docs/cdn-tradeoff.svg):
+# the audience (sessions a day, the catalog as it is) and how long the origin shield keeps an object nobody asks for.
+AUDIENCE_SWEEP = (250_000, 1_000_000, 4_000_000, 16_000_000)
 GOAL_REQUESTS, GOAL_BYTES = 0.95, 0.99
 SPA_ROUTE_SAMPLE = "/videos/12"
 
@@ -56,6 +59,8 @@ def describe(eviction: Eviction) -> str:
 
 
 EVICTION_NAME = describe(EVICTION)
+# The shield's idle time, the rest of the assumed eviction kept (None: never evicts).
+SHIELD_IDLE_SWEEP = (1 * HOUR, 6 * HOUR, 24 * HOUR, 72 * HOUR, 168 * HOUR, None)
 EVICTION_CASES = {
     "no eviction": Eviction(),
     f"assumed ({EVICTION_NAME})": EVICTION,
@@ -203,6 +208,45 @@ def chart(sweep: dict[int, dict[str, Any]], shipped: int, path: Path, title: str
     charts.save(fig, path, "cdn-offload")
 
 
+def trade_off_chart(
+    audiences: dict[int, dict[str, float]], shield: dict[float | None, dict[str, float]], shipped_sessions: int, path: Path
+) -> None:
+    """Offload (requests and bytes) against the audience and against the shield's idle time, with the goals: the two
+    assumptions the goal depends on, which no setting of the distribution controls."""
+    plt = charts.pyplot()
+    fig, (by_audience, by_shield) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110, sharey=True)
+    sessions = sorted(audiences)
+    idle = [t for t in shield if t is not None]
+    never = max(idle) * 3  # where "never evicts" is drawn, right of the longest idle time
+    shield_x = [never if t is None else t for t in shield]
+    for key, label in (("request_offload", "requests"), ("byte_offload", "bytes")):
+        by_audience.plot(sessions, [100 * audiences[n][key] for n in sessions], marker="o", label=label)
+        by_shield.plot([x / HOUR for x in shield_x], [100 * shield[t][key] for t in shield], marker="o", label=label)
+    for ax in (by_audience, by_shield):
+        ax.axhline(100 * GOAL_REQUESTS, color="grey", linestyle=":", linewidth=1)
+        ax.axhline(100 * GOAL_BYTES, color="grey", linestyle=":", linewidth=1)
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    by_audience.axvline(shipped_sessions, color="grey", linestyle="--", linewidth=1)
+    by_audience.set_xticks(sessions, [f"{n / 1e6:g}M" for n in sessions])
+    by_audience.set_xlabel(f"sessions a day (shield idle {describe(EVICTION).split('shield ')[1]})")
+    by_audience.set_ylabel("served by CloudFront (%)")
+    by_audience.set_title("against the audience", fontsize=10)
+    by_shield.axvline(EVICTION.shield / HOUR if EVICTION.shield else never / HOUR, color="grey", linestyle="--", linewidth=1)
+    by_shield.set_xticks([x / HOUR for x in shield_x], [f"{x / HOUR:g} h" for x in idle] + ["never"])
+    by_shield.set_xlabel(f"origin shield idle time before eviction ({shipped_sessions / 1e6:g}M sessions a day)")
+    by_shield.set_title("against what CloudFront keeps", fontsize=10)
+    by_audience.set_ylim(80, 100)
+    fig.suptitle(
+        f"CDN offload at the shipped settings; goals {GOAL_REQUESTS:.0%} of requests, {GOAL_BYTES:.0%} of bytes (dotted)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    charts.save(fig, path, "cdn-tradeoff")
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:6.2f}%"
 
@@ -214,6 +258,7 @@ def main() -> int:
     parser.add_argument("--videos", type=int, default=cdn_traffic.CATALOG_VIDEOS, help="catalog size")
     parser.add_argument("--zipf", type=float, default=cdn_traffic.ZIPF_S, help="Zipf exponent of video popularity")
     parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "cdn-offload.svg")
+    parser.add_argument("--tradeoff-chart", type=Path, default=ROOT / "docs" / "cdn-tradeoff.svg")
     parser.add_argument("--json", type=Path, default=ROOT / "cdk.out" / "bench-cdn.json")
     args = parser.parse_args()
     if not args.template.is_file():
@@ -301,6 +346,25 @@ def main() -> int:
     evictions = {name: at if eviction == EVICTION else run(shipped, eviction) for name, eviction in EVICTION_CASES.items()}
     for name, s in evictions.items():
         print(f"  {name:62} {_pct(s['overall']['request_offload']):>11}  {_pct(s['overall']['byte_offload']):>13}")
+    print("\nshield idle time (edge and regional as assumed):  overall req  overall bytes")
+    shield: dict[float | None, dict[str, float]] = {}
+    for idle in SHIELD_IDLE_SWEEP:
+        eviction = Eviction(edge=EVICTION.edge, regional=EVICTION.regional, shield=idle)
+        shield[idle] = (at if eviction == EVICTION else run(shipped, eviction))["overall"]
+        name = "never" if idle is None else f"{idle / HOUR:g} h"
+        print(f"  {name:47} {_pct(shield[idle]['request_offload']):>11}  {_pct(shield[idle]['byte_offload']):>13}")
+    print("\naudience (sessions a day, assumed eviction):       overall req  overall bytes")
+    audiences: dict[int, dict[str, float]] = {}
+    for sessions in AUDIENCE_SWEEP:
+        if sessions == args.sessions:
+            audiences[sessions] = at["overall"]
+        else:
+            day = cdn_traffic.day_streams(sessions, args.videos, args.zipf)
+            result = expected(distribution, day, OriginHeaders(shipped, nginx), audience, EVICTION)
+            audiences[sessions] = summarize(result, scaling, per_task)["overall"]
+        print(
+            f"  {sessions:>47,} {_pct(audiences[sessions]['request_offload']):>11}  {_pct(audiences[sessions]['byte_offload']):>13}"
+        )
     met = at["overall"]["request_offload"] >= GOAL_REQUESTS and at["overall"]["byte_offload"] >= GOAL_BYTES
     print(
         f"\ngoal >= {GOAL_REQUESTS:.0%} of requests and >= {GOAL_BYTES:.0%} of bytes from CloudFront: {'MET' if met else 'NOT MET'}"
@@ -309,6 +373,7 @@ def main() -> int:
     for line in ASSUMPTIONS:
         print(f"  - {line}")
     chart(sweep, shipped, args.chart, f"make bench-cdn: {args.sessions:,} sessions/day, {args.videos:,} videos")
+    trade_off_chart(audiences, shield, args.sessions, args.tradeoff_chart)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
@@ -319,12 +384,15 @@ def main() -> int:
                 "zipf": args.zipf,
                 "sweep": sweep,
                 "eviction": evictions,
+                "shield_idle": {"never" if k is None else str(k): v for k, v in shield.items()},
+                "audience": {str(k): v for k, v in audiences.items()},
             },
             indent=1,
         )
     )
     print(
-        f"\nwrote {args.chart.relative_to(ROOT) if args.chart.is_relative_to(ROOT) else args.chart} and {args.json} "
+        f"\nwrote {args.chart.relative_to(ROOT) if args.chart.is_relative_to(ROOT) else args.chart}, "
+        f"{args.tradeoff_chart.relative_to(ROOT) if args.tradeoff_chart.is_relative_to(ROOT) else args.tradeoff_chart} and {args.json} "
         f"in {time.monotonic() - started:.1f} s"
     )
     return 0
