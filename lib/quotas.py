@@ -179,11 +179,23 @@ class FargateNeed:
         return 2 * self.maximum
 
 
-def fargate_vcpu(template: Mapping[str, Any]) -> FargateNeed:
-    """From the template: each Fargate service's task size (TaskDefinition Cpu, in CPU units of 1/1024 vCPU) times
-    its scalable target's minimum and maximum (its DesiredCount when it has none)."""
+@dataclass(frozen=True)
+class FargateService:
+    """One Fargate service of a template: its logical id and properties, its task size, its task counts (its
+    scalable target's minimum and maximum, its DesiredCount when it has none) and that target's logical id."""
+
+    logical_id: str
+    properties: Mapping[str, Any]
+    vcpu: float
+    min_tasks: int
+    max_tasks: int
+    scalable_target: str | None
+
+
+def fargate_services(template: Mapping[str, Any]) -> list[FargateService]:
+    """The template's Fargate services; the task size is the TaskDefinition's Cpu (CPU units of 1/1024 vCPU)."""
     resources = template.get("Resources", {})
-    rest = maximum = 0.0
+    found = []
     for service_id, service in resources.items():
         props = service.get("Properties", {})
         if service.get("Type") != "AWS::ECS::Service" or props.get("LaunchType") != "FARGATE":
@@ -193,10 +205,20 @@ def fargate_vcpu(template: Mapping[str, Any]) -> FargateNeed:
             raise ValueError(f"{service_id}: TaskDefinition is not a Ref to a task definition of the template: {task_ref!r}")
         vcpu = int(resources[task_ref["Ref"]]["Properties"]["Cpu"]) / 1024
         low = high = int(props.get("DesiredCount", 1))
-        for target in resources.values():
+        target_id = None
+        for candidate_id, target in resources.items():
             resource_id = json.dumps(target.get("Properties", {}).get("ResourceId", ""))
             if target.get("Type") == "AWS::ApplicationAutoScaling::ScalableTarget" and f'"{service_id}"' in resource_id:
                 low, high = int(target["Properties"]["MinCapacity"]), int(target["Properties"]["MaxCapacity"])
-        rest += low * vcpu
-        maximum += high * vcpu
-    return FargateNeed(rest, maximum)
+                target_id = candidate_id
+        found.append(FargateService(service_id, props, vcpu, low, high, target_id))
+    return found
+
+
+def fargate_vcpu(template: Mapping[str, Any]) -> FargateNeed:
+    """What the template's Fargate services run: each task size times its minimum, and times its maximum."""
+    services = fargate_services(template)
+    return FargateNeed(
+        sum(service.vcpu * service.min_tasks for service in services),
+        sum(service.vcpu * service.max_tasks for service in services),
+    )

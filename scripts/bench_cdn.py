@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from lib.quotas import fargate_services  # noqa: E402
 from scripts import cdn_traffic, charts  # noqa: E402
 from scripts.cdn_model import Behavior, Eviction, Request, Result, Tally, expected, from_template  # noqa: E402
 from scripts.origin_headers import (  # noqa: E402
@@ -94,30 +95,19 @@ def bench_requests_per_second(path: Path = BENCH_RESULTS) -> float:
 
 
 def backend_scaling(template: dict[str, Any]) -> dict[str, float]:
-    """vCPU, minimum tasks and CPU target of the backend service, from the template."""
-    resources = template["Resources"]
-    service_id = next(
-        k
-        for k, v in resources.items()
-        if v["Type"] == "AWS::ECS::Service" and "backend" in json.dumps(v["Properties"].get("ServiceName", ""))
-    )
-    task = resources[resources[service_id]["Properties"]["TaskDefinition"]["Ref"]]["Properties"]
-    target_id, target = next(
-        (k, v)
-        for k, v in resources.items()
-        if v["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget" and service_id in json.dumps(v)
-    )
+    """vCPU, minimum and maximum tasks and CPU target of the backend service, from the template."""
+    service = next(s for s in fargate_services(template) if "backend" in json.dumps(s.properties.get("ServiceName", "")))
     policy = next(
         v["Properties"]["TargetTrackingScalingPolicyConfiguration"]
-        for v in resources.values()
+        for v in template["Resources"].values()
         if v["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy"
-        and v["Properties"].get("ScalingTargetId") == {"Ref": target_id}
+        and v["Properties"].get("ScalingTargetId") == {"Ref": service.scalable_target}
         and "TargetTrackingScalingPolicyConfiguration" in v["Properties"]
     )
     return {
-        "vcpu": int(task["Cpu"]) / 1024,
-        "min_tasks": int(target["Properties"]["MinCapacity"]),
-        "max_tasks": int(target["Properties"]["MaxCapacity"]),
+        "vcpu": service.vcpu,
+        "min_tasks": service.min_tasks,
+        "max_tasks": service.max_tasks,
         "cpu_target": float(policy["TargetValue"]) / 100,
     }
 
