@@ -300,6 +300,7 @@ def checks(
     limits: Mapping[str, int] | None = None,
 ) -> list[Check]:
     """One check per quota'd type the template creates; `limits` replaces AWS's default for raised quotas."""
+    limits = limits or {}
     plan = planned(template)
     result = []
     for kind, listing in LISTINGS.items():
@@ -312,9 +313,8 @@ def checks(
             adds += 0 if deployed else mine.unnamed
         in_use = Counter(owner(name, mine.names, suffix) for name in names)
         quota = QUOTA_BY_TYPE[kind]
-        given = limits is not None and kind in limits
-        limit = limits[kind] if limits is not None and given else quota.default
-        result.append(Check(quota, in_use, adds, limit, GIVEN if given else DEFAULT))
+        given = kind in limits
+        result.append(Check(quota, in_use, adds, limits[kind] if given else quota.default, GIVEN if given else DEFAULT))
     return result
 
 
@@ -404,19 +404,21 @@ def applied_quota(quotas: Any, quota: Quota) -> tuple[int, str, str]:
     without servicequotas:GetServiceQuota gets AWS's default with a note saying so, not an error."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    def not_read(code: str, hint: str = "; pass --quota if raised") -> tuple[int, str, str]:
+        return quota.default, DEFAULT, f"Service Quotas not read ({code}): AWS's default assumed{hint}"
+
     try:
         response = quotas.get_service_quota(ServiceCode=quota.service_code, QuotaCode=quota.quota_code)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code == "NoSuchResourceException":
             return quota.default, DEFAULT, ""
-        return quota.default, DEFAULT, f"Service Quotas not read ({code}): AWS's default assumed; pass --quota if raised"
+        return not_read(code)
     except BotoCoreError as error:
-        return quota.default, DEFAULT, f"Service Quotas not read ({type(error).__name__}): AWS's default assumed"
+        return not_read(type(error).__name__, "")
     answer = response.get("Quota", {})
     if answer.get("ErrorReason"):
-        code = answer["ErrorReason"].get("ErrorCode", "ErrorReason")
-        return quota.default, DEFAULT, f"Service Quotas not read ({code}): AWS's default assumed; pass --quota if raised"
+        return not_read(answer["ErrorReason"].get("ErrorCode", "ErrorReason"))
     value = answer.get("Value")
     if not isinstance(value, int | float) or value < 1:
         return quota.default, DEFAULT, ""
@@ -505,14 +507,12 @@ def regional_checks(
     that exists) is not added again; a deployed environment whose template has another number (a profile change)
     is marked. Quotas that could not be read are named in `skipped`."""
     result = []
+    limits = limits or {}
     skipped = skipped if skipped is not None else []
-    if any(
-        r.get("Type") in QUOTA_BY_TYPE and QUOTA_BY_TYPE[r["Type"]].scope != "account"
-        for r in template.get("Resources", {}).values()
-    ):
+    resources = template.get("Resources", {}).values()
+    if any(r.get("Type") in QUOTA_BY_TYPE and QUOTA_BY_TYPE[r["Type"]].scope != "account" for r in resources):
         bool(deployed)  # asked up front, once: whose the tagged resources are depends on it
     default_vpcs: set[str] = set()
-    resources = template.get("Resources", {}).values()
     account: str | None = None
     applied: dict[str, tuple[int, str]] = {}
     rds: dict[str, tuple[int, int]] | None = None
@@ -522,7 +522,7 @@ def regional_checks(
         planned_count = sum(1 for r in resources if r.get("Type") == kind)
         if not planned_count:
             continue
-        given = limits is not None and kind in limits
+        given = kind in limits
         note, place, profile_change = "", "this region", False
         if kind in RDS_QUOTA_NAMES:
             # Usage and the applied quota in one call; RDS names no owner, so the count is the region's.
@@ -534,7 +534,7 @@ def regional_checks(
             used, maximum = rds[RDS_QUOTA_NAMES[kind]]
             in_use: Counter[str] = Counter({REGION_TOTAL: used} if used else {})
             adds = 0 if deployed else planned_count
-            limit = limits[kind] if limits is not None and given else maximum or quota.default
+            limit = limits[kind] if given else maximum or quota.default
             limit_from = GIVEN if given else (APPLIED if limit != quota.default else DEFAULT)
             result.append(Check(quota, in_use, adds, limit, limit_from, "", place, planned_count))
             continue
@@ -556,7 +556,7 @@ def regional_checks(
             profile_change = bool(mine) and mine != planned_count
             if profile_change:
                 note = f"it has {mine}, its template {planned_count}: was it deployed with another PROFILE?"
-        if given and limits is not None:
+        if given:
             limit, limit_from, why = limits[kind], GIVEN, ""
         else:
             limit, limit_from, why = applied_quota(clients.service_quotas, quota)
