@@ -113,12 +113,13 @@ class Watchdog:
     def _forget_thread(self) -> None:
         self._thread = None
 
-    def deadline(self, fd: int, seconds: float) -> _Deadline:
-        """Context manager: the socket ``fd`` is shut down if the block outlives ``seconds``."""
-        return _Deadline(self, fd, seconds)
-
     def arm(self, fd: int, seconds: float) -> int:
-        """Start a deadline for ``fd``; returns the token for :meth:`disarm`."""
+        """Start a deadline for ``fd``: its socket is shut down if :meth:`disarm`
+        with the returned token does not come within ``seconds``.
+
+        ``token = arm(...)`` then ``try: ... finally: disarm(token)`` at the call
+        site, not a context manager: no object and two calls fewer per query.
+        """
         token = next(self._counter)
         with self._lock:
             self._ensure_thread()
@@ -149,20 +150,3 @@ class Watchdog:
                 sock.shutdown(socket.SHUT_RDWR)
             finally:
                 sock.close()
-
-
-class _Deadline:
-    """``with watchdog.deadline(fd, s):`` (a class, cheaper than a generator per query)."""
-
-    __slots__ = ("_fd", "_seconds", "_token", "_watchdog")
-
-    def __init__(self, watchdog: Watchdog, fd: int, seconds: float) -> None:
-        self._watchdog = watchdog
-        self._fd = fd
-        self._seconds = seconds
-
-    def __enter__(self) -> None:
-        self._token = self._watchdog.arm(self._fd, self._seconds)
-
-    def __exit__(self, *exc: object) -> None:
-        self._watchdog.disarm(self._token)

@@ -294,13 +294,17 @@ class Database:
     ) -> T:
         # Skip (and discard) idle connections the server closed meanwhile, so
         # killed backends never cost a request an attempt.
+        watchdog = self.watchdog
         for _ in range(self.config.db_pool_max_size + 1):
             with pool.connection(timeout=timeout) as conn:
                 if is_stale(conn):
                     conn.close()  # the pool replaces a closed connection
                     continue
-                with self.watchdog.deadline(conn.fileno(), self.query_deadline):
+                token = watchdog.arm(conn.fileno(), self.query_deadline)
+                try:
                     return fn(conn)
+                finally:
+                    watchdog.disarm(token)
         raise psycopg.OperationalError("every pooled connection was closed by the server")
 
     def ping(self, timeout: float = 0.5) -> None:

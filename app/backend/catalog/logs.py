@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import threading
 import time
@@ -62,9 +63,31 @@ def lean_records() -> None:
 access_log = logging.getLogger("catalog.access")
 
 
+# (whole second, its "YYYY-MM-DDTHH:MM:SS" text): most lines fall in the second of the last one.
+_second: tuple[int, str] = (0, datetime.fromtimestamp(0, UTC).isoformat()[:19])
+
+
 def timestamp(seconds: float) -> str:
-    """``2024-05-01T12:00:00.123+00:00``: the ``ts`` of every log line."""
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    """``2024-05-01T12:00:00.123+00:00``: the ``ts`` of every log line.
+
+    The text ``datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")``
+    gives (microseconds rounded half-even, then cut to milliseconds), with the
+    date and time of day formatted once per second instead of on every line.
+    """
+    global _second
+    frac, whole = math.modf(seconds)
+    micros = round(frac * 1_000_000)
+    second = int(whole)
+    if micros < 0:  # before 1970: modf keeps the sign
+        micros += 1_000_000
+        second -= 1
+    elif micros >= 1_000_000:
+        micros -= 1_000_000
+        second += 1
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, datetime.fromtimestamp(second, UTC).isoformat()[:19])
+    return f"{cached[1]}.{micros // 1000:03d}+00:00"
 
 
 class AccessLog:

@@ -158,6 +158,41 @@ def test_timestamps_are_utc_whole_seconds(ts: datetime) -> None:
     assert _iso(ts) == ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _log_ts(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        0.0,
+        1_764_246_000.0,
+        1_764_246_000.0005,  # half a millisecond: cut, not rounded
+        1_764_246_000.9994999,
+        1_764_246_000.9999995,  # rounds up to the next second
+        1_764_246_000.9999994,
+        -0.0000004,  # before 1970: modf keeps the sign
+        -0.0000005,
+        -1.5,
+        -2_208_988_800.25,  # 1900
+        253_402_300_799.999,  # 9999-12-31T23:59:59.999
+    ],
+)
+def test_log_timestamps_are_the_isoformat_text(seconds: float) -> None:
+    assert logs.timestamp(seconds) == _log_ts(seconds)
+
+
+def test_log_timestamps_cached_per_second_match_isoformat_in_any_order() -> None:
+    """The per-second cache never hands one second's text to another: random
+    instants, and runs inside one second and across its boundaries."""
+    rng = random.Random(7)
+    instants = [rng.uniform(-2e9, 4e9) for _ in range(20_000)]
+    start = 1_764_246_000
+    steps = (0, 0.0004999, 0.0009999)
+    instants += [start + i / 1000 + d for i in range(-1500, 1500) for d in steps]
+    assert [logs.timestamp(s) for s in instants] == [_log_ts(s) for s in instants]
+
+
 # --- the WSGI envelope and the hop parser --------------------------------------
 
 

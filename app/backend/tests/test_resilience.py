@@ -282,8 +282,7 @@ def test_watchdog_restarts_in_a_forked_child() -> None:
     gets a watchdog thread in the child: deadlines still fire there."""
     watchdog = Watchdog(tick=0.01)
     left, right = socket.socketpair()
-    with watchdog.deadline(left.fileno(), 10.0):
-        pass  # the parent's watchdog thread now runs
+    watchdog.disarm(watchdog.arm(left.fileno(), 10.0))  # the parent's watchdog thread now runs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork of a threaded process
         pid = os.fork()
