@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """`make synth` (warm) and the infrastructure unit suite, before and after, side by side in one run.
 
-    python scripts/compare_speed.py --base <git-ref> [--rounds 3] [--jobs synth,unit,unit-nocov]
+    python scripts/compare_speed.py --base <git-ref> [--rounds 3] [--jobs synth,unit,unit-nocov,unit-nocov-cold]
 
 The base commit is exported (`git archive`) next to the working tree and shares its
 .venv and node_modules, so both sides run the same toolchain. Each round runs the
 base then the working tree, alternating, after one warm-up synth each. For the unit
 suite each side runs the pytest command its own Makefile's `test-infra` target
 runs; `unit-nocov` is the same command without its coverage options (what
-coverage costs). Printed: median wall seconds and median CPU seconds (user + sys)
+coverage costs); `unit-nocov-cold` also clears pytest's cache first, so nothing
+remembered from an earlier run (the cfn-lint passes of tests/unit/cfn_lint.py)
+is used: what a clean clone costs. Printed: median wall seconds and median CPU seconds (user + sys)
 of all processes, the pytest workers and the jsii node kernels included, per side.
 On a shared machine compare CPU: wall time moves with the other load, CPU much less.
 """
@@ -57,6 +59,10 @@ JOBS: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "synth": ("make synth (warm)", lambda tree: ["make", "--no-print-directory", "synth"]),
     "unit": ("unit suite (make test-infra's pytest)", unit_suite_command),
     "unit-nocov": ("unit suite without coverage", lambda tree: without_coverage(unit_suite_command(tree))),
+    "unit-nocov-cold": (
+        "the same, pytest's cache cleared first (a clean clone)",
+        lambda tree: [*without_coverage(unit_suite_command(tree)), "--cache-clear"],
+    ),
 }
 
 

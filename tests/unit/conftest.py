@@ -68,6 +68,15 @@ def synthesizing_tests(module: Path) -> frozenset[str]:
     return frozenset(name for name in functions if name.startswith("test_") and reaches(name, frozenset()))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """cfn-lint passes are remembered in pytest's cache (tests/unit/cfn_lint.py); `-p no:cacheprovider`
+    remembers nothing."""
+    if getattr(config, "cache", None) is not None:
+        from tests.unit import cfn_lint
+
+        cfn_lint.CACHE_DIR = config.cache.mkdir("cfn-lint")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that await a cfn-lint run started by a fixture (test_cfn_lint_*) go last, so the run has the
     longest head start (their fixtures are session-scoped: moving them rebuilds nothing)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit import cfn_lint
 from tests.unit.cfn_lint import CfnLint
 from tests.unit.support import SUFFIX, Synthesized, run_tap_main
 
@@ -94,16 +95,46 @@ def test_cdk_nag_report_has_no_unacknowledged_finding(stack: Synthesized) -> Non
     assert warnings == []
 
 
-def test_cfn_lint_reports_no_error_or_warning(stack: Synthesized) -> None:
+def test_cfn_lint_reports_no_error_or_warning(stack: Synthesized, tmp_path: Path) -> None:
     result = stack.cfn_lint().result()
     assert result.returncode == 0, result.stdout + result.stderr
+    # The pass is remembered (when pytest's cache is on): the same bytes are not linted again.
+    if cfn_lint.CACHE_DIR is not None:
+        again = CfnLint(stack.json, tmp_path / "again.json")
+        assert again.cached and again.result().returncode == 0
 
 
-def test_the_cfn_lint_run_fails_on_a_template_with_an_error(tmp_path: Path) -> None:
-    """The run the lint tests await reports what cfn-lint finds (here E3002, a property the type does not have)."""
+def test_the_cfn_lint_run_fails_on_a_template_with_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run the lint tests await reports what cfn-lint finds (here E3002, a property the type does not have),
+    and a failing run is never remembered: it runs and reports again next time."""
+    monkeypatch.setattr(cfn_lint, "CACHE_DIR", tmp_path / "remembered")
     template = {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketNam": "x"}}}}
-    result = CfnLint(template, tmp_path / "broken.json").result()
+    lint = CfnLint(template, tmp_path / "broken.json")
+    result = lint.result()
+    assert not lint.cached
     assert result.returncode != 0 and "E3002" in result.stdout, result.stdout + result.stderr
+    assert not (tmp_path / "remembered").exists()
+
+
+def test_a_remembered_cfn_lint_pass_is_keyed_by_everything_that_decides_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".cfnlintrc.yaml").write_text("regions:\n  - ap-southeast-1\n")
+    monkeypatch.setattr(cfn_lint, "ROOT", tmp_path)
+    text = '{"Resources": {}}'
+    key = cfn_lint.cache_key(text)
+    assert cfn_lint.cache_key(text) == key
+    assert cfn_lint.cache_key(text.replace(" ", "")) != key  # the template's bytes
+    monkeypatch.setattr(cfn_lint, "OPTIONS", ("--format", "json"))
+    assert cfn_lint.cache_key(text) != key  # the command's options
+    monkeypatch.undo()
+    monkeypatch.setattr(cfn_lint, "ROOT", tmp_path)
+    monkeypatch.setattr(cfn_lint, "version", lambda _: "0.0.1")
+    assert cfn_lint.cache_key(text) != key  # the linter's version
+    monkeypatch.undo()
+    monkeypatch.setattr(cfn_lint, "ROOT", tmp_path)
+    (tmp_path / ".cfnlintrc.yaml").write_text("regions:\n  - us-east-1\n")
+    assert cfn_lint.cache_key(text) != key  # the repository's cfn-lint settings
 
 
 def test_bad_suffix_fails_synth_with_the_rule(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
