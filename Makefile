@@ -10,7 +10,8 @@ CDK := npx --no-install cdk
 EDGE := $(PY) scripts/edge_secrets.py
 BLUE_GREEN := $(PY) scripts/blue_green.py
 QUOTAS := $(PY) scripts/account_quotas.py
-# The environment's profile (`make deploy SUFFIX=pr123 PROFILE=lean`); empty: the app's default (production).
+# The environment's profile (`make deploy SUFFIX=dev PROFILE=lean`); empty: the app's default (lean for a
+# pull-request suffix, pr and digits; production otherwise: lib/config.py default_profile).
 # An environment keeps the profile it was first deployed with: pass the same PROFILE to every target.
 PROFILE ?=
 # More context for the environment's synthesis, e.g. a release of a pushed tag: CONTEXT="--context imageTag=3f2c1ab".
@@ -187,7 +188,7 @@ bench-cdn: synth $(VENV)/.bench-installed ## CDN offload of the synthesized dist
 	$(PY) scripts/bench_cdn.py --template cdk.out/TapStack$(SUFFIX).template.json $(BENCH_CDN_ARGS)
 
 cost: install ## Monthly cost in ap-southeast-1: production and the lean profile side by side (+ usage from make bench-cdn)
-	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX) --output cdk.out/production >/dev/null
+	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX) --context profile=production --output cdk.out/production >/dev/null
 	$(CDK) synth --quiet --no-validation --context environmentSuffix=$(SUFFIX) --context profile=lean --output cdk.out/lean >/dev/null
 	$(PY) scripts/cost.py cdk.out/production/TapStack$(SUFFIX).template.json cdk.out/lean/TapStack$(SUFFIX).template.json \
 		--names production lean $(if $(wildcard cdk.out/bench-cdn.json),--traffic cdk.out/bench-cdn.json)

@@ -60,6 +60,12 @@ PROFILES: dict[str, dict[str, object]] = {
     },
 }
 DEFAULT_PROFILE = "production"
+# A pull-request environment's suffix as the pipeline names it (`cdk deploy --context environmentSuffix=pr123`):
+# without a `profile` context it gets the lean profile. With AWS's default quotas one region holds a single
+# production-profile environment (its 3 NAT gateways take 3 of the region's 5 Elastic IPs) but four lean ones,
+# so a second pull request deployed as production would fail half-way (lib/quotas.py, README "Quotas").
+PULL_REQUEST_SUFFIX = re.compile(r"pr[0-9]+")
+PULL_REQUEST_PROFILE = "lean"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Memory (GiB) of the Aurora instance classes this platform is sized for. Aurora
 # PostgreSQL's max_connections is LEAST(DBInstanceClassMemory / 9531392, 5000);
@@ -382,15 +388,21 @@ CONTEXT_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
 }
 
 
+def default_profile(suffix: str) -> str:
+    """The profile of an environment whose context names none: lean for a pull-request suffix, else production."""
+    return PULL_REQUEST_PROFILE if PULL_REQUEST_SUFFIX.fullmatch(suffix) else DEFAULT_PROFILE
+
+
 def from_context(get: Callable[[str], Any], env: Mapping[str, str]) -> PlatformConfig:
     """Build the config from a context getter (`node.try_get_context`) and the environment.
 
     The suffix comes from context `environmentSuffix`, else the environment
-    variable `ENVIRONMENT_SUFFIX`, else `dev`.
+    variable `ENVIRONMENT_SUFFIX`, else `dev`. The profile comes from context
+    `profile`, else `default_profile(suffix)`.
     """
     suffix = get("environmentSuffix") or env.get("ENVIRONMENT_SUFFIX") or "dev"
     validate_suffix(str(suffix))
-    profile = str(get("profile") or DEFAULT_PROFILE).strip()
+    profile = str(get("profile") or default_profile(str(suffix))).strip()
     if profile not in PROFILES:
         raise ConfigError(f"profile must be one of {tuple(PROFILES)}, got {profile!r}.")
     defaults = PROFILES[profile]

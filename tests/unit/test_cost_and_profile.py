@@ -101,6 +101,30 @@ def test_lean_profile_sets_its_defaults_and_explicit_context_still_wins() -> Non
     assert from_context(dict[str, str]().get, {}).profile == "production"
 
 
+@pytest.mark.parametrize(
+    ("suffix", "profile"),
+    [
+        ("pr123", "lean"),
+        ("pr1", "lean"),
+        ("prod", "production"),
+        ("dev", "production"),
+        ("pr12a", "production"),
+        ("xpr1", "production"),
+    ],
+)
+def test_a_pull_request_suffix_defaults_to_the_lean_profile(suffix: str, profile: str) -> None:
+    """The pipeline's `cdk deploy --context environmentSuffix=pr123` names no profile: lean, so pull-request
+    environments fit the region's quotas (4 lean per region, 1 production: test_account_quotas.py)."""
+    built = from_context({"environmentSuffix": suffix}.get, {})
+    assert built.profile == profile
+    assert built.nat_gateways == (1 if profile == "lean" else 3)
+    # The environment variable the Makefile's template-diff uses picks the same default.
+    assert from_context(dict[str, str]().get, {"ENVIRONMENT_SUFFIX": suffix}).profile == profile
+    # An explicit profile always wins.
+    assert from_context({"environmentSuffix": suffix, "profile": "production"}.get, {}).nat_gateways == 3
+    assert from_context({"environmentSuffix": suffix, "profile": "lean"}.get, {}).nat_gateways == 1
+
+
 def test_unknown_profile_fails_naming_the_allowed_ones() -> None:
     with pytest.raises(ConfigError, match=r"profile must be one of \('production', 'lean'\), got 'cheap'"):
         from_context({"profile": "cheap"}.get, {})

@@ -58,6 +58,15 @@ def test_destroy_and_template_diff_take_the_profile() -> None:
     assert """CDK_CONTEXT_JSON='{"profile": "lean"}'""" in dry_run("template-diff", "SUFFIX=pr1", "PROFILE=lean")
 
 
+def test_the_cost_comparison_names_both_profiles_whatever_the_suffix() -> None:
+    """A pull-request suffix defaults to lean (lib/config.py default_profile): the production column must say so."""
+    out = dry_run("cost", "SUFFIX=pr1")
+    assert re.search(
+        r"cdk synth .*--context environmentSuffix=pr1 --context profile=production --output cdk\.out/production", out
+    ), out
+    assert re.search(r"cdk synth .*--context environmentSuffix=pr1 --context profile=lean --output cdk\.out/lean", out), out
+
+
 def fake(directory: Path, name: str, exit_code: int) -> str:
     """A stand-in command that logs its arguments (one line) and exits with `exit_code`."""
     path = directory / name
