@@ -3,8 +3,8 @@
 A run starts as a subprocess when a fixture synthesizes the template and is awaited by the lint test,
 so it runs on the other core while the synthesizing worker goes on with other tests.
 
-A template that passed is remembered by content (the template's bytes, the cfn-lint version, the repository's
-.cfnlintrc.yaml and the command's options; conftest.py points CACHE_DIR into pytest's cache, so
+A template that passed is remembered by content (the template's bytes, the cfn-lint version, the settings files
+cfn-lint reads (the repository's .cfnlintrc.yaml, a user's ~/.cfnlintrc) and the command's options; conftest.py points CACHE_DIR into pytest's cache, so
 `pytest --cache-clear` forgets it): linting the same bytes again with the same linter and settings gives
 the same answer, and a run of the suite whose templates did not change skips about 2.7 s of CPU per
 template. A failing run is never remembered: it runs, and reports, every time.
@@ -29,10 +29,23 @@ OPTIONS = ("--format", "parseable")
 CACHE_DIR: Path | None = None
 
 
+CONFIG_NAMES = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
+
+
+def config_texts() -> list[str]:
+    """The settings files cfn-lint reads, as it finds them: the first of CONFIG_NAMES in the user's home
+    directory, then in the directory it runs in (ROOT); "" where there is none."""
+    found = []
+    for directory in (Path.home(), ROOT):
+        path = next((directory / name for name in CONFIG_NAMES if (directory / name).is_file()), None)
+        found.append(f"{path.name}\n{path.read_text()}" if path else "")
+    return found
+
+
 def cache_key(text: str) -> str:
     """What decides cfn-lint's answer on this template text."""
     digest = hashlib.sha256()
-    for part in (version("cfn-lint"), (ROOT / ".cfnlintrc.yaml").read_text(), json.dumps(OPTIONS), text):
+    for part in (version("cfn-lint"), *config_texts(), json.dumps(OPTIONS), text):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()

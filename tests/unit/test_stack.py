@@ -119,22 +119,28 @@ def test_the_cfn_lint_run_fails_on_a_template_with_an_error(tmp_path: Path, monk
 def test_a_remembered_cfn_lint_pass_is_keyed_by_everything_that_decides_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / ".cfnlintrc.yaml").write_text("regions:\n  - ap-southeast-1\n")
-    monkeypatch.setattr(cfn_lint, "ROOT", tmp_path)
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    repo.mkdir()
+    home.mkdir()
+    (repo / ".cfnlintrc.yaml").write_text("regions:\n  - ap-southeast-1\n")
+    monkeypatch.setattr(cfn_lint, "ROOT", repo)
+    monkeypatch.setenv("HOME", str(home))
     text = '{"Resources": {}}'
     key = cfn_lint.cache_key(text)
     assert cfn_lint.cache_key(text) == key
     assert cfn_lint.cache_key(text.replace(" ", "")) != key  # the template's bytes
-    monkeypatch.setattr(cfn_lint, "OPTIONS", ("--format", "json"))
-    assert cfn_lint.cache_key(text) != key  # the command's options
-    monkeypatch.undo()
-    monkeypatch.setattr(cfn_lint, "ROOT", tmp_path)
-    monkeypatch.setattr(cfn_lint, "version", lambda _: "0.0.1")
-    assert cfn_lint.cache_key(text) != key  # the linter's version
-    monkeypatch.undo()
-    monkeypatch.setattr(cfn_lint, "ROOT", tmp_path)
-    (tmp_path / ".cfnlintrc.yaml").write_text("regions:\n  - us-east-1\n")
-    assert cfn_lint.cache_key(text) != key  # the repository's cfn-lint settings
+    with monkeypatch.context() as changed:
+        changed.setattr(cfn_lint, "OPTIONS", ("--format", "json"))
+        assert cfn_lint.cache_key(text) != key  # the command's options
+    with monkeypatch.context() as changed:
+        changed.setattr(cfn_lint, "version", lambda _: "0.0.1")
+        assert cfn_lint.cache_key(text) != key  # the linter's version
+    (home / ".cfnlintrc").write_text("ignore_checks:\n  - E3002\n")
+    assert cfn_lint.cache_key(text) != key  # a user's own settings
+    (home / ".cfnlintrc").unlink()
+    assert cfn_lint.cache_key(text) == key
+    (repo / ".cfnlintrc.yaml").write_text("regions:\n  - us-east-1\n")
+    assert cfn_lint.cache_key(text) != key  # the repository's settings
 
 
 def test_bad_suffix_fails_synth_with_the_rule(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
