@@ -658,8 +658,9 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     if exceeded:
         details = "; ".join(check.describe(args.suffix) for check in exceeded)
         lean = (
-            " A pull-request environment needs less with the lean profile (make deploy PROFILE=lean: one NAT gateway, "
-            "so one Elastic IP instead of three)."
+            " A pull-request environment needs less with the lean profile (the default for a pr<N> suffix: drop "
+            "PROFILE=production; any other suffix: make deploy PROFILE=lean): one NAT gateway, so one Elastic IP "
+            "instead of three."
             if any(
                 isinstance(check, Check) and check.quota.resource_type == "AWS::EC2::EIP" and check.planned > 1
                 for check in exceeded

@@ -462,7 +462,7 @@ def test_a_redeploy_adds_nothing_and_a_profile_change_is_refused_unless_allowed(
     aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS}, deploying="pr2")
     assert aws.run(tmp_path, "pr2", environment_template("pr2", eips=PRODUCTION_EIPS)) == cli.EXIT_OK
     assert "4 in use in this region (pr1: 1, pr2: 3); TapStackpr2 adds 0" in capsys.readouterr().out
-    # pr1 was deployed lean; deploying it without PROFILE=lean (a rotation step, say) would add two NAT gateways.
+    # pr1 was deployed lean; deploying it with PROFILE=production (a rotation step, say) would add two NAT gateways.
     production_pr1 = environment_template("pr1", eips=PRODUCTION_EIPS)
     aws.account("pr1", "pr2")
     aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS}, deploying="pr1")
