@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lib.config import ConfigError, validate_suffix  # noqa: E402  (the repository root is put on the path first)
+from lib.config import ConfigError, default_profile, validate_suffix  # noqa: E402  (the repository root is put on the path first)
 from lib.contract import REGION, Names  # noqa: E402
 from lib.quotas import (  # noqa: E402
     FARGATE_VCPU,
@@ -649,7 +649,8 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
         details = "; ".join(check.describe(args.suffix) for check in mismatched)
         raise QuotaError(
             f"{Names(args.suffix).stack} is deployed with another profile than this template's, so it was not deployed: "
-            f"{details}. Pass the PROFILE it was first deployed with (make <target> SUFFIX={args.suffix} PROFILE=...); "
+            f"{details}. Pass the PROFILE it was first deployed with (make <target> SUFFIX={args.suffix} PROFILE=...; "
+            f"without PROFILE, suffix {args.suffix} gets the {default_profile(args.suffix)} profile); "
             "to change its profile on purpose, pass --allow-profile-change (QUOTA_ARGS=--allow-profile-change)."
         )
     exceeded: list[Check | FargateCheck] = [check for check in results if check.exceeded]

@@ -2,7 +2,8 @@
 # Proves the pipeline's plain path, without make: in a fresh clone of HEAD,
 # `pip install -r requirements.txt` into a new virtualenv (the "active Python"),
 # the pinned CDK CLI from package-lock.json, then
-# `npx cdk synth --context environmentSuffix=pr123` must succeed.
+# `npx cdk synth --context environmentSuffix=pr123` must succeed (the lean profile, a pr<N> suffix's
+# default; the unit suite synthesizes the production profile).
 # Prints how long each step took.
 set -euo pipefail
 repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)

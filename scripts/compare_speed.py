@@ -8,9 +8,10 @@ The base commit is exported (`git archive`) next to the working tree and shares 
 base then the working tree, alternating, after one warm-up synth each. For the unit
 suite each side runs the pytest command its own Makefile's `test-infra` target
 runs; `unit-nocov` is the same command without its coverage options (what
-coverage costs); `unit-nocov-cold` also clears pytest's cache first, so nothing
-remembered from an earlier run (the cfn-lint passes of tests/unit/cfn_lint.py)
-is used: what a clean clone costs. Printed: median wall seconds and median CPU seconds (user + sys)
+coverage costs); `unit-nocov-cold` also clears pytest's cache first (all of it:
+last failures too), so nothing remembered from an earlier run (the cfn-lint passes
+of tests/unit/cfn_lint.py) is used, as on a clean clone (other caches, mypy's or
+jsii's, stay warm). Printed: median wall seconds and median CPU seconds (user + sys)
 of all processes, the pytest workers and the jsii node kernels included, per side.
 On a shared machine compare CPU: wall time moves with the other load, CPU much less.
 """
@@ -60,7 +61,7 @@ JOBS: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "unit": ("unit suite (make test-infra's pytest)", unit_suite_command),
     "unit-nocov": ("unit suite without coverage", lambda tree: without_coverage(unit_suite_command(tree))),
     "unit-nocov-cold": (
-        "the same, pytest's cache cleared first (a clean clone)",
+        "the same, pytest's cache cleared first (nothing remembered, as on a clean clone)",
         lambda tree: [*without_coverage(unit_suite_command(tree)), "--cache-clear"],
     ),
 }

@@ -3,8 +3,9 @@
 A run starts as a subprocess when a fixture synthesizes the template and is awaited by the lint test,
 so it runs on the other core while the synthesizing worker goes on with other tests.
 
-A template that passed is remembered by content (the template's bytes, the cfn-lint version, the settings files
-cfn-lint reads (the repository's .cfnlintrc.yaml, a user's ~/.cfnlintrc) and the command's options; conftest.py points CACHE_DIR into pytest's cache, so
+A template that passed is remembered by content (the template's bytes, the cfn-lint version, the resource-schema
+sets it chooses between (bundled, and a user's `cfn-lint --update-specs` cache), the settings files cfn-lint reads
+(the repository's .cfnlintrc.yaml, a user's ~/.cfnlintrc) and the command's options; conftest.py points CACHE_DIR into pytest's cache, so
 `pytest --cache-clear` forgets it): linting the same bytes again with the same linter and settings gives
 the same answer, and a run of the suite whose templates did not change skips about 2.7 s of CPU per
 template. A failing run is never remembered: it runs, and reports, every time.
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,26 @@ def config_texts() -> list[str]:
     return found
 
 
+def schema_versions() -> list[str]:
+    """The two resource-schema sets cfn-lint chooses between, by their version.json: the one bundled with the
+    package and the user's cache (filled by `cfn-lint --update-specs`, under $XDG_CACHE_HOME); it uses the newer.
+    Either changing changes the key, whichever is in use."""
+    from cfnlint.helpers import get_cache_dir  # costs ~0.3 s: imported only when a template is linted
+
+    spec = find_spec("cfnlint")
+    assert spec is not None and spec.origin is not None
+    bundled = Path(spec.origin).parent / "data" / "schemas"
+    found = []
+    for directory in (bundled, Path(get_cache_dir())):
+        path = directory / "version.json"
+        found.append(f"{path}\n{path.read_text()}" if path.is_file() else f"{path}\n(none)")
+    return found
+
+
 def cache_key(text: str) -> str:
     """What decides cfn-lint's answer on this template text."""
     digest = hashlib.sha256()
-    for part in (version("cfn-lint"), *config_texts(), json.dumps(OPTIONS), text):
+    for part in (version("cfn-lint"), *schema_versions(), *config_texts(), json.dumps(OPTIONS), text):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()

@@ -475,6 +475,8 @@ def test_a_redeploy_adds_nothing_and_a_profile_change_is_refused_unless_allowed(
     )
     assert captured.err.startswith("refused: TapStackpr1 is deployed with another profile than this template's")
     assert "PROFILE=" in captured.err and "--allow-profile-change" in captured.err
+    # What the synthesis chose when no PROFILE was given: the case of a pr<N> environment deployed as production.
+    assert "without PROFILE, suffix pr1 gets the lean profile" in captured.err
     # On purpose: the quotas still decide (4 + 2 Elastic IPs of 5).
     aws.account("pr1", "pr2")
     aws.region({"pr1": LEAN_EIPS, "pr2": PRODUCTION_EIPS}, deploying="pr1")

@@ -116,7 +116,7 @@ def test_the_cfn_lint_run_fails_on_a_template_with_an_error(tmp_path: Path, monk
     assert not (tmp_path / "remembered").exists()
 
 
-def test_a_remembered_cfn_lint_pass_is_keyed_by_everything_that_decides_it(
+def test_a_remembered_cfn_lint_pass_is_keyed_by_the_linter_its_schemas_settings_and_the_template(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, home = tmp_path / "repo", tmp_path / "home"
@@ -141,6 +141,15 @@ def test_a_remembered_cfn_lint_pass_is_keyed_by_everything_that_decides_it(
     assert cfn_lint.cache_key(text) == key
     (repo / ".cfnlintrc.yaml").write_text("regions:\n  - us-east-1\n")
     assert cfn_lint.cache_key(text) != key  # the repository's settings
+    key = cfn_lint.cache_key(text)
+    # Newer resource schemas in the user's cache (`cfn-lint --update-specs`), which cfn-lint would use instead.
+    schemas = tmp_path / "xdg" / "aws" / "cfn-lint" / "schemas"
+    schemas.mkdir(parents=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cfn_lint.cache_key(text) != key  # the cache's path
+    key = cfn_lint.cache_key(text)
+    (schemas / "version.json").write_text('{"schema_date": "2099-01-01T00:00:00Z"}')
+    assert cfn_lint.cache_key(text) != key  # the cache's schema set
 
 
 def test_bad_suffix_fails_synth_with_the_rule(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -256,6 +257,27 @@ def test_lock_timeout_is_set_and_ends_a_blocked_query(app: Flask, pg: LocalPostg
                 db.run(lambda c: c.execute("SELECT count(*) FROM videos").fetchone())
             assert time.monotonic() - started < 1.5
             holder.rollback()
+    finally:
+        db.close()
+
+
+def test_every_query_deadline_is_disarmed_however_the_query_ends(pg: LocalPostgres) -> None:
+    """A query that returns, fails in the database or raises in the caller's code leaves no
+    deadline behind (one left armed would shut a later query's socket down)."""
+    db = Database(make_config(pg, RUN_MIGRATIONS="false"))
+    db.open()
+    try:
+        assert db.run(lambda c: c.execute("SELECT 1").fetchone()) == (1,)
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            db.run(lambda c: c.execute("SELECT * FROM no_such_table").fetchone())
+
+        def fails_in_the_caller(conn: psycopg.Connection[Any]) -> None:
+            raise ZeroDivisionError
+
+        with pytest.raises(ZeroDivisionError):
+            db.run(fails_in_the_caller)
+        assert db.watchdog._active == {}
+        assert db.watchdog.fired == 0
     finally:
         db.close()
 
