@@ -161,6 +161,22 @@ FARGATE_VCPU = Quota(
 )
 
 
+# What the region's tasks run now, every cluster and every environment together: the quota's usage metric, the latest
+# minute's maximum (ECS Developer Guide, "AWS Fargate usage metrics": namespace AWS/Usage, ResourceCount, and these
+# dimensions for On-Demand vCPU). It has no data while nothing runs.
+FARGATE_USAGE_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/monitoring-fargate-usage.html"
+FARGATE_VCPU_USAGE_METRIC: dict[str, Any] = {
+    "Namespace": "AWS/Usage",
+    "MetricName": "ResourceCount",
+    "Dimensions": [
+        {"Name": "Service", "Value": "Fargate"},
+        {"Name": "Type", "Value": "Resource"},
+        {"Name": "Resource", "Value": "vCPU"},
+        {"Name": "Class", "Value": "Standard/OnDemand"},
+    ],
+}
+
+
 @dataclass(frozen=True)
 class FargateNeed:
     """The vCPU an environment's Fargate tasks run: at rest (every service at its minimum), at its maximum scale, and

@@ -5,7 +5,7 @@ CloudFront is global: every environment of an account draws its cache policies, 
 policies, functions, key groups, public keys and origin access controls from one per-account quota.
 Its VPC, internet gateway, NAT gateways (per zone) and their Elastic IPs, and its Aurora cluster and
 instances count against per-region quotas of the account, and its Fargate tasks against the
-region's Fargate vCPU (lib/quotas.py). A deploy that crosses one fails half-way (e.g.
+region's Fargate vCPU, beside what the region's tasks run now (the AWS/Usage metric; lib/quotas.py). A deploy that crosses one fails half-way (e.g.
 `TooManyCachePolicies`, `AddressLimitExceeded`, `VpcLimitExceeded`, `InstanceQuotaExceeded`) and
 rolls back, or waits for tasks that cannot start. `preflight` lists what the account has, adds what
 the synthesized template of this environment would create (nothing for what its stack already has:
@@ -34,6 +34,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from lib.config import ConfigError, default_profile, validate_suffix  # noqa: E4
 from lib.contract import REGION, Names  # noqa: E402
 from lib.quotas import (  # noqa: E402
     FARGATE_VCPU,
+    FARGATE_VCPU_USAGE_METRIC,
     QUOTA_BY_TYPE,
     REGIONAL_QUOTAS,
     UNKNOWN_ZONE,
@@ -329,6 +331,7 @@ class Clients:
     service_quotas: Any
     sts: Any
     rds: Any
+    cloudwatch: Any
 
 
 @dataclass(frozen=True)
@@ -577,50 +580,106 @@ FARGATE_VCPU_OPTION = "FargateVCPU"
 
 @dataclass(frozen=True)
 class FargateCheck:
-    """The account's Fargate On-Demand vCPU quota against what this environment alone runs. The account's other
-    tasks are not counted (their vCPU is a metric, not a listing), so this catches only a quota too small for the
-    environment itself: below a release from rest it refuses (the deploy would wait for tasks that cannot start);
-    below a release at maximum scale it warns (a scale-out or a release under load would stop short)."""
+    """The account's Fargate On-Demand vCPU quota against what this environment runs and what the region's tasks run
+    now (every environment's and anything else's: the quota's usage metric, `in_use`; None when it could not be read).
+
+    Refused (the deploy would wait for tasks that cannot start): a quota below this environment's release from rest,
+    or below what the region runs now plus the tasks this deploy starts (a new environment's tasks at rest, or a
+    release's second set beside a running environment's, at rest). Warned (`short`: a scale-out or a release under
+    load would stop short): a quota below this environment's release at maximum scale, or below what the region runs
+    now plus this environment's maximum."""
 
     limit: int
     limit_from: str
     need: FargateNeed
+    in_use: float | None = None
 
     @property
     def exceeded(self) -> bool:
-        return self.limit < self.need.release
+        return self.limit < self.need.release or (self.in_use is not None and self.in_use + self.need.rest > self.limit)
+
+    @property
+    def short(self) -> bool:
+        return self.limit < self.need.release_at_maximum or (
+            self.in_use is not None and self.in_use + self.need.maximum > self.limit
+        )
 
     def describe(self, suffix: str) -> str:
         source = "raised with --quota" if self.limit_from == GIVEN else "the account's applied quota"
         need = self.need
-        return (
-            f"{FARGATE_VCPU.name}: limit {self.limit} ({source}); {Names(suffix).stack} alone needs {need.rest:g} vCPU at "
+        text = (
+            f"{FARGATE_VCPU.name}: limit {self.limit} ({source}); {Names(suffix).stack} needs {need.rest:g} vCPU at "
             f"rest, {need.release:g} during a release, {need.maximum:g} at maximum scale, {need.release_at_maximum:g} "
-            "during a release at maximum scale (the account's other tasks are not counted)"
+            "during a release at maximum scale"
+        )
+        if self.in_use is None:
+            return text + " (the region's other tasks not counted)"
+        return (
+            f"{text}; the region's tasks ran {self.in_use:g} vCPU in the last {USAGE_WINDOW_MINUTES} minutes, "
+            f"this deploy starts {need.rest:g} more: {self.in_use + need.rest:g}"
         )
 
     @property
     def status(self) -> str:
-        return "EXCEEDED " if self.exceeded else "short    " if self.limit < self.need.release_at_maximum else "ok       "
+        return "EXCEEDED " if self.exceeded else "short    " if self.short else "ok       "
 
 
-def fargate_check(quotas: Any, template: Mapping[str, Any], limits: Mapping[str, int], skipped: list[str]) -> FargateCheck | None:
+# How far back the usage metric is read: the most the region ran in that time (a release just ended may still be
+# draining its old tasks).
+USAGE_WINDOW_MINUTES = 15
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fargate_in_use(cloudwatch: Any, skipped: list[str]) -> float | None:
+    """The most On-Demand vCPU the region's Fargate tasks ran in the last USAGE_WINDOW_MINUTES (AWS/Usage,
+    lib/quotas.py FARGATE_VCPU_USAGE_METRIC): 0 when the metric has no data (nothing ran), None (said in `skipped`)
+    when it cannot be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    end = utc_now()
+    query = {
+        "Id": "fargate_vcpu",
+        "MetricStat": {"Metric": FARGATE_VCPU_USAGE_METRIC, "Period": 60, "Stat": "Maximum"},
+        "ReturnData": True,
+    }
+    try:
+        response = cloudwatch.get_metric_data(
+            MetricDataQueries=[query], StartTime=end - timedelta(minutes=USAGE_WINDOW_MINUTES), EndTime=end
+        )
+    except (ClientError, BotoCoreError) as error:
+        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
+        skipped.append(
+            f"the region's running Fargate tasks: cloudwatch:GetMetricData not read ({code}); the Fargate check "
+            "counts this environment alone"
+        )
+        return None
+    values = [value for result in response.get("MetricDataResults", []) for value in result.get("Values", [])]
+    return max(values, default=0.0)
+
+
+def fargate_check(
+    clients: Clients, template: Mapping[str, Any], limits: Mapping[str, int], skipped: list[str]
+) -> FargateCheck | None:
     """None when the template runs no Fargate task, or (said in `skipped`) when the account's value is unknown: the
     default AWS reports is far above what new accounts get, so it is no stand-in."""
     need = fargate_vcpu(template)
     if not need.maximum:
         return None
     if FARGATE_VCPU.resource_type in limits:
-        return FargateCheck(limits[FARGATE_VCPU.resource_type], GIVEN, need)
-    limit, limit_from, why = applied_quota(quotas, FARGATE_VCPU)
-    if limit_from != APPLIED:
-        reason = why.split(":")[0] if why else "no applied value in Service Quotas"
-        skipped.append(
-            f"{FARGATE_VCPU.name}: {reason}; this environment needs {need.release:g} vCPU during a release, "
-            f"{need.release_at_maximum:g} during a release at maximum scale (--quota {FARGATE_VCPU_OPTION}=N)"
-        )
-        return None
-    return FargateCheck(limit, limit_from, need)
+        limit, limit_from = limits[FARGATE_VCPU.resource_type], GIVEN
+    else:
+        limit, limit_from, why = applied_quota(clients.service_quotas, FARGATE_VCPU)
+        if limit_from != APPLIED:
+            reason = why.split(":")[0] if why else "no applied value in Service Quotas"
+            skipped.append(
+                f"{FARGATE_VCPU.name}: {reason}; this environment needs {need.release:g} vCPU during a release, "
+                f"{need.release_at_maximum:g} during a release at maximum scale (--quota {FARGATE_VCPU_OPTION}=N)"
+            )
+            return None
+    return FargateCheck(limit, limit_from, need, fargate_in_use(clients.cloudwatch, skipped))
 
 
 def read_template(path: Path) -> dict[str, Any]:
@@ -638,7 +697,7 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     results = checks(clients.cloudfront, deployed, template, args.suffix, limits)
     skipped: list[str] = []
     results += regional_checks(clients, deployed, template, args.suffix, limits, skipped)
-    fargate = fargate_check(clients.service_quotas, template, limits, skipped)
+    fargate = fargate_check(clients, template, limits, skipped)
     shown: list[Check | FargateCheck] = [*results, *([fargate] if fargate else [])]
     for check in shown:
         print(check.status + check.describe(args.suffix))
@@ -683,7 +742,7 @@ def command_capacity(args: argparse.Namespace) -> int:
 
 
 # The boto3 service of each Clients field, in order.
-CLIENT_SERVICES = ("cloudfront", "cloudformation", "ec2", "service-quotas", "sts", "rds")
+CLIENT_SERVICES = ("cloudfront", "cloudformation", "ec2", "service-quotas", "sts", "rds", "cloudwatch")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

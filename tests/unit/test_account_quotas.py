@@ -218,6 +218,23 @@ def test_the_readme_gives_the_production_fargate_need(stack: Synthesized) -> Non
     ) in text
 
 
+def test_the_readme_gives_the_lean_fargate_need_and_what_a_region_of_six_vcpu_holds(
+    stack: Synthesized, lean: Synthesized
+) -> None:
+    from lib.quotas import FARGATE_VCPU, fargate_vcpu
+
+    production, one_lean = fargate_vcpu(stack.json), fargate_vcpu(lean.json)
+    at_rest = production.rest + 4 * one_lean.rest
+    # The README's example: at the new-account quota, a release of any of those environments no longer fits.
+    assert at_rest <= FARGATE_VCPU.default < at_rest + min(production.rest, one_lean.rest)
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert (
+        f"A lean environment runs {one_lean.rest:g} vCPU at rest and {one_lean.maximum:g} at maximum: at a quota of "
+        f"{FARGATE_VCPU.default}, one production and four lean environments at rest run {at_rest:g}, and the next release "
+        "of any of them does not fit."
+    ) in text
+
+
 def test_a_fargate_service_whose_task_definition_is_not_in_the_template_is_refused_by_name() -> None:
     from lib.quotas import fargate_vcpu
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
-from lib.quotas import REGIONAL_QUOTAS
+from lib.quotas import FARGATE_VCPU_USAGE_METRIC, REGIONAL_QUOTAS
 from scripts import account_quotas as aq
 from scripts import cli
 from tests.unit.stubs import stubbed_clients
@@ -141,6 +142,34 @@ class Aws:
     sq: Stubber
     sts: Stubber
     rds: Stubber
+    cw: Stubber
+
+    def fargate_usage(self, values: Sequence[float] | str = ()) -> None:
+        """The region's Fargate On-Demand vCPU usage metric over the last 15 minutes (newest first, as GetMetricData
+        answers): these values (none: nothing ran), or (a string) that error code."""
+        params = {
+            "MetricDataQueries": [
+                {
+                    "Id": "fargate_vcpu",
+                    "MetricStat": {"Metric": FARGATE_VCPU_USAGE_METRIC, "Period": 60, "Stat": "Maximum"},
+                    "ReturnData": True,
+                }
+            ],
+            "StartTime": NOW - timedelta(minutes=15),
+            "EndTime": NOW,
+        }
+        if isinstance(values, str):
+            self.cw.add_client_error("get_metric_data", values, "no", expected_params=params)
+            return
+        stamps = [NOW - timedelta(minutes=n) for n in range(len(values))]
+        result = {
+            "Id": "fargate_vcpu",
+            "Label": "ResourceCount",
+            "Timestamps": stamps,
+            "Values": list(values),
+            "StatusCode": "Complete",
+        }
+        self.cw.add_response("get_metric_data", {"MetricDataResults": [result]}, params)
 
     def stack(self, suffix: str, status: str | None, generation: int = 1) -> None:
         """describe_stacks of the environment: its status (and which stack of that name it is), or (None) none."""
@@ -245,8 +274,12 @@ class Aws:
         return aq.main(["preflight", "--suffix", suffix, "--template", str(path), *options], clients=self.clients)
 
 
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
 @pytest.fixture
-def aws() -> Iterator[Aws]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    monkeypatch.setattr(aq, "utc_now", lambda: NOW)
     with stubbed_clients(*aq.CLIENT_SERVICES) as (clients, stubs):
         yield Aws(aq.Clients(*clients), *stubs)
 
@@ -773,10 +806,7 @@ def fargate_template() -> dict[str, Any]:
 FARGATE = {"ServiceCode": "fargate", "QuotaCode": "L-3032A538"}
 
 
-NEEDS = (
-    "alone needs 1.5 vCPU at rest, 3 during a release, 7.5 at maximum scale, 15 during a release at maximum scale "
-    "(the account's other tasks are not counted)"
-)
+NEEDS = "needs 1.5 vCPU at rest, 3 during a release, 7.5 at maximum scale, 15 during a release at maximum scale"
 
 
 @pytest.mark.parametrize(
@@ -794,12 +824,57 @@ def test_the_fargate_vcpu_quota_against_what_the_environment_runs(
     """Enough for a release at its maximum scale: ok; enough to release from rest but not under full load (a new
     account's 6, or 14): a warning; too small even for a release from rest: refused."""
     aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
+    aws.fargate_usage()  # nothing runs in the region yet
     assert aws.run(tmp_path, "pr9", fargate_template()) == code
     captured = capsys.readouterr()
     assert (
-        f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 {NEEDS}"
+        f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 {NEEDS}; "
+        "the region's tasks ran 0 vCPU in the last 15 minutes, this deploy starts 1.5 more: 1.5"
     ) in captured.out
     assert ("refused: TapStackpr9 would exceed 1 quota(s)" in captured.err) is (code == aq.EXIT_QUOTA)
+
+
+@pytest.mark.parametrize(
+    ("usage", "applied", "status", "code"),
+    [
+        ((4.5, 4.0), 6, "short    ", cli.EXIT_OK),  # 4.5 + 1.5 fits a quota of 6, a scale-out would not
+        ((3.0, 5.0, 4.0), 6, "EXCEEDED ", aq.EXIT_QUOTA),  # the most of the window (5) + 1.5 > 6
+        ((10.0,), 20, "ok       ", cli.EXIT_OK),  # 10 + 7.5 at maximum <= 20, and 15 for a release at maximum
+        ((13.0,), 20, "short    ", cli.EXIT_OK),  # 13 + 7.5 > 20
+    ],
+)
+def test_the_fargate_check_counts_what_the_regions_tasks_run_now(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], usage: tuple[float, ...], applied: int, status: str, code: int
+) -> None:
+    """Other environments' tasks share the region's quota (AWS/Usage counts every cluster): a deploy whose tasks
+    would not fit beside them is refused; one whose scale-out would not is warned."""
+    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
+    aws.fargate_usage(usage)
+    assert aws.run(tmp_path, "pr9", fargate_template()) == code
+    captured = capsys.readouterr()
+    most = max(usage)
+    assert (
+        f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 {NEEDS}; "
+        f"the region's tasks ran {most:g} vCPU in the last 15 minutes, this deploy starts 1.5 more: {most + 1.5:g}"
+    ) in captured.out
+    assert ("refused: TapStackpr9 would exceed 1 quota(s)" in captured.err) is (code == aq.EXIT_QUOTA)
+
+
+def test_without_the_usage_metric_the_fargate_check_counts_the_environment_alone_and_says_so(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": 6.0}}, FARGATE)
+    aws.fargate_usage("AccessDenied")
+    assert aws.run(tmp_path, "pr9", fargate_template()) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert (
+        f"short    Fargate On-Demand vCPU resource count: limit 6 (the account's applied quota); TapStackpr9 {NEEDS} "
+        "(the region's other tasks not counted)"
+    ) in out
+    assert (
+        "skipped  the region's running Fargate tasks: cloudwatch:GetMetricData not read (AccessDenied); "
+        "the Fargate check counts this environment alone"
+    ) in out
 
 
 @pytest.mark.parametrize(
@@ -831,6 +906,7 @@ def test_without_an_applied_fargate_quota_the_check_is_skipped_and_said(
 
 
 def test_a_fargate_quota_can_be_given(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws.fargate_usage()
     assert aws.run(tmp_path, "pr9", fargate_template(), "--quota", "FargateVCPU=8") == cli.EXIT_OK
     assert "short    Fargate On-Demand vCPU resource count: limit 8 (raised with --quota)" in capsys.readouterr().out
 
