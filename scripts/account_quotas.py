@@ -584,25 +584,31 @@ class FargateCheck:
     now (every environment's and anything else's: the quota's usage metric, `in_use`; None when it could not be read).
 
     Refused (the deploy would wait for tasks that cannot start): a quota below this environment's release from rest,
-    or below what the region runs now plus the tasks this deploy starts (a new environment's tasks at rest, or a
-    release's second set beside a running environment's, at rest). Warned (`short`: a scale-out or a release under
-    load would stop short): a quota below this environment's release at maximum scale, or below what the region runs
-    now plus this environment's maximum."""
+    or, for a new environment, below what the region runs now plus its tasks at rest. A deployed environment's own
+    tasks are already in `in_use`, and a deploy starts tasks only for a service whose definition changed (an
+    edge-secret rotation starts none), so for it the region's load only warns. Warned (`short`: a scale-out or a
+    release would stop short): a quota below this environment's release at maximum scale, below what the region runs
+    plus this environment's maximum, or (deployed) below what the region runs plus a release's second set at rest."""
 
     limit: int
     limit_from: str
     need: FargateNeed
     in_use: float | None = None
+    deployed: bool = False
+
+    @property
+    def beside_the_region(self) -> bool:
+        """The tasks a release (deployed) or a first deploy (new) starts at rest do not fit beside the region's."""
+        return self.in_use is not None and self.in_use + self.need.rest > self.limit
 
     @property
     def exceeded(self) -> bool:
-        return self.limit < self.need.release or (self.in_use is not None and self.in_use + self.need.rest > self.limit)
+        return self.limit < self.need.release or (not self.deployed and self.beside_the_region)
 
     @property
     def short(self) -> bool:
-        return self.limit < self.need.release_at_maximum or (
-            self.in_use is not None and self.in_use + self.need.maximum > self.limit
-        )
+        at_maximum = self.in_use is not None and self.in_use + self.need.maximum > self.limit
+        return self.limit < self.need.release_at_maximum or at_maximum or self.beside_the_region
 
     def describe(self, suffix: str) -> str:
         source = "raised with --quota" if self.limit_from == GIVEN else "the account's applied quota"
@@ -614,9 +620,9 @@ class FargateCheck:
         )
         if self.in_use is None:
             return text + " (the region's other tasks not counted)"
+        starts = "a release of its services starts" if self.deployed else "its first deploy starts"
         return (
-            f"{text}; the region's tasks ran {self.in_use:g} vCPU in the last {USAGE_WINDOW_MINUTES} minutes, "
-            f"this deploy starts {need.rest:g} more: {self.in_use + need.rest:g}"
+            f"{text}; the region's tasks run {self.in_use:g} vCPU now, {starts} {need.rest:g} more: {self.in_use + need.rest:g}"
         )
 
     @property
@@ -624,8 +630,7 @@ class FargateCheck:
         return "EXCEEDED " if self.exceeded else "short    " if self.short else "ok       "
 
 
-# How far back the usage metric is read: the most the region ran in that time (a release just ended may still be
-# draining its old tasks).
+# How far back the usage metric is read for its latest minute (it is published every minute while tasks run).
 USAGE_WINDOW_MINUTES = 15
 
 
@@ -634,10 +639,15 @@ def utc_now() -> datetime:
 
 
 def fargate_in_use(cloudwatch: Any, skipped: list[str]) -> float | None:
-    """The most On-Demand vCPU the region's Fargate tasks ran in the last USAGE_WINDOW_MINUTES (AWS/Usage,
-    lib/quotas.py FARGATE_VCPU_USAGE_METRIC): 0 when the metric has no data (nothing ran), None (said in `skipped`)
-    when it cannot be read."""
+    """The On-Demand vCPU the region's Fargate tasks run now: the latest minute of the usage metric (AWS/Usage,
+    lib/quotas.py FARGATE_VCPU_USAGE_METRIC) in the last USAGE_WINDOW_MINUTES; 0 when a complete answer has no data
+    (nothing ran), None (said in `skipped`) when it cannot be read."""
     from botocore.exceptions import BotoCoreError, ClientError
+
+    def not_read(why: str) -> None:
+        skipped.append(
+            f"the region's running Fargate tasks: cloudwatch:GetMetricData {why}; the Fargate check counts this environment alone"
+        )
 
     end = utc_now()
     query = {
@@ -651,17 +661,21 @@ def fargate_in_use(cloudwatch: Any, skipped: list[str]) -> float | None:
         )
     except (ClientError, BotoCoreError) as error:
         code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
-        skipped.append(
-            f"the region's running Fargate tasks: cloudwatch:GetMetricData not read ({code}); the Fargate check "
-            "counts this environment alone"
-        )
+        not_read(f"not read ({code})")
         return None
-    values = [value for result in response.get("MetricDataResults", []) for value in result.get("Values", [])]
-    return max(values, default=0.0)
+    (result,) = response["MetricDataResults"]
+    # Newest first (ScanBy's default, TimestampDescending).
+    values = result.get("Values", [])
+    if values:
+        return float(values[0])
+    if result.get("StatusCode") != "Complete":
+        not_read(f"answered {result.get('StatusCode')} without data")
+        return None
+    return 0.0
 
 
 def fargate_check(
-    clients: Clients, template: Mapping[str, Any], limits: Mapping[str, int], skipped: list[str]
+    clients: Clients, deployed: Deployed, template: Mapping[str, Any], limits: Mapping[str, int], skipped: list[str]
 ) -> FargateCheck | None:
     """None when the template runs no Fargate task, or (said in `skipped`) when the account's value is unknown: the
     default AWS reports is far above what new accounts get, so it is no stand-in."""
@@ -679,7 +693,7 @@ def fargate_check(
                 f"{need.release_at_maximum:g} during a release at maximum scale (--quota {FARGATE_VCPU_OPTION}=N)"
             )
             return None
-    return FargateCheck(limit, limit_from, need, fargate_in_use(clients.cloudwatch, skipped))
+    return FargateCheck(limit, limit_from, need, fargate_in_use(clients.cloudwatch, skipped), bool(deployed))
 
 
 def read_template(path: Path) -> dict[str, Any]:
@@ -697,7 +711,7 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     results = checks(clients.cloudfront, deployed, template, args.suffix, limits)
     skipped: list[str] = []
     results += regional_checks(clients, deployed, template, args.suffix, limits, skipped)
-    fargate = fargate_check(clients, template, limits, skipped)
+    fargate = fargate_check(clients, deployed, template, limits, skipped)
     shown: list[Check | FargateCheck] = [*results, *([fargate] if fargate else [])]
     for check in shown:
         print(check.status + check.describe(args.suffix))

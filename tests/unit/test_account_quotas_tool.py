@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from lib.quotas import FARGATE_VCPU_USAGE_METRIC, REGIONAL_QUOTAS
+from lib.quotas import REGIONAL_QUOTAS
 from scripts import account_quotas as aq
 from scripts import cli
 from tests.unit.stubs import stubbed_clients
@@ -144,14 +144,14 @@ class Aws:
     rds: Stubber
     cw: Stubber
 
-    def fargate_usage(self, values: Sequence[float] | str = ()) -> None:
+    def fargate_usage(self, values: Sequence[float] | str = (), status: str = "Complete") -> None:
         """The region's Fargate On-Demand vCPU usage metric over the last 15 minutes (newest first, as GetMetricData
-        answers): these values (none: nothing ran), or (a string) that error code."""
+        answers): these values (none: nothing ran) with this StatusCode, or (a string) that error code."""
         params = {
             "MetricDataQueries": [
                 {
                     "Id": "fargate_vcpu",
-                    "MetricStat": {"Metric": FARGATE_VCPU_USAGE_METRIC, "Period": 60, "Stat": "Maximum"},
+                    "MetricStat": {"Metric": FARGATE_USAGE_METRIC, "Period": 60, "Stat": "Maximum"},
                     "ReturnData": True,
                 }
             ],
@@ -167,7 +167,7 @@ class Aws:
             "Label": "ResourceCount",
             "Timestamps": stamps,
             "Values": list(values),
-            "StatusCode": "Complete",
+            "StatusCode": status,
         }
         self.cw.add_response("get_metric_data", {"MetricDataResults": [result]}, params)
 
@@ -275,6 +275,18 @@ class Aws:
 
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# The usage metric of Fargate On-Demand vCPU, as the ECS Developer Guide gives it ("AWS Fargate usage metrics"): spelled
+# out here, not imported, so a typo in lib/quotas.py fails the stubbed call.
+FARGATE_USAGE_METRIC = {
+    "Namespace": "AWS/Usage",
+    "MetricName": "ResourceCount",
+    "Dimensions": [
+        {"Name": "Service", "Value": "Fargate"},
+        {"Name": "Type", "Value": "Resource"},
+        {"Name": "Resource", "Value": "vCPU"},
+        {"Name": "Class", "Value": "Standard/OnDemand"},
+    ],
+}
 
 
 @pytest.fixture
@@ -825,39 +837,65 @@ def test_the_fargate_vcpu_quota_against_what_the_environment_runs(
     account's 6, or 14): a warning; too small even for a release from rest: refused."""
     aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
     aws.fargate_usage()  # nothing runs in the region yet
+    aws.stack("pr9", None)
     assert aws.run(tmp_path, "pr9", fargate_template()) == code
     captured = capsys.readouterr()
     assert (
         f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 {NEEDS}; "
-        "the region's tasks ran 0 vCPU in the last 15 minutes, this deploy starts 1.5 more: 1.5"
+        "the region's tasks run 0 vCPU now, its first deploy starts 1.5 more: 1.5"
     ) in captured.out
     assert ("refused: TapStackpr9 would exceed 1 quota(s)" in captured.err) is (code == aq.EXIT_QUOTA)
 
 
 @pytest.mark.parametrize(
-    ("usage", "applied", "status", "code"),
+    ("usage", "stack", "applied", "status", "code"),
     [
-        ((4.5, 4.0), 6, "short    ", cli.EXIT_OK),  # 4.5 + 1.5 fits a quota of 6, a scale-out would not
-        ((3.0, 5.0, 4.0), 6, "EXCEEDED ", aq.EXIT_QUOTA),  # the most of the window (5) + 1.5 > 6
-        ((10.0,), 20, "ok       ", cli.EXIT_OK),  # 10 + 7.5 at maximum <= 20, and 15 for a release at maximum
-        ((13.0,), 20, "short    ", cli.EXIT_OK),  # 13 + 7.5 > 20
+        # A new environment: its tasks at rest must fit beside what the region runs now.
+        ((4.5, 5.5), None, 6, "short    ", cli.EXIT_OK),  # 4.5 now (the latest minute) + 1.5 fits 6; a scale-out would not
+        ((5.0, 3.0), None, 6, "EXCEEDED ", aq.EXIT_QUOTA),  # 5 + 1.5 > 6
+        ((10.0,), None, 20, "ok       ", cli.EXIT_OK),  # 10 + 7.5 at maximum <= 20, and 15 for a release at maximum
+        ((13.0,), None, 20, "short    ", cli.EXIT_OK),  # 13 + 7.5 > 20
+        # A deployed one: its own tasks are in the figure, and a deploy that changes no service starts none.
+        ((5.0,), "UPDATE_COMPLETE", 6, "short    ", cli.EXIT_OK),
     ],
 )
 def test_the_fargate_check_counts_what_the_regions_tasks_run_now(
-    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], usage: tuple[float, ...], applied: int, status: str, code: int
+    aws: Aws,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    usage: tuple[float, ...],
+    stack: str | None,
+    applied: int,
+    status: str,
+    code: int,
 ) -> None:
-    """Other environments' tasks share the region's quota (AWS/Usage counts every cluster): a deploy whose tasks
-    would not fit beside them is refused; one whose scale-out would not is warned."""
+    """Other environments' tasks share the region's quota (AWS/Usage counts every cluster): a new environment whose
+    tasks would not fit beside them is refused; a release or scale-out that would not fit is warned."""
     aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
     aws.fargate_usage(usage)
+    aws.stack("pr9", stack)
     assert aws.run(tmp_path, "pr9", fargate_template()) == code
     captured = capsys.readouterr()
-    most = max(usage)
+    now, starts = usage[0], "a release of its services starts" if stack else "its first deploy starts"
     assert (
         f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 {NEEDS}; "
-        f"the region's tasks ran {most:g} vCPU in the last 15 minutes, this deploy starts 1.5 more: {most + 1.5:g}"
+        f"the region's tasks run {now:g} vCPU now, {starts} 1.5 more: {now + 1.5:g}"
     ) in captured.out
     assert ("refused: TapStackpr9 would exceed 1 quota(s)" in captured.err) is (code == aq.EXIT_QUOTA)
+
+
+def test_a_usage_answer_without_data_that_is_not_complete_is_not_read_as_zero(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": 15.0}}, FARGATE)
+    aws.fargate_usage((), status="InternalError")
+    aws.stack("pr9", None)
+    assert aws.run(tmp_path, "pr9", fargate_template()) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert (
+        f"ok       Fargate On-Demand vCPU resource count: limit 15 (the account's applied quota); TapStackpr9 {NEEDS} (the" in out
+    )
+    assert "cloudwatch:GetMetricData answered InternalError without data; the Fargate check counts this environment alone" in out
 
 
 def test_without_the_usage_metric_the_fargate_check_counts_the_environment_alone_and_says_so(
@@ -865,6 +903,7 @@ def test_without_the_usage_metric_the_fargate_check_counts_the_environment_alone
 ) -> None:
     aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": 6.0}}, FARGATE)
     aws.fargate_usage("AccessDenied")
+    aws.stack("pr9", None)
     assert aws.run(tmp_path, "pr9", fargate_template()) == cli.EXIT_OK
     out = capsys.readouterr().out
     assert (
@@ -907,6 +946,7 @@ def test_without_an_applied_fargate_quota_the_check_is_skipped_and_said(
 
 def test_a_fargate_quota_can_be_given(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     aws.fargate_usage()
+    aws.stack("pr9", None)
     assert aws.run(tmp_path, "pr9", fargate_template(), "--quota", "FargateVCPU=8") == cli.EXIT_OK
     assert "short    Fargate On-Demand vCPU resource count: limit 8 (raised with --quota)" in capsys.readouterr().out
 
