@@ -818,6 +818,22 @@ def fargate_template() -> dict[str, Any]:
 FARGATE = {"ServiceCode": "fargate", "QuotaCode": "L-3032A538"}
 
 
+def run_fargate(
+    aws: Aws,
+    tmp_path: Path,
+    applied: float,
+    usage: Sequence[float] | str = (),
+    stack: str | None = None,
+    status: str = "Complete",
+) -> int:
+    """The preflight of pr9 (two Fargate services, nothing else) with this applied quota, this usage metric answer
+    (see Aws.fargate_usage) and this stack status (None: a new environment)."""
+    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
+    aws.fargate_usage(usage, status)
+    aws.stack("pr9", stack)
+    return aws.run(tmp_path, "pr9", fargate_template())
+
+
 NEEDS = "needs 1.5 vCPU at rest, 3 during a release, 7.5 at maximum scale, 15 during a release at maximum scale"
 
 
@@ -835,10 +851,7 @@ def test_the_fargate_vcpu_quota_against_what_the_environment_runs(
 ) -> None:
     """Enough for a release at its maximum scale: ok; enough to release from rest but not under full load (a new
     account's 6, or 14): a warning; too small even for a release from rest: refused."""
-    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
-    aws.fargate_usage()  # nothing runs in the region yet
-    aws.stack("pr9", None)
-    assert aws.run(tmp_path, "pr9", fargate_template()) == code
+    assert run_fargate(aws, tmp_path, applied) == code  # nothing runs in the region yet
     captured = capsys.readouterr()
     assert (
         f"{status}Fargate On-Demand vCPU resource count: limit {applied} (the account's applied quota); TapStackpr9 {NEEDS}; "
@@ -871,10 +884,7 @@ def test_the_fargate_check_counts_what_the_regions_tasks_run_now(
 ) -> None:
     """Other environments' tasks share the region's quota (AWS/Usage counts every cluster): a new environment whose
     tasks would not fit beside them is refused; a release or scale-out that would not fit is warned."""
-    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": float(applied)}}, FARGATE)
-    aws.fargate_usage(usage)
-    aws.stack("pr9", stack)
-    assert aws.run(tmp_path, "pr9", fargate_template()) == code
+    assert run_fargate(aws, tmp_path, applied, usage, stack) == code
     captured = capsys.readouterr()
     now, starts = usage[0], "a release of its services starts" if stack else "its first deploy starts"
     assert (
@@ -887,10 +897,7 @@ def test_the_fargate_check_counts_what_the_regions_tasks_run_now(
 def test_a_usage_answer_without_data_that_is_not_complete_is_not_read_as_zero(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": 15.0}}, FARGATE)
-    aws.fargate_usage((), status="InternalError")
-    aws.stack("pr9", None)
-    assert aws.run(tmp_path, "pr9", fargate_template()) == cli.EXIT_OK
+    assert run_fargate(aws, tmp_path, 15, status="InternalError") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert (
         f"ok       Fargate On-Demand vCPU resource count: limit 15 (the account's applied quota); TapStackpr9 {NEEDS} (the" in out
@@ -901,10 +908,7 @@ def test_a_usage_answer_without_data_that_is_not_complete_is_not_read_as_zero(
 def test_without_the_usage_metric_the_fargate_check_counts_the_environment_alone_and_says_so(
     aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    aws.sq.add_response("get_service_quota", {"Quota": {**FARGATE, "Value": 6.0}}, FARGATE)
-    aws.fargate_usage("AccessDenied")
-    aws.stack("pr9", None)
-    assert aws.run(tmp_path, "pr9", fargate_template()) == cli.EXIT_OK
+    assert run_fargate(aws, tmp_path, 6, "AccessDenied") == cli.EXIT_OK
     out = capsys.readouterr().out
     assert (
         f"short    Fargate On-Demand vCPU resource count: limit 6 (the account's applied quota); TapStackpr9 {NEEDS} "
