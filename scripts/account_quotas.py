@@ -663,7 +663,7 @@ def fargate_in_use(cloudwatch: Any, skipped: list[str]) -> float | None:
         code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
         not_read(f"not read ({code})")
         return None
-    (result,) = response["MetricDataResults"]
+    result: dict[str, Any] = next(iter(response.get("MetricDataResults", [])), {})
     # Newest first (ScanBy's default, TimestampDescending).
     values = result.get("Values", [])
     if values:
