@@ -157,6 +157,10 @@ def shipped_server(backend: Path) -> tuple[str, list[str]]:
     raise ValueError(f"{backend / 'Dockerfile'}: unknown server in CMD {argv}")
 
 
+class BaselineError(ValueError):
+    """The baseline revision cannot be had from this clone."""
+
+
 def extract_backend(ref: str, into: Path) -> Path:
     """app/backend as of git revision ``ref``, unpacked under ``into``."""
     top = Path(
@@ -168,6 +172,17 @@ def extract_backend(ref: str, into: Path) -> Path:
         ).stdout.strip()
     )
     rel = BACKEND.relative_to(top).as_posix()
+    known = subprocess.run(
+        ["git", "-C", str(top), "cat-file", "-e", f"{ref}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    if known.returncode != 0:
+        raise BaselineError(
+            f"--baseline {ref}: no such commit in this clone "
+            "(a shallow clone? `git fetch --unshallow`); "
+            "BENCH_BASELINE=<ref> (make bench) names another revision"
+        )
     archive = into / "baseline.tar"
     subprocess.run(
         ["git", "-C", str(top), "archive", "--output", str(archive), ref, rel],
@@ -318,7 +333,10 @@ def main() -> int:
         ]
         baseline = ""
         if args.baseline:
-            old = extract_backend(args.baseline, scratch)
+            try:
+                old = extract_backend(args.baseline, scratch)
+            except BaselineError as error:
+                sys.exit(str(error))
             old_server, old_command = shipped_server(old)
             baseline = f"catalog {old_server} @{args.baseline}"
             servers.append((baseline, old_command, "catalog.wsgi:app", old))

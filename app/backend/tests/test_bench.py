@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.run_bench import BACKEND, FLOOR_GOAL, SERVER_GOAL, goal_lines, shipped_server
+from bench.run_bench import (
+    BACKEND,
+    FLOOR_GOAL,
+    SERVER_GOAL,
+    BaselineError,
+    extract_backend,
+    goal_lines,
+    shipped_server,
+)
 
 
 def dockerfile(tmp_path: Path, cmd: str) -> Path:
@@ -75,3 +83,17 @@ def test_a_granian_baseline_is_no_gunicorn_figure() -> None:
     lines = goal_lines(ratios, "catalog granian @abc123")
     assert not any("@abc123" in line for line in lines)
     assert len(lines) == 4
+
+
+def test_a_baseline_this_clone_lacks_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(
+        BaselineError,
+        match=r"--baseline 0{40}: no such commit in this clone .*git fetch --unshallow",
+    ):
+        extract_backend("0" * 40, tmp_path)
+
+
+def test_a_baseline_in_the_history_is_unpacked(tmp_path: Path) -> None:
+    old = extract_backend("HEAD", tmp_path)
+    assert (old / "catalog" / "api.py").is_file()
+    assert (old / "Dockerfile").is_file()
