@@ -82,6 +82,10 @@ class TaskContainer:
     stop_timeout: int
     command: list[str] | None
     entry_point: list[str] | None
+    # The task size Fargate enforces (task Cpu in units of 1/1024 vCPU, Memory in MiB; a container's own hard
+    # Memory limit, when set, is its limit instead).
+    cpu_units: int
+    memory_mib: int
 
 
 def task_containers(template: dict[str, Any]) -> dict[str, TaskContainer]:
@@ -119,6 +123,8 @@ def task_containers(template: dict[str, Any]) -> dict[str, TaskContainer]:
                 stop_timeout=c.get("StopTimeout", 30),
                 command=c.get("Command"),
                 entry_point=c.get("EntryPoint"),
+                cpu_units=int(props["Cpu"]),
+                memory_mib=int(c.get("Memory", props["Memory"])),
             )
     return out
 
@@ -375,12 +381,17 @@ def run_as_task(
     platform_env: dict[str, str] | None = None,
     ignore_image_volumes: bool = False,
 ) -> Running:
-    """Start `image` with the task definition's settings; `values` gives every env var and secret a local value.
+    """Start `image` with the task definition's settings (its task size included); `values` gives every env var and
+    secret a local value.
 
     `platform_env` stands for what ECS adds by itself (the task role's credentials);
     `ignore_image_volumes` mounts Fargate's plain bind mount even where the image declares a volume.
     """
     args = ["run", "--detach", "--name", name, *ULIMITS]
+    # Fargate's task size: a hard memory limit with no swap (over it the kernel kills the process, exit 137) and
+    # the task's vCPU as a CPU quota.
+    args += ["--memory", f"{spec.memory_mib}m", "--memory-swap", f"{spec.memory_mib}m"]
+    args += ["--cpus", f"{spec.cpu_units / 1024:g}"]
     if spec.readonly_root:
         # Without --read-only-tmpfs=false podman adds a writable tmpfs on /tmp, which Fargate does not.
         args += ["--read-only", "--read-only-tmpfs=false"]

@@ -6,6 +6,7 @@ Needs podman (with runc), mmdebstrap, PostgreSQL server binaries and hadolint:
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import re
@@ -26,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from lib.config import PROFILES, ServiceSize, from_context
 from scripts import container_bases
 from tests.containers.harness import (
     IMAGES,
@@ -295,13 +297,21 @@ class Stack:
     """PostgreSQL, a Secrets Manager stand-in, both containers, and the ALB stand-in."""
 
     def __init__(
-        self, pg: LocalPostgres, backend: Running, frontend: Running, origin_secret: str, healthy_after: dict[str, float]
+        self,
+        pg: LocalPostgres,
+        backend: Running,
+        frontend: Running,
+        origin_secret: str,
+        healthy_after: dict[str, float],
+        backend_env: tuple[dict[str, str], dict[str, str]],
     ):
         self.pg = pg
         self.backend = backend
         self.frontend = frontend
         self.origin_secret = origin_secret
         self.healthy_after = healthy_after
+        # (values, platform_env) the backend was started with: another backend can join the same database.
+        self.backend_env = backend_env
 
 
 def _bridge_gateway_and_subnet() -> tuple[str, str]:
@@ -354,11 +364,53 @@ def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path
             for key, value in healthy_after.items():
                 TIMINGS[f"healthy {key}"] = value
             assert sm.calls >= 1, "the backend never read its credentials from the secret"
-            yield Stack(pg, backend, frontend, secrets.token_hex(16), healthy_after)
+            yield Stack(pg, backend, frontend, secrets.token_hex(16), healthy_after, (values, platform))
     finally:
         for r in running:
             r.remove()
         pg.cleanup()
+
+
+def test_containers_run_with_the_task_size(stack: Stack) -> None:
+    """Fargate enforces the task size: the containers here get its memory (no swap) and vCPU as limits."""
+    for running in (stack.backend, stack.frontend):
+        host = json.loads(podman("inspect", "--type", "container", running.name).stdout)[0]["HostConfig"]
+        spec = running.spec
+        assert (host["Memory"], host["MemorySwap"]) == (spec.memory_mib * 2**20, spec.memory_mib * 2**20), spec.name
+        assert host["NanoCpus"] == spec.cpu_units * 10**9 // 1024, spec.name
+
+
+def smallest_backend_size() -> ServiceSize:
+    """The smallest backend task any profile gives (lib/config.py PROFILES): lean's, 0.25 vCPU and 512 MiB."""
+    sizes = [from_context({"profile": name}.get, {}).backend for name in PROFILES]
+    return min(sizes, key=lambda size: (size.memory_mib, size.cpu))
+
+
+def test_the_backend_serves_at_the_smallest_task_size_a_profile_gives(
+    stack: Stack, specs: dict[str, TaskContainer], images: dict[str, str], scratch: Path
+) -> None:
+    """Pull-request environments run the lean profile: the same image, under its smaller task size, becomes healthy
+    within the health check's budget and serves a burst of list requests without being killed for memory."""
+    size = smallest_backend_size()
+    small = dataclasses.replace(specs["backend"], cpu_units=size.cpu, memory_mib=size.memory_mib)
+    assert (small.cpu_units, small.memory_mib) < (specs["backend"].cpu_units, specs["backend"].memory_mib)
+    values, platform = stack.backend_env
+    running = run_as_task(small, images["backend"], values, name=_name("backend-small"), scratch=scratch, platform_env=platform)
+    try:
+        healthy_after = running.wait_healthy()
+        TIMINGS["healthy backend at the smallest size"] = healthy_after
+        hc = small.health
+        assert hc is not None and healthy_after <= hc.start_period + hc.retries * hc.interval + hc.timeout
+        url = running.url() + "/api/videos?limit=100"
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: _get(url)[0], range(200)))
+        assert statuses == [200] * 200
+        state = running.state()
+        assert state.get("Running") and not state.get("OOMKilled"), running.logs()
+        used = podman("stats", "--no-stream", "--format", "{{.MemPerc}}", running.name).stdout.strip()
+        TIMINGS["backend memory at the smallest size (% of its limit, after the burst)"] = float(used.rstrip("%"))
+    finally:
+        running.remove()
 
 
 def test_health_checks_pass_under_the_task_settings(stack: Stack, specs: dict[str, TaskContainer]) -> None:
