@@ -7,7 +7,9 @@ Its VPC, internet gateway, NAT gateways (per zone) and their Elastic IPs, and it
 instances count against per-region quotas of the account, and its Fargate tasks against the
 region's Fargate vCPU, beside what the region's tasks run now (the AWS/Usage metric; lib/quotas.py). A deploy that crosses one fails half-way (e.g.
 `TooManyCachePolicies`, `AddressLimitExceeded`, `VpcLimitExceeded`, `InstanceQuotaExceeded`) and
-rolls back, or waits for tasks that cannot start. `preflight` lists what the account has, adds what
+rolls back, or waits for tasks that cannot start. It also asks RDS whether it offers each DB
+instance class of the template for the cluster's engine version in the zones it is placed in (a
+class it does not offer fails the deploy after the cluster exists). `preflight` lists what the account has, adds what
 the synthesized template of this environment would create (nothing for what its stack already has:
 a redeploy adds nothing), and refuses when a quota would be exceeded, naming the environments that
 use it; it also refuses a template whose network differs from the deployed environment's (another
@@ -696,6 +698,83 @@ def fargate_check(
     return FargateCheck(limit, limit_from, need, fargate_in_use(clients.cloudwatch, skipped), bool(deployed))
 
 
+@dataclass(frozen=True)
+class DbOffering:
+    """An Aurora instance class of the template, the zones the template places it in, and the zones RDS offers it in
+    for the cluster's engine version (rds:DescribeOrderableDBInstanceOptions; empty: not offered in the region). A
+    class or engine version RDS does not offer there fails the deploy half-way, after the cluster was created."""
+
+    engine: str
+    version: str
+    instance_class: str
+    zones: tuple[str, ...]
+    offered: frozenset[str]
+
+    @property
+    def missing(self) -> list[str]:
+        return [zone for zone in self.zones if zone not in self.offered]
+
+    def describe(self, suffix: str) -> str:
+        what = f"{self.instance_class} for {self.engine} {self.version}"
+        if not self.offered:
+            return f"DB instance class: {what} is not offered in this region"
+        where = ", ".join(sorted(self.offered))
+        if self.missing:
+            return f"DB instance class: {what} is not offered in {', '.join(self.missing)} (offered in {where})"
+        return f"DB instance class: {what} is offered in {', '.join(self.zones)}"
+
+    @property
+    def refused(self) -> bool:
+        return not self.offered or bool(self.missing)
+
+    @property
+    def status(self) -> str:
+        return "REFUSED  " if self.refused else "ok       "
+
+
+def template_db_instances(template: Mapping[str, Any]) -> dict[tuple[str, str, str], tuple[str, ...]]:
+    """(engine, engine version, instance class) -> the zones the template places such instances in, for the DB
+    instances that name a class and belong to a cluster of the template naming its engine and version."""
+    resources = template.get("Resources", {})
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource.get("Type") != "AWS::RDS::DBInstance" or "DBInstanceClass" not in props:
+            continue
+        cluster_ref = props.get("DBClusterIdentifier")
+        cluster = resources.get(cluster_ref.get("Ref")) if isinstance(cluster_ref, Mapping) else None
+        cluster_props = (cluster or {}).get("Properties", {})
+        if "Engine" not in cluster_props or "EngineVersion" not in cluster_props:
+            continue
+        key = (str(cluster_props["Engine"]), str(cluster_props["EngineVersion"]), str(props["DBInstanceClass"]))
+        found.setdefault(key, []).append(str(props.get("AvailabilityZone", "")))
+    return {key: tuple(sorted(set(zones))) for key, zones in found.items()}
+
+
+def db_offerings(rds: Any, template: Mapping[str, Any], skipped: list[str]) -> list[DbOffering]:
+    """Where RDS offers each of the template's DB instance classes for its engine version; none (said in `skipped`)
+    when the caller may not ask."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    offerings = []
+    for (engine, version, instance_class), zones in template_db_instances(template).items():
+        offered: set[str] = set()
+        try:
+            pages = rds.get_paginator("describe_orderable_db_instance_options").paginate(
+                Engine=engine, EngineVersion=version, DBInstanceClass=instance_class
+            )
+            for page in pages:
+                for option in page.get("OrderableDBInstanceOptions", []):
+                    offered.update(zone["Name"] for zone in option.get("AvailabilityZones", []) if "Name" in zone)
+        except (ClientError, BotoCoreError) as error:
+            code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
+            skipped.append(f"DB instance classes: rds:DescribeOrderableDBInstanceOptions not read ({code})")
+            return []
+        # An instance without an AvailabilityZone goes where RDS places it: any offered zone will do.
+        offerings.append(DbOffering(engine, version, instance_class, tuple(z for z in zones if z), frozenset(offered)))
+    return offerings
+
+
 def read_template(path: Path) -> dict[str, Any]:
     try:
         template: dict[str, Any] = json.loads(path.read_text())
@@ -712,11 +791,19 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     skipped: list[str] = []
     results += regional_checks(clients, deployed, template, args.suffix, limits, skipped)
     fargate = fargate_check(clients, deployed, template, limits, skipped)
-    shown: list[Check | FargateCheck] = [*results, *([fargate] if fargate else [])]
+    offerings = db_offerings(clients.rds, template, skipped)
+    shown: list[Check | FargateCheck | DbOffering] = [*results, *([fargate] if fargate else []), *offerings]
     for check in shown:
         print(check.status + check.describe(args.suffix))
     for line in skipped:
         print("skipped  " + line)
+    unoffered = [offering for offering in offerings if offering.refused]
+    if unoffered:
+        details = "; ".join(offering.describe(args.suffix) for offering in unoffered)
+        raise QuotaError(
+            f"{Names(args.suffix).stack} would create DB instances RDS does not offer, so it was not deployed: {details}. "
+            "Choose another dbInstanceClass (--context dbInstanceClass=...) or engine version."
+        )
     mismatched = [check for check in results if check.profile_change]
     if mismatched and not args.allow_profile_change:
         details = "; ".join(check.describe(args.suffix) for check in mismatched)

@@ -235,6 +235,21 @@ def test_the_readme_gives_the_lean_fargate_need_and_what_a_region_of_six_vcpu_ho
     ) in text
 
 
+@pytest.mark.parametrize("variant", ["stack", "lean"])
+def test_the_preflight_reads_each_db_instance_class_with_its_engine_version_and_zones(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    """What scripts/account_quotas.py asks RDS about (describe_orderable_db_instance_options), read from the
+    synthesized template: the configured class with the cluster's engine version, in the writer's and reader's zones."""
+    from lib.contract import AVAILABILITY_ZONES
+    from lib.database import ENGINE_VERSION
+    from scripts.account_quotas import template_db_instances
+
+    synthesized: Synthesized = request.getfixturevalue(variant)
+    key = ("aurora-postgresql", ENGINE_VERSION.aurora_postgres_full_version, f"db.{synthesized.config.db_instance_class}")
+    assert template_db_instances(synthesized.json) == {key: AVAILABILITY_ZONES[:2]}
+
+
 def test_a_fargate_service_whose_task_definition_is_not_in_the_template_is_refused_by_name() -> None:
     from lib.quotas import fargate_vcpu
 

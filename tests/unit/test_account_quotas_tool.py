@@ -801,6 +801,86 @@ def test_a_raised_db_instance_quota_is_read_from_rds(aws: Aws, tmp_path: Path, c
     assert "ok       DB instances: limit 80 (the account's applied quota; AWS's default 40); 40 in use" in capsys.readouterr().out
 
 
+AURORA = ("aurora-postgresql", "17.7")
+OFFERED_PARAMS = {"Engine": AURORA[0], "EngineVersion": AURORA[1], "DBInstanceClass": "db.t4g.medium"}
+
+
+def aurora_template() -> dict[str, Any]:
+    """One Aurora cluster with a writer in ap-southeast-1a and a reader in ap-southeast-1b, as the stack has them."""
+    cluster = {"Type": "AWS::RDS::DBCluster", "Properties": {"Engine": AURORA[0], "EngineVersion": AURORA[1]}}
+    resources: dict[str, Any] = {"Cluster": cluster}
+    for n, zone in enumerate(ZONES[:2]):
+        props = {"DBClusterIdentifier": {"Ref": "Cluster"}, "DBInstanceClass": "db.t4g.medium", "AvailabilityZone": zone}
+        resources[f"Db{n}"] = {"Type": "AWS::RDS::DBInstance", "Properties": props}
+    return {"Resources": resources}
+
+
+def option(zones: Sequence[str]) -> dict[str, Any]:
+    """One orderable option of db.t4g.medium for the engine version, offered in these zones."""
+    return {**OFFERED_PARAMS, "AvailabilityZones": [{"Name": zone} for zone in zones], "Vpc": True}
+
+
+def run_aurora(aws: Aws, tmp_path: Path, pages: Sequence[Sequence[Sequence[str]]] | str) -> int:
+    """The preflight of a new pr9 whose template is `aurora_template()`: the region holds no DB instance yet, and
+    RDS answers describe_orderable_db_instance_options with these pages of options (each option's zones), or (a
+    string) that error code."""
+    aws.stack("pr9", None)
+    quotas = [
+        {"AccountQuotaName": "DBInstances", "Used": 0, "Max": 40},
+        {"AccountQuotaName": "DBClusters", "Used": 0, "Max": 40},
+    ]
+    aws.rds.add_response("describe_account_attributes", {"AccountQuotas": quotas}, {})
+    if isinstance(pages, str):
+        aws.rds.add_client_error("describe_orderable_db_instance_options", pages, "no", expected_params=OFFERED_PARAMS)
+    for n, options in enumerate(pages if not isinstance(pages, str) else ()):
+        body: dict[str, Any] = {"OrderableDBInstanceOptions": [option(zones) for zones in options]}
+        if n + 1 < len(pages):
+            body["Marker"] = f"page-{n + 2}"
+        params = OFFERED_PARAMS | ({"Marker": f"page-{n + 1}"} if n else {})
+        aws.rds.add_response("describe_orderable_db_instance_options", body, params)
+    return aws.run(tmp_path, "pr9", aurora_template())
+
+
+WHAT = "DB instance class: db.t4g.medium for aurora-postgresql 17.7"
+
+
+@pytest.mark.parametrize(
+    ("pages", "code", "line"),
+    [
+        # Offered in every zone (the options spread over two pages): ok.
+        ([[ZONES[:2]], [ZONES[2:]]], cli.EXIT_OK, f"ok       {WHAT} is offered in ap-southeast-1a, ap-southeast-1b"),
+        # Not offered for this engine version in the region at all.
+        ([[]], aq.EXIT_QUOTA, f"REFUSED  {WHAT} is not offered in this region"),
+        # Offered, but not in the reader's zone.
+        (
+            [[(ZONES[0], ZONES[2])]],
+            aq.EXIT_QUOTA,
+            f"REFUSED  {WHAT} is not offered in ap-southeast-1b (offered in ap-southeast-1a, ap-southeast-1c)",
+        ),
+    ],
+)
+def test_the_templates_db_instance_classes_must_be_offered_where_they_are_placed(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], pages: Any, code: int, line: str
+) -> None:
+    """RDS refuses a class its engine version does not offer in a zone, half-way through the deploy (after the
+    cluster exists): the preflight asks first, for every class, with the template's engine and version."""
+    assert run_aurora(aws, tmp_path, pages) == code
+    captured = capsys.readouterr()
+    assert line in captured.out
+    if code == aq.EXIT_QUOTA:
+        assert captured.err.startswith("refused: TapStackpr9 would create DB instances RDS does not offer")
+        assert "--context dbInstanceClass=" in captured.err
+
+
+def test_without_the_permission_the_db_offering_is_skipped_and_said(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_aurora(aws, tmp_path, "AccessDenied") == cli.EXIT_OK
+    assert (
+        "skipped  DB instance classes: rds:DescribeOrderableDBInstanceOptions not read (AccessDenied)" in capsys.readouterr().out
+    )
+
+
 def fargate_template() -> dict[str, Any]:
     """Two Fargate services as the stack has them: 0.5 and 0.25 vCPU tasks, 2 to 10 of each (1.5 vCPU at rest, 3
     during a release, 7.5 at maximum scale)."""
