@@ -698,43 +698,61 @@ def fargate_check(
     return FargateCheck(limit, limit_from, need, fargate_in_use(clients.cloudwatch, skipped), bool(deployed))
 
 
+# The zones of an orderable option that names none: RDS places its instances itself, anywhere in the region.
+ANY_ZONE = "(any zone)"
+
+
 @dataclass(frozen=True)
 class DbOffering:
     """An Aurora instance class of the template, the zones the template places it in, and the zones RDS offers it in
     for the cluster's engine version (rds:DescribeOrderableDBInstanceOptions; empty: not offered in the region). A
-    class or engine version RDS does not offer there fails the deploy half-way, after the cluster was created."""
+    class or engine version RDS does not offer there fails the deploy half-way, after the cluster was created.
+
+    For a deployed environment it only warns: RDS retires classes and versions for new instances, and instances the
+    deploy leaves as they are are not created again (the preflight cannot tell a changed class from an unchanged one
+    without reading the instances)."""
 
     engine: str
     version: str
     instance_class: str
     zones: tuple[str, ...]
     offered: frozenset[str]
+    deployed: bool = False
 
     @property
     def missing(self) -> list[str]:
+        if not self.offered:
+            return list(self.zones) or ["this region"]
+        if ANY_ZONE in self.offered:
+            return []
         return [zone for zone in self.zones if zone not in self.offered]
 
     def describe(self, suffix: str) -> str:
         what = f"{self.instance_class} for {self.engine} {self.version}"
         if not self.offered:
-            return f"DB instance class: {what} is not offered in this region"
-        where = ", ".join(sorted(self.offered))
-        if self.missing:
-            return f"DB instance class: {what} is not offered in {', '.join(self.missing)} (offered in {where})"
-        return f"DB instance class: {what} is offered in {', '.join(self.zones)}"
+            text = f"DB instance class: {what} is not offered in this region"
+        elif self.missing:
+            where = ", ".join(sorted(self.offered))
+            text = f"DB instance class: {what} is not offered in {', '.join(self.missing)} (offered in {where})"
+        else:
+            return f"DB instance class: {what} is offered in {', '.join(self.zones) or 'this region'}"
+        if self.deployed:
+            text += f" (for new instances; {Names(suffix).stack} exists: a deploy that creates or changes one would fail)"
+        return text
 
     @property
     def refused(self) -> bool:
-        return not self.offered or bool(self.missing)
+        return bool(self.missing) and not self.deployed
 
     @property
     def status(self) -> str:
-        return "REFUSED  " if self.refused else "ok       "
+        return "REFUSED  " if self.refused else "short    " if self.missing else "ok       "
 
 
 def template_db_instances(template: Mapping[str, Any]) -> dict[tuple[str, str, str], tuple[str, ...]]:
-    """(engine, engine version, instance class) -> the zones the template places such instances in, for the DB
-    instances that name a class and belong to a cluster of the template naming its engine and version."""
+    """(engine, engine version, instance class) -> the zones the template places such instances in (none: RDS
+    places them), for the DB instances that name a class and belong to a cluster of the template naming its engine
+    and version, all as plain values."""
     resources = template.get("Resources", {})
     found: dict[tuple[str, str, str], list[str]] = {}
     for resource in resources.values():
@@ -746,12 +764,20 @@ def template_db_instances(template: Mapping[str, Any]) -> dict[tuple[str, str, s
         cluster_props = (cluster or {}).get("Properties", {})
         if "Engine" not in cluster_props or "EngineVersion" not in cluster_props:
             continue
-        key = (str(cluster_props["Engine"]), str(cluster_props["EngineVersion"]), str(props["DBInstanceClass"]))
-        found.setdefault(key, []).append(str(props.get("AvailabilityZone", "")))
-    return {key: tuple(sorted(set(zones))) for key, zones in found.items()}
+        values = (
+            cluster_props["Engine"],
+            cluster_props["EngineVersion"],
+            props["DBInstanceClass"],
+            props.get("AvailabilityZone", ""),
+        )
+        if not all(isinstance(value, str) for value in values):
+            continue  # resolved only at deploy time (a Ref, an Fn::): nothing to ask RDS about
+        engine, version, instance_class, zone = values
+        found.setdefault((engine, version, instance_class), []).append(zone)
+    return {key: tuple(sorted({zone for zone in zones if zone})) for key, zones in found.items()}
 
 
-def db_offerings(rds: Any, template: Mapping[str, Any], skipped: list[str]) -> list[DbOffering]:
+def db_offerings(rds: Any, deployed: Deployed, template: Mapping[str, Any], skipped: list[str]) -> list[DbOffering]:
     """Where RDS offers each of the template's DB instance classes for its engine version; none (said in `skipped`)
     when the caller may not ask."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -765,13 +791,15 @@ def db_offerings(rds: Any, template: Mapping[str, Any], skipped: list[str]) -> l
             )
             for page in pages:
                 for option in page.get("OrderableDBInstanceOptions", []):
-                    offered.update(zone["Name"] for zone in option.get("AvailabilityZones", []) if "Name" in zone)
+                    if option.get("DBInstanceClass", instance_class) != instance_class:
+                        continue
+                    zones_listed = [zone["Name"] for zone in option.get("AvailabilityZones", []) if "Name" in zone]
+                    offered.update(zones_listed or [ANY_ZONE])
         except (ClientError, BotoCoreError) as error:
             code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
             skipped.append(f"DB instance classes: rds:DescribeOrderableDBInstanceOptions not read ({code})")
             return []
-        # An instance without an AvailabilityZone goes where RDS places it: any offered zone will do.
-        offerings.append(DbOffering(engine, version, instance_class, tuple(z for z in zones if z), frozenset(offered)))
+        offerings.append(DbOffering(engine, version, instance_class, zones, frozenset(offered), bool(deployed)))
     return offerings
 
 
@@ -791,7 +819,7 @@ def command_preflight(args: argparse.Namespace, clients: Clients) -> int:
     skipped: list[str] = []
     results += regional_checks(clients, deployed, template, args.suffix, limits, skipped)
     fargate = fargate_check(clients, deployed, template, limits, skipped)
-    offerings = db_offerings(clients.rds, template, skipped)
+    offerings = db_offerings(clients.rds, deployed, template, skipped)
     shown: list[Check | FargateCheck | DbOffering] = [*results, *([fargate] if fargate else []), *offerings]
     for check in shown:
         print(check.status + check.describe(args.suffix))

@@ -820,14 +820,15 @@ def option(zones: Sequence[str]) -> dict[str, Any]:
     return {**OFFERED_PARAMS, "AvailabilityZones": [{"Name": zone} for zone in zones], "Vpc": True}
 
 
-def run_aurora(aws: Aws, tmp_path: Path, pages: Sequence[Sequence[Sequence[str]]] | str) -> int:
-    """The preflight of a new pr9 whose template is `aurora_template()`: the region holds no DB instance yet, and
-    RDS answers describe_orderable_db_instance_options with these pages of options (each option's zones), or (a
-    string) that error code."""
-    aws.stack("pr9", None)
+def run_aurora(aws: Aws, tmp_path: Path, pages: Sequence[Sequence[Sequence[str]]] | str, stack: str | None = None) -> int:
+    """The preflight of pr9 (stack status `stack`, None: a new environment) whose template is `aurora_template()`,
+    and RDS answers describe_orderable_db_instance_options with these pages of options (each option's zones), or
+    (a string) that error code."""
+    aws.stack("pr9", stack)
+    used = 2 if stack else 0
     quotas = [
-        {"AccountQuotaName": "DBInstances", "Used": 0, "Max": 40},
-        {"AccountQuotaName": "DBClusters", "Used": 0, "Max": 40},
+        {"AccountQuotaName": "DBInstances", "Used": used, "Max": 40},
+        {"AccountQuotaName": "DBClusters", "Used": used // 2, "Max": 40},
     ]
     aws.rds.add_response("describe_account_attributes", {"AccountQuotas": quotas}, {})
     if isinstance(pages, str):
@@ -847,8 +848,10 @@ WHAT = "DB instance class: db.t4g.medium for aurora-postgresql 17.7"
 @pytest.mark.parametrize(
     ("pages", "code", "line"),
     [
-        # Offered in every zone (the options spread over two pages): ok.
-        ([[ZONES[:2]], [ZONES[2:]]], cli.EXIT_OK, f"ok       {WHAT} is offered in ap-southeast-1a, ap-southeast-1b"),
+        # Offered in every zone, the options spread over two pages (the reader's zone only on the second): ok.
+        ([[ZONES[:1]], [ZONES[1:]]], cli.EXIT_OK, f"ok       {WHAT} is offered in ap-southeast-1a, ap-southeast-1b"),
+        # An option that names no zone: RDS places the instance anywhere.
+        ([[()]], cli.EXIT_OK, f"ok       {WHAT} is offered in ap-southeast-1a, ap-southeast-1b"),
         # Not offered for this engine version in the region at all.
         ([[]], aq.EXIT_QUOTA, f"REFUSED  {WHAT} is not offered in this region"),
         # Offered, but not in the reader's zone.
@@ -870,6 +873,24 @@ def test_the_templates_db_instance_classes_must_be_offered_where_they_are_placed
     if code == aq.EXIT_QUOTA:
         assert captured.err.startswith("refused: TapStackpr9 would create DB instances RDS does not offer")
         assert "--context dbInstanceClass=" in captured.err
+
+
+def test_a_deployed_environment_is_warned_not_refused_when_its_class_is_no_longer_offered(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RDS retires classes and versions for new instances; a deploy that leaves the instances as they are (an
+    edge-secret rotation, say) still succeeds, so it goes on with a warning."""
+    assert run_aurora(aws, tmp_path, [[]], stack="UPDATE_COMPLETE") == cli.EXIT_OK
+    assert (
+        f"short    {WHAT} is not offered in this region (for new instances; TapStackpr9 exists: a deploy that creates or "
+        "changes one would fail)"
+    ) in capsys.readouterr().out
+
+
+def test_db_instances_whose_class_is_resolved_at_deploy_time_are_not_asked_about() -> None:
+    template = aurora_template()
+    template["Resources"]["Db1"]["Properties"]["DBInstanceClass"] = {"Ref": "ClassParameter"}
+    assert aq.template_db_instances(template) == {(*AURORA, "db.t4g.medium"): (ZONES[0],)}
 
 
 def test_without_the_permission_the_db_offering_is_skipped_and_said(
