@@ -114,6 +114,12 @@ def _dig(value: Any, path: Sequence[str]) -> Any:
     return value
 
 
+def error_code(error: Exception) -> str:
+    """An AWS error's code (AccessDenied, ...), or a botocore error's class name (a connection failure, ...)."""
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else type(error).__name__
+
+
 def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -415,7 +421,7 @@ def applied_quota(quotas: Any, quota: Quota) -> tuple[int, str, str]:
     try:
         response = quotas.get_service_quota(ServiceCode=quota.service_code, QuotaCode=quota.quota_code)
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         if code == "NoSuchResourceException":
             return quota.default, DEFAULT, ""
         return not_read(code)
@@ -662,7 +668,7 @@ def fargate_in_use(cloudwatch: Any, skipped: list[str]) -> float | None:
             MetricDataQueries=[query], StartTime=end - timedelta(minutes=USAGE_WINDOW_MINUTES), EndTime=end
         )
     except (ClientError, BotoCoreError) as error:
-        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
+        code = error_code(error)
         not_read(f"not read ({code})")
         return None
     result: dict[str, Any] = next(iter(response.get("MetricDataResults", [])), {})
@@ -796,7 +802,7 @@ def db_offerings(rds: Any, deployed: Deployed, template: Mapping[str, Any], skip
                     zones_listed = [zone["Name"] for zone in option.get("AvailabilityZones", []) if "Name" in zone]
                     offered.update(zones_listed or [ANY_ZONE])
         except (ClientError, BotoCoreError) as error:
-            code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
+            code = error_code(error)
             skipped.append(f"DB instance classes: rds:DescribeOrderableDBInstanceOptions not read ({code})")
             return []
         offerings.append(DbOffering(engine, version, instance_class, zones, frozenset(offered), bool(deployed)))

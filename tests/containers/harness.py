@@ -57,6 +57,12 @@ class HealthCheck:
     retries: int
     start_period: int
 
+    @property
+    def budget(self) -> int:
+        """The longest a healthy start may take before ECS calls the container unhealthy: the start period, then
+        `retries` failed checks an interval apart, the last one running out its timeout."""
+        return self.start_period + self.retries * self.interval + self.timeout
+
     def argv(self) -> list[str]:
         kind, *rest = self.command
         if kind == "CMD-SHELL":
