@@ -164,8 +164,13 @@ class Observability(Construct):
         )
         # CloudWatch publishes alarm notifications into the encrypted topic: it needs
         # the key and, because the topic has a policy of its own (the TLS-only deny of
-        # enforce_ssl), an explicit publish grant. Both only for alarms of this account
-        # and region (confused-deputy protection).
+        # enforce_ssl), an explicit publish grant. The key statement is the one the SNS
+        # Developer Guide ("Enable compatibility between event sources from AWS services
+        # and encrypted topics") and AWS's knowledge-center article for alarms give,
+        # without conditions: AWS documents no aws:SourceArn/aws:SourceAccount in the
+        # KMS request SNS makes for CloudWatch, and a condition the request does not
+        # carry drops every notification silently. The confused-deputy scoping is on
+        # the publish grant (documented for alarms); this key encrypts nothing else.
         cloudwatch_alarms = self._cloudwatch_alarms_of_this_account()
         key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -173,7 +178,6 @@ class Observability(Construct):
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions=cloudwatch_alarms,
             )
         )
         self.topic = sns.Topic(

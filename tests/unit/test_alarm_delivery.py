@@ -84,12 +84,25 @@ def test_every_alarm_topic_lets_cloudwatch_publish_from_this_account_and_region(
 
 
 def test_the_key_of_every_alarm_topic_lets_cloudwatch_encrypt(stack: Synthesized) -> None:
-    region = stack.stack.region
+    """The key statement the SNS Developer Guide and AWS's article on alarms with encrypted topics give, without
+    conditions: AWS documents no aws:Source* keys in the KMS request made for CloudWatch, and a condition the
+    request does not carry would drop every notification without a deploy error."""
     encrypted = [topic for topic in alarm_topics(stack) if stack.resources[topic]["Properties"].get("KmsMasterKeyId")]
     assert encrypted, "no alarm topic is encrypted: nothing to check"
     for topic in encrypted:
         key = stack.resources[topic]["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
         statements = stack.resources[key]["Properties"]["KeyPolicy"]["Statement"]
-        assert any(_grants_cloudwatch(s, {"kms:Decrypt", "kms:GenerateDataKey*"}, region) for s in statements), (
-            f"key {key} of topic {topic}: CloudWatch may not use it, so publishing to the encrypted topic fails"
+        grants = [
+            s
+            for s in statements
+            if s.get("Effect") == "Allow"
+            and s.get("Principal") == CLOUDWATCH
+            and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(_as_list(s["Action"]))
+        ]
+        assert grants, f"key {key} of topic {topic}: CloudWatch may not use it, so publishing to the encrypted topic fails"
+        assert all("Condition" not in s for s in grants), (
+            f"key {key} of topic {topic}: CloudWatch's grant has conditions AWS does not document for this request: "
+            f"{[s['Condition'] for s in grants if 'Condition' in s]}"
         )
+        # No other key statement lets CloudWatch in (with or without conditions).
+        assert sum(s.get("Principal") == CLOUDWATCH for s in statements) == len(grants) == 1, key

@@ -49,8 +49,8 @@ WILDCARD_RESOURCE_ALLOWED: dict[frozenset[str], Allowance] = {
     ),
     frozenset({"kms:Decrypt", "kms:GenerateDataKey*"}): Allowance(
         KEY_POLICY,
-        "CloudWatch publishing alarm notifications into the KMS-encrypted alarms topic (conditions "
-        "aws:SourceAccount and aws:SourceArn); in a key policy, Resource '*' means this key only.",
+        "CloudWatch publishing alarm notifications into the KMS-encrypted alarms topic (the statement AWS "
+        "documents; the publish grant carries the aws:Source* scoping); in a key policy, Resource '*' means this key only.",
     ),
 }
 
@@ -194,8 +194,10 @@ def test_every_listed_wildcard_has_a_real_reason(key: frozenset[str]) -> None:
     assert len(reason) >= 60 and "todo" not in reason.lower(), reason
 
 
-def test_key_policies_grant_services_only_under_a_condition(stack: Synthesized) -> None:
-    """Beyond the root statement: Secrets Manager only via the service, CloudWatch only for this account."""
+def test_key_policies_grant_services_only_under_a_condition_or_on_a_dedicated_key(stack: Synthesized) -> None:
+    """Beyond the root statement: Secrets Manager only via the service; CloudWatch (the statement AWS documents for
+    alarms publishing to an encrypted topic, which carries no condition: test_alarm_delivery.py) only on keys that
+    encrypt nothing but SNS topics, so the grant reaches no other data."""
     grants = [
         s
         for s in statements(stack)
@@ -203,10 +205,15 @@ def test_key_policies_grant_services_only_under_a_condition(stack: Synthesized) 
     ]
     assert grants, "no key policy grants a service anything: nothing to check"
     for s in grants:
-        condition = s.body["Condition"]["StringEquals"]
         if s.body.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}:
-            assert condition == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, describe(s)
+            users = {
+                resource["Type"]
+                for resource in stack.resources.values()
+                if resource["Type"] != "AWS::KMS::Alias" and f'"{s.resource}"' in json.dumps(resource.get("Properties", {}))
+            }
+            assert users == {"AWS::SNS::Topic"}, f"{describe(s)}: the key is also used by {users - {'AWS::SNS::Topic'}}"
         else:
+            condition = s.body["Condition"]["StringEquals"]
             assert condition["kms:ViaService"] == "secretsmanager.ap-southeast-1.amazonaws.com", describe(s)
 
 
