@@ -114,10 +114,6 @@ check-plain-synth: ## Prove the pipeline's plain path: fresh clone, pip install 
 	env -u VIRTUAL_ENV scripts/check_plain_synth.sh
 
 account-setup: install ## Deploy TapAccountSetup, the settings shared by every environment of this account and region (idempotent)
-	@# ECS creates its service-linked role on the first CreateCluster of an account and can fail to
-	@# assume it at once; create it up front (an account-wide role that exists once, so not in a stack).
-	aws iam get-role --role-name AWSServiceRoleForECS >/dev/null 2>&1 || \
-		aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com
 	$(CDK) deploy TapAccountSetup --context accountSetup=true --require-approval never
 
 deploy: install account-setup ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json

@@ -1,5 +1,10 @@
 """Settings that exist once per account and region, shared by every environment's stack.
 
+ECS's service-linked role (`AWSServiceRoleForECS`) is one per account. ECS creates
+it on an account's first `CreateCluster` and can then fail to assume it at once
+("Unable to assume the service linked role"), failing that first environment's
+deploy; `TapAccountSetup` creates it when missing, before any environment.
+
 API Gateway's CloudWatch Logs role (`AWS::ApiGateway::Account`) is one value per
 account and region. Managed by an environment's stack, destroying that
 environment would remove the role every other environment's API logs through.
@@ -20,6 +25,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from lib.log_groups import function_role
@@ -31,10 +37,17 @@ ACCOUNT_SETUP_CONTEXT = "accountSetup"
 ACCOUNT_SETUP_COMMAND = "make account-setup  (npx cdk deploy --context accountSetup=true)"
 # WAF delivers logs only to CloudWatch Logs groups whose name starts with this.
 WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
+# ECS's service-linked role: its service name, and its path and name (IAM User Guide, "Using service-linked roles").
+ECS_SERVICE_NAME = "ecs.amazonaws.com"
+ECS_SERVICE_LINKED_ROLE = f"aws-service-role/{ECS_SERVICE_NAME}/AWSServiceRoleForECS"
+# What iam:CreateServiceLinkedRole answers when the role exists ("Service role name AWSServiceRoleForECS has been
+# taken in this account"): the wire code InvalidInput, InvalidInputException in the SDK the provider runs.
+ROLE_EXISTS_ERROR = "^InvalidInput(Exception)?$"
 
 
 class AccountSetupStack(Stack):
-    """`TapAccountSetup`: API Gateway's CloudWatch Logs role and the WAF log-delivery policy, once per account/region."""
+    """`TapAccountSetup`: API Gateway's CloudWatch Logs role, the WAF log-delivery policy and ECS's service-linked
+    role, once per account/region."""
 
     def __init__(self, scope: Construct, construct_id: str = ACCOUNT_SETUP_STACK_NAME, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -87,6 +100,41 @@ class AccountSetupStack(Stack):
             "WafLogDeliveryPolicy",
             policy_name="tap-waf-log-delivery",
             policy_document=Stack.of(self).to_json_string(log_delivery.to_json()),
+        )
+        self._ecs_service_linked_role()
+
+    def _ecs_service_linked_role(self) -> None:
+        """`AWSServiceRoleForECS`, created when missing; never deleted (an account-wide role every ECS cluster
+        of the account uses, including clusters of other stacks). Not an `AWS::IAM::ServiceLinkedRole`:
+        that fails wherever the role already exists and would delete it with this stack."""
+        role, group = function_role(
+            self, "EcsServiceLinkedRoleProvider", description="Creates ECS's service-linked role when it is missing"
+        )
+        cr.AwsCustomResource(
+            self,
+            "EcsServiceLinkedRole",
+            on_create=cr.AwsSdkCall(
+                service="IAM",
+                action="createServiceLinkedRole",
+                parameters={"AWSServiceName": ECS_SERVICE_NAME},
+                physical_resource_id=cr.PhysicalResourceId.of("AWSServiceRoleForECS"),
+                ignore_error_codes_matching=ROLE_EXISTS_ERROR,
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        sid="CreateEcsServiceLinkedRole",
+                        actions=["iam:CreateServiceLinkedRole"],
+                        resources=[
+                            self.format_arn(service="iam", region="", resource="role", resource_name=ECS_SERVICE_LINKED_ROLE)
+                        ],
+                        conditions={"StringLike": {"iam:AWSServiceName": ECS_SERVICE_NAME}},
+                    )
+                ]
+            ),
+            role=role,
+            log_group=group,
+            install_latest_aws_sdk=False,
         )
 
 

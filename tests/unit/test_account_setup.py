@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
 from collections.abc import Iterator
@@ -13,7 +14,13 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from lib.account_setup import _PRECONDITION_CODE, ACCOUNT_SETUP_COMMAND, ACCOUNT_SETUP_STACK_NAME, WAF_LOG_GROUP_PREFIX
+from lib.account_setup import (
+    _PRECONDITION_CODE,
+    ACCOUNT_SETUP_COMMAND,
+    ACCOUNT_SETUP_STACK_NAME,
+    ROLE_EXISTS_ERROR,
+    WAF_LOG_GROUP_PREFIX,
+)
 from lib.config import PlatformConfig
 from tap import build_account_setup, feature_flags
 from tests.unit.cfn_lint import CfnLint
@@ -156,6 +163,37 @@ def test_account_setup_lets_log_delivery_write_every_environments_waf_group_only
     assert "delivery.logs.amazonaws.com" in text
     assert f"log-group:{WAF_LOG_GROUP_PREFIX}*:log-stream:*" in text
     assert "aws:SourceAccount" in text and "aws:SourceArn" in text
+
+
+def test_account_setup_creates_the_ecs_service_linked_role_when_missing_and_never_deletes_it(
+    account_setup: dict[str, Any],
+) -> None:
+    """ECS can fail to assume the role it creates on an account's first CreateCluster (containers-roadmap#2614):
+    the account setup, deployed before any environment, creates it; where it exists the call's error is ignored;
+    the role outlives the stack (every ECS cluster of the account uses it)."""
+    ((key, resource),) = of_type(account_setup, "Custom::AWS").items()
+    props = resource["Properties"]
+    create = json.loads(props["Create"])
+    assert (create["service"], create["action"], create["parameters"]) == (
+        "IAM",
+        "createServiceLinkedRole",
+        {"AWSServiceName": "ecs.amazonaws.com"},
+    )
+    assert "Update" not in props and "Delete" not in props, "the role must never be deleted or re-created by this stack"
+    # The provider matches the SDK error's name; IAM's wire code for "role name has been taken" is InvalidInput.
+    ignored = re.compile(create["ignoreErrorCodesMatching"])
+    assert ignored.search("InvalidInputException") and ignored.search("InvalidInput")
+    for other in ("AccessDenied", "AccessDeniedException", "LimitExceededException", "NotInvalidInputException"):
+        assert not ignored.search(other), other
+    assert create["ignoreErrorCodesMatching"] == ROLE_EXISTS_ERROR
+    # The provider may create this one role and nothing else.
+    policy = account_setup["Resources"][resource["DependsOn"][0]]
+    assert policy["Type"] == "AWS::IAM::Policy"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "iam:CreateServiceLinkedRole"
+    assert statement["Condition"] == {"StringLike": {"iam:AWSServiceName": "ecs.amazonaws.com"}}
+    assert json.dumps(statement["Resource"]).endswith(':role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"]]}'), key
+    assert not of_type(account_setup, "AWS::IAM::ServiceLinkedRole"), "fails where the role exists; deleted with the stack"
 
 
 def test_waf_logs_of_an_environment_fall_under_the_account_policy(stack: Synthesized) -> None:
