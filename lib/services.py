@@ -89,6 +89,9 @@ class Services(Construct):
         self.names = names
         self.scaling = scaling
         self.subnets = list(subnets)
+        # Tasks pull their images and read their parameters through the NAT gateway: each
+        # subnet's default route (and the gateway it names) must exist first.
+        self.internet = [subnet.internet_connectivity_established for subnet in self.subnets]
         self.images = Images(self, "Images", names=names, image_tag=image_tag)
         self.released: dict[str, ReleasedImage] = {}
 
@@ -212,6 +215,11 @@ class Services(Construct):
         if released.copy is not None:
             # Tasks start only once their image is in the project repository.
             service.node.add_dependency(released.copy)
+        # The first tasks need, at launch, the execution role's policy (the image pull, the SSM
+        # parameters of `secrets`: aws/aws-cdk#18675 orders only the task role's) and a route out
+        # (the private subnets' default routes to the NAT gateway); without them they fail to start
+        # until IAM or the routes catch up.
+        service.node.add_dependency(task.execution_role, *self.internet)
         Annotations.of(service).acknowledge_warning(
             "@aws-cdk/aws-ecs:shouldUseCircuitBreaker",
             "The circuit breaker applies to rolling deployments only; these services deploy blue/green and roll "

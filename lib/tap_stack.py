@@ -119,6 +119,7 @@ class TapStack(Stack):
             price_class=config.price_class,
             shield_region=config.region,
         )
+        self.access_logs.emptied_after(self.cdn.distribution)
         self.media = Media(
             self,
             "Media",

@@ -1,4 +1,5 @@
-"""Creation order: what each ECS service must find in place before CreateService runs."""
+"""Creation and deletion order: what each ECS service must find in place before CreateService runs, and what must be
+gone before a bucket is emptied for good (CloudFormation deletes in the reverse of the creation order)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,67 @@ def test_backend_service_waits_for_every_aurora_instance(stack: Synthesized) -> 
     # The endpoints exist with the cluster, but nothing answers until the
     # instances are available (about ten minutes): tasks would crash-loop.
     assert not missing, f"backend service can start before the Aurora instances {sorted(missing)}"
+
+
+def policies_of(stack: Synthesized, role: str) -> set[str]:
+    return {k for k, v in stack.of_type("AWS::IAM::Policy").items() if {"Ref": role} in v["Properties"]["Roles"]}
+
+
+@pytest.mark.parametrize("name", ["frontend", "backend"])
+def test_service_waits_for_every_policy_of_its_task_and_execution_roles(stack: Synthesized, name: str) -> None:
+    """ECS pulls the image and reads the `secrets` parameters with the execution role when the first tasks start; a
+    reference to the role's ARN orders the role, not its policy (aws/aws-cdk#18675), and tasks started before the
+    policy exists fail with AccessDenied until IAM catches up."""
+    key = service(stack, name)
+    task = stack.resources[key]["Properties"]["TaskDefinition"]["Ref"]
+    before = waits_for(stack.resources, key)
+    for role_property in ("ExecutionRoleArn", "TaskRoleArn"):
+        role = stack.resources[task]["Properties"][role_property]["Fn::GetAtt"][0]
+        policies = policies_of(stack, role)
+        # Every execution role holds the image pull; a task role may hold nothing (the frontend's).
+        assert policies or role_property == "TaskRoleArn", f"{role} has no policy"
+        missing = policies - before
+        assert not missing, f"{name} service can start tasks before the policies {sorted(missing)} of its {role_property}"
+
+
+@pytest.mark.parametrize("name", ["frontend", "backend"])
+def test_service_waits_for_the_default_route_of_every_subnet_it_runs_in(stack: Synthesized, name: str) -> None:
+    """Tasks have no public address: the image pull and the SSM reads go through the NAT gateway."""
+    key = service(stack, name)
+    subnets = {s["Ref"] for s in stack.resources[key]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]}
+    routes = {
+        k
+        for k, v in stack.of_type("AWS::EC2::Route").items()
+        if v["Properties"].get("DestinationCidrBlock") == "0.0.0.0/0"
+        and any(
+            a["Properties"]["SubnetId"] == {"Ref": subnet} and a["Properties"]["RouteTableId"] == v["Properties"]["RouteTableId"]
+            for subnet in subnets
+            for a in stack.of_type("AWS::EC2::SubnetRouteTableAssociation").values()
+        )
+    }
+    assert len(routes) == len(subnets) == 3, (routes, subnets)
+    assert all("NatGatewayId" in stack.resources[r]["Properties"] for r in routes)
+    missing = routes - waits_for(stack.resources, key)
+    assert not missing, f"{name} service can start tasks before the default routes {sorted(missing)}"
+
+
+def test_every_acl_log_writer_is_deleted_before_its_bucket_is_emptied(stack: Synthesized) -> None:
+    """CloudFront writes standard logs through the bucket ACL, late (up to 24 h): emptied while the distribution still
+    exists, the bucket can get a log file after its policy (and the emptier's write deny) is gone, and its deletion
+    fails with BucketNotEmpty. So the distribution is deleted first: it waits for the emptier at creation."""
+    emptiers = {
+        references_of["BucketName"]["Ref"]: key
+        for key, resource in stack.of_type("Custom::S3AutoDeleteObjects").items()
+        for references_of in [resource["Properties"]]
+    }
+    writers = [
+        (key, distribution["Properties"]["DistributionConfig"]["Logging"]["Bucket"]["Fn::GetAtt"][0])
+        for key, distribution in stack.of_type("AWS::CloudFront::Distribution").items()
+        if "Logging" in distribution["Properties"]["DistributionConfig"]
+    ]
+    assert writers, "no distribution logs to a bucket: nothing to check"
+    for distribution, bucket in writers:
+        assert bucket in emptiers, f"the log bucket {bucket} of {distribution} is not emptied on deletion"
+        assert emptiers[bucket] in waits_for(stack.resources, distribution), (
+            f"{distribution} can outlive the emptying of its log bucket {bucket} on deletion"
+        )
