@@ -24,13 +24,16 @@ PROFILE_CONTEXT_ENV = $(if $(PROFILE),CDK_CONTEXT_JSON='{"profile": "$(PROFILE)"
 # One synthesis with every context (and aws-cdk-lib's template validation), then the quota preflight on that
 # template: it refuses (nothing deployed) when a quota the environment shares with the account's others would be
 # exceeded; then cdk deploys that same assembly (`--app $(DEPLOY_OUT)`), so what was checked is what is deployed.
+# cdk.json makes every `cdk deploy` of this app, the pipeline's plain one included, non-interactive
+# (`requireApproval`: CI has no TTY to confirm IAM changes on) and write its outputs to `outputsFile`.
+CDK_OUTPUTS := $(shell python3 -c "import json; print(json.load(open('cdk.json'))['outputsFile'])")
 define edge_deploy
 	set -euo pipefail; edge=$$($(EDGE) context --step $(1) --suffix $(SUFFIX)); \
 	live=$$($(BLUE_GREEN) context --suffix $(SUFFIX)); \
 	echo "edge-secret context: $${edge:-none}; blue/green context: $${live:-none (template start: blue)}"; \
 	$(CDK) synth --quiet --output $(DEPLOY_OUT) $(STACK_CONTEXT) $$edge $$live TapStack$(SUFFIX); \
 	$(QUOTAS) preflight --suffix $(SUFFIX) --template $(DEPLOY_OUT)/TapStack$(SUFFIX).template.json $(QUOTA_ARGS); \
-	$(CDK) deploy --app $(DEPLOY_OUT) TapStack$(SUFFIX) --require-approval never --outputs-file cfn-outputs/all-outputs.json
+	$(CDK) deploy --app $(DEPLOY_OUT) TapStack$(SUFFIX)
 endef
 # The assembly a deploy checks and deploys: its own folder, so a `make synth` meanwhile cannot replace it.
 DEPLOY_OUT = cdk.out/deploy-$(SUFFIX)
@@ -114,11 +117,11 @@ check-plain-synth: ## Prove the pipeline's plain path: fresh clone, pip install 
 	env -u VIRTUAL_ENV scripts/check_plain_synth.sh
 
 account-setup: install ## Deploy TapAccountSetup, the settings shared by every environment of this account and region (idempotent)
-	$(CDK) deploy TapAccountSetup --context accountSetup=true --require-approval never
+	$(CDK) deploy TapAccountSetup --context accountSetup=true
 
 deploy: install account-setup ## Deploy TapStack$(SUFFIX) to the current AWS account (ap-southeast-1), write cfn-outputs/flat-outputs.json
 	$(call edge_deploy,keep)
-	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
+	$(PY) scripts/flatten_outputs.py --cdk-outputs $(CDK_OUTPUTS) --stack-name TapStack$(SUFFIX)
 
 rotate-edge-secrets: install ## Rotate origin-verify, web API key and test-route token with no downtime (the 4 steps below)
 	$(MAKE) --no-print-directory edge-secrets-stage edge-secrets-switch edge-secrets-promote edge-secrets-finish SUFFIX=$(SUFFIX)
@@ -141,7 +144,7 @@ edge-secrets-finish: install ## Rotation 4/4: deploy; only the new values are ac
 	$(BLUE_GREEN) pre-deploy --keeps-live --suffix $(SUFFIX)
 	$(call edge_deploy,finish)
 	$(BLUE_GREEN) status --suffix $(SUFFIX)
-	$(PY) scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack$(SUFFIX)
+	$(PY) scripts/flatten_outputs.py --cdk-outputs $(CDK_OUTPUTS) --stack-name TapStack$(SUFFIX)
 	$(EDGE) status --suffix $(SUFFIX)
 
 outputs: $(VENV)/.installed ## Write cfn-outputs/flat-outputs.json from the deployed TapStack$(SUFFIX) (describe-stacks)

@@ -1,8 +1,9 @@
 """Integration checks against a deployed TapStack<suffix>, driven by its flat outputs file.
 
-Without the outputs file every check is skipped with the reason (the file's path
-and how to create it). With it, every problem is a failure: a missing output key,
-an unreachable endpoint, an AWS error. See tests/integration/README.md.
+Without the outputs file every check fails with the reason (the file's path and
+how to create it): a pipeline whose outputs step went wrong must not go green
+having checked nothing. With it, every problem is a failure too: a missing output
+key, an unreachable endpoint, an AWS error. See tests/integration/README.md.
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.fixture(autouse=True)
+def deployed() -> None:
+    """Every check needs the deployed stack's outputs: without the file, each fails saying how to create it."""
     path = outputs_path(root=REPO_ROOT)
-    if path.is_file():
-        return
-    skip = pytest.mark.skip(reason=absent_outputs_reason(path))
-    for item in items:
-        if INTEGRATION_DIR in Path(item.path).resolve().parents:
-            item.add_marker(skip)
+    if not path.is_file():
+        pytest.fail(absent_outputs_reason(path), pytrace=False)
 
 
 @pytest.fixture(scope="session")

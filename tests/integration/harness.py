@@ -40,8 +40,10 @@ HTTP_TIMEOUT = (5.0, 30.0)
 AWS_CONFIG = Config(connect_timeout=5, read_timeout=30, user_agent_extra="tap-integration-tests")
 
 HOW_TO_CREATE_OUTPUTS = (
-    "create it with `make deploy SUFFIX=<suffix>` (cdk deploy --outputs-file, then scripts/flatten_outputs.py), "
-    "or for a stack that is already deployed `make outputs SUFFIX=<suffix>` "
+    "create it with `make deploy SUFFIX=<suffix>` (cdk deploy, then scripts/flatten_outputs.py); after a plain "
+    "`cdk deploy` (cdk.json has it write its outputs to cfn-outputs/all-outputs.json) with "
+    "`python scripts/flatten_outputs.py --cdk-outputs cfn-outputs/all-outputs.json --stack-name TapStack<suffix>`; "
+    "for a stack that is already deployed `make outputs SUFFIX=<suffix>` "
     "(python scripts/flatten_outputs.py --stack-name TapStack<suffix>); "
     f"or point {OUTPUTS_FILE_ENV} at an existing flat outputs file"
 )
@@ -65,7 +67,7 @@ def outputs_path(environ: Mapping[str, str] | None = None, root: Path | None = N
 
 
 def absent_outputs_reason(path: Path) -> str:
-    """The skip reason when the outputs file does not exist."""
+    """Why every check fails when the outputs file does not exist."""
     return f"no stack outputs: {path} does not exist; {HOW_TO_CREATE_OUTPUTS}"
 
 

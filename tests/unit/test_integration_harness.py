@@ -660,14 +660,17 @@ def test_unreachable_suite_is_fast(unreachable_run: SuiteRun) -> None:
     assert_gives_up_at_once(unreachable_run)
 
 
-def test_without_outputs_file_every_check_skips_naming_the_file(tmp_path: Path, closed_port: int) -> None:
+def test_without_outputs_file_every_check_fails_naming_the_file(tmp_path: Path, closed_port: int) -> None:
+    """A pipeline whose outputs step went wrong must not pass having checked nothing (the opt-in check included)."""
     absent = tmp_path / "cfn-outputs" / "flat-outputs.json"
     run = run_suite(tmp_path, closed_port, absent)
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert not run.failed and not run.errors and not run.passed
-    assert set(run.skipped) == EXPECTED_FAILING_CHECKS | {OPT_IN_CHECK}
-    for check, reason in run.skipped.items():
-        assert str(absent) in reason and "make deploy" in reason, f"{check}: skip reason does not name the file: {reason!r}"
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert not run.failed and not run.skipped and not run.passed
+    assert set(run.errors) == EXPECTED_FAILING_CHECKS | {OPT_IN_CHECK}
+    for check, reason in run.errors.items():
+        assert str(absent) in reason and "flatten_outputs.py --cdk-outputs" in reason, (
+            f"{check}: the failure does not name the file and how to create it: {reason!r}"
+        )
 
 
 def test_missing_output_key_fails_naming_the_key_and_opt_in_check_runs(tmp_path: Path, closed_port: int) -> None:

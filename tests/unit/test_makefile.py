@@ -3,6 +3,7 @@ profile, runs the quota preflight on that template, and deploys that same assemb
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -31,7 +32,7 @@ def test_every_deploy_checks_quotas_on_the_template_it_deploys(target: str) -> N
         r"account_quotas\.py preflight --suffix pr1 --template cdk\.out/deploy-pr1/TapStackpr1\.template\.json --quota EIP=10;",
         out,
     )
-    deploy = re.search(r"cdk deploy --app cdk\.out/deploy-pr1 TapStackpr1 --require-approval never", out)
+    deploy = re.search(r"cdk deploy --app cdk\.out/deploy-pr1 TapStackpr1\n", out)
     assert synth and preflight and deploy, out
     assert synth.start() < preflight.start() < deploy.start()
     # No other deploy of the environment (one that would synthesize again, unchecked).
@@ -90,3 +91,22 @@ def test_a_refused_preflight_stops_the_deploy(tmp_path: Path, preflight_exit: in
     assert calls[2].startswith("ok synth --quiet --output cdk.out/deploy-pr1") and calls[3].startswith("quotas preflight")
     assert any(c.startswith("ok deploy --app cdk.out/deploy-pr1 TapStackpr1") for c in calls) is deployed
     assert any("flatten_outputs.py" in c for c in calls) is deployed
+
+
+CLI_SOURCE = ROOT / "node_modules" / "aws-cdk" / "lib" / "cli" / "cli.js"
+
+
+def test_every_cdk_deploy_is_non_interactive_and_writes_its_outputs_by_cdk_json() -> None:
+    """The pipeline runs a plain `cdk deploy --context environmentSuffix=pr123`: with no TTY, the CLI's default
+    approval level stops a first deploy (IAM changes) and exits 1, and no outputs file is written. cdk.json settles
+    both for every deploy of the app, the Makefile's included (which restates neither)."""
+    settings = json.loads((ROOT / "cdk.json").read_text())
+    assert settings["requireApproval"] == "never"
+    assert settings["outputsFile"] == "cfn-outputs/all-outputs.json"
+    # The pinned CLI reads both keys from its configuration (cdk.json), as spelled here.
+    cli = CLI_SOURCE.read_text()
+    for key in ("requireApproval", "outputsFile"):
+        assert f"configuration.settings.get(['{key}'])" in cli, f"the pinned CDK CLI no longer reads {key} from cdk.json"
+    out = dry_run("deploy", "SUFFIX=pr1")
+    assert "--require-approval" not in out and "--outputs-file" not in out, out
+    assert f"flatten_outputs.py --cdk-outputs {settings['outputsFile']} --stack-name TapStackpr1" in out, out
