@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, CustomResource, Duration, Stack
+from aws_cdk import ArnFormat, CfnElement, CfnResource, CustomResource, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from lib.log_groups import function_role
 from lib.nag import acknowledge
@@ -197,3 +197,20 @@ class ApiGatewayLoggingPrecondition(Construct):
         )
         self.check = CustomResource(self, "Check", service_token=function.function_arn, resource_type="Custom::ApiGatewayLogging")
         self.check.node.add_dependency(role)
+
+    def gate(self, root: IConstruct) -> None:
+        """Everything under `root` waits for the check, except the check and what it needs (this construct).
+
+        Without the account setup the deploy then fails within a minute, before anything else exists,
+        instead of rolling back a half-created environment (the Aurora cluster, the NAT gateway and the
+        distribution take many minutes to delete, and a bucket being filled while the rollback runs can
+        leave the stack in ROLLBACK_FAILED). Costs a first deploy the check's own half minute; an update
+        that leaves the check unchanged does not run it.
+        """
+        for child in root.node.children:
+            if child is self or (isinstance(child, CfnElement) and not isinstance(child, CfnResource)):
+                continue
+            if self.node.path.startswith(f"{child.node.path}/"):
+                self.gate(child)  # a construct holding the check: gate its other children
+            else:
+                child.node.add_dependency(self.check)

@@ -257,3 +257,5 @@ class TapStack(Stack):
         }
         for key in Output:  # a key of the contract without a value here fails synth (KeyError)
             CfnOutput(self, key.value, value=values[key], description=key.description)
+        # Last, once every construct exists: a missing account setup fails the deploy before anything else is created.
+        self.api.logging_precondition.gate(self)

@@ -126,6 +126,26 @@ def _run_precondition(request_type: str, account: dict[str, Any] | Exception) ->
     return response
 
 
+@pytest.mark.parametrize("variant", ["stack", "tuned"])
+def test_without_the_account_setup_the_deploy_fails_before_anything_else_is_created(
+    request: pytest.FixtureRequest, variant: str
+) -> None:
+    """Every resource waits for the check, except the check and what it runs on: a missing account setup fails within a
+    minute instead of rolling back a half-created environment (minutes of Aurora, NAT and CloudFront deletions, and
+    buckets being filled while the rollback runs)."""
+    stack: Synthesized = request.getfixturevalue(variant)
+    ((check, _),) = stack.of_type("Custom::ApiGatewayLogging").items()
+    needed = waits_for(stack.resources, check)
+    assert {stack.resources[k]["Type"] for k in needed} == {
+        "AWS::Lambda::Function",
+        "AWS::IAM::Role",
+        "AWS::IAM::Policy",
+        "AWS::Logs::LogGroup",
+    }
+    early = sorted(k for k in stack.resources if k != check and k not in needed and check not in waits_for(stack.resources, k))
+    assert not early, f"created before the account-setup check passes: {early}"
+
+
 def test_precondition_passes_when_the_account_has_a_cloudwatch_role() -> None:
     arn = "arn:aws:iam::123456789012:role/TapAccountSetup-ApiGatewayCloudWatchRole"
     assert _run_precondition("Create", {"cloudwatchRoleArn": arn}) == ("SUCCESS", {"CloudWatchRoleArn": arn}, None)
