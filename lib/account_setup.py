@@ -18,6 +18,7 @@ stage that needs it is created.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnElement, CfnResource, CustomResource, Duration, Stack
@@ -198,8 +199,9 @@ class ApiGatewayLoggingPrecondition(Construct):
         self.check = CustomResource(self, "Check", service_token=function.function_arn, resource_type="Custom::ApiGatewayLogging")
         self.check.node.add_dependency(role)
 
-    def gate(self, root: IConstruct) -> None:
-        """Everything under `root` waits for the check, except the check and what it needs (this construct).
+    def gate(self, root: IConstruct, *, exempt: Sequence[IConstruct] = ()) -> None:
+        """Everything under `root` waits for the check, except the check and what it needs (this construct) and
+        `exempt` (resources that are created and deleted in seconds and must keep their CloudFormation unchanged).
 
         Without the account setup the deploy then fails within a minute, before anything else exists,
         instead of rolling back a half-created environment (the Aurora cluster, the NAT gateway and the
@@ -207,10 +209,13 @@ class ApiGatewayLoggingPrecondition(Construct):
         leave the stack in ROLLBACK_FAILED). Costs a first deploy the check's own half minute; an update
         that leaves the check unchanged does not run it.
         """
+        # By path: jsii may hand out another Python object for the same construct (`node.default_child`).
+        kept = {k.node.path for k in (self, *exempt)}
         for child in root.node.children:
-            if child is self or (isinstance(child, CfnElement) and not isinstance(child, CfnResource)):
+            path = child.node.path
+            if path in kept or (isinstance(child, CfnElement) and not isinstance(child, CfnResource)):
                 continue
-            if self.node.path.startswith(f"{child.node.path}/"):
-                self.gate(child)  # a construct holding the check: gate its other children
+            if any(k.startswith(f"{path}/") for k in kept):
+                self.gate(child, exempt=exempt)  # a construct holding a kept one: gate its other children
             else:
                 child.node.add_dependency(self.check)

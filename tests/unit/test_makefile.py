@@ -93,7 +93,8 @@ def test_a_refused_preflight_stops_the_deploy(tmp_path: Path, preflight_exit: in
     assert any("flatten_outputs.py" in c for c in calls) is deployed
 
 
-CLI_SOURCE = ROOT / "node_modules" / "aws-cdk" / "lib" / "cli" / "cli.js"
+# What `npx cdk` runs: bin/cdk requires the package's bundled lib/index.js.
+CLI_SOURCE = ROOT / "node_modules" / "aws-cdk" / "lib" / "index.js"
 
 
 def test_every_cdk_deploy_is_non_interactive_and_writes_its_outputs_by_cdk_json() -> None:
@@ -106,7 +107,7 @@ def test_every_cdk_deploy_is_non_interactive_and_writes_its_outputs_by_cdk_json(
     # The pinned CLI reads both keys from its configuration (cdk.json), as spelled here.
     cli = CLI_SOURCE.read_text()
     for key in ("requireApproval", "outputsFile"):
-        assert f"configuration.settings.get(['{key}'])" in cli, f"the pinned CDK CLI no longer reads {key} from cdk.json"
+        assert f'settings.get(["{key}"])' in cli, f"the pinned CDK CLI no longer reads {key} from cdk.json"
     out = dry_run("deploy", "SUFFIX=pr1")
     assert "--require-approval" not in out and "--outputs-file" not in out, out
     assert f"flatten_outputs.py --cdk-outputs {settings['outputsFile']} --stack-name TapStackpr1" in out, out
