@@ -386,12 +386,15 @@ def run_as_task(
     scratch: Path,
     platform_env: dict[str, str] | None = None,
     ignore_image_volumes: bool = False,
+    files: dict[str, Path] | None = None,
 ) -> Running:
     """Start `image` with the task definition's settings (its task size included); `values` gives every env var and
     secret a local value.
 
     `platform_env` stands for what ECS adds by itself (the task role's credentials);
     `ignore_image_volumes` mounts Fargate's plain bind mount even where the image declares a volume.
+    `files` (container path -> host file, read-only) stands in for what a local run cannot reach the real way
+    (the database's CA: Aurora's is the bundle in the image, the throwaway server's is not).
     """
     args = ["run", "--detach", "--name", name, *ULIMITS]
     # Fargate's task size: a hard memory limit with no swap (over it the kernel kills the process, exit 137) and
@@ -415,6 +418,8 @@ def run_as_task(
             host_dir.chmod(0o755)
             os.chown(host_dir, 0, 0)
             args += ["--volume", f"{host_dir}:{path}{suffix}"]
+    for path, host_file in (files or {}).items():
+        args += ["--volume", f"{host_file}:{path}:ro"]
     if spec.user:
         args += ["--user", spec.user]
     names = [*spec.environment, *spec.secret_names]

@@ -56,14 +56,20 @@ SECRET_ARN = "arn:aws:secretsmanager:local:000000000000:secret:db-credentials-lo
 MEDIA_SECRET_ARN = "arn:aws:secretsmanager:local:000000000000:secret:media-signing-key-1-local"
 
 
+# The database's CA inside the container: the image's DB_SSLROOTCERT names Aurora's bundle, which the throwaway
+# server's certificate does not chain to, so the test points it at the throwaway CA (the one local deviation).
+TEST_CA = "/run/catalog-test/db-ca.pem"
+# The host name the containers reach the host's PostgreSQL by, and the name its certificate is for.
+DB_HOST = "host.containers.internal"
+
+
 def backend_values(**database: str) -> dict[str, str]:
-    """Local values for the backend task definition's environment and secret names."""
+    """Local values for the backend task definition's environment and secret names (DB_SSLMODE: the task's own)."""
     return {
         "DB_SECRET_ARN": SECRET_ARN,
         "MEDIA_SIGNING_SECRET_ARN": MEDIA_SECRET_ARN,
         "MEDIA_KEY_PAIR_ID": LOCAL_KEY_PAIR_ID,
         "MEDIA_BASE_URL": "https://example.cloudfront.net",
-        "DB_SSLMODE": "disable",  # the throwaway server has no TLS
         "DB_WRITER_HOST": "127.0.0.1",
         "DB_READER_HOST": "127.0.0.1",
         "DB_NAME": "catalog",
@@ -304,14 +310,16 @@ class Stack:
         origin_secret: str,
         healthy_after: dict[str, float],
         backend_env: tuple[dict[str, str], dict[str, str]],
+        backend_files: dict[str, Path],
     ):
         self.pg = pg
         self.backend = backend
         self.frontend = frontend
         self.origin_secret = origin_secret
         self.healthy_after = healthy_after
-        # (values, platform_env) the backend was started with: another backend can join the same database.
+        # (values, platform_env, files) the backend was started with: another backend can join the same database.
         self.backend_env = backend_env
+        self.backend_files = backend_files
 
 
 def _bridge_gateway_and_subnet() -> tuple[str, str]:
@@ -332,7 +340,9 @@ def _secrets_platform_env(gateway: str, sm: FakeSecretsManager) -> dict[str, str
 @pytest.fixture(scope="module")
 def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path) -> Iterator[Stack]:
     gateway, subnet = _bridge_gateway_and_subnet()
-    pg = LocalPostgres(listen_addresses="*", extra_hba=(f"host all all {subnet} scram-sha-256",)).start()
+    # As Aurora with rds.force_ssl=1: containers may connect over TLS only.
+    pg = LocalPostgres(listen_addresses="*", extra_hba=(f"hostssl all all {subnet} scram-sha-256",), tls_hosts=(DB_HOST,)).start()
+    pg.ca_file.chmod(0o644)
     media_key = write_dev_signing_key(scratch).read_text()
     sm = FakeSecretsManager(
         {SECRET_ARN: json.dumps({"username": pg.app_user, "password": pg.app_password}), MEDIA_SECRET_ARN: media_key}
@@ -342,10 +352,11 @@ def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path
         with sm:
             # Task-definition names, local values. The database credentials come the
             # production way: DB_SECRET_ARN, read through boto3 from "Secrets Manager".
-            host = "host.containers.internal"
+            host = DB_HOST
             values = backend_values(DB_WRITER_HOST=host, DB_READER_HOST=host, DB_NAME=pg.dbname, DB_PORT=str(pg.port))
             platform = {
                 **_secrets_platform_env(gateway, sm),
+                "DB_SSLROOTCERT": TEST_CA,
                 # The graceful-stop test holds requests on a table lock for seconds; the shipped
                 # lock and statement timeouts (500 ms, 2 s) would answer them 503 before the
                 # stop signal has been delivered.
@@ -353,7 +364,13 @@ def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path
                 "DB_STATEMENT_TIMEOUT_MS": "20000",
             }
             backend = run_as_task(
-                specs["backend"], images["backend"], values, name=_name("backend"), scratch=scratch, platform_env=platform
+                specs["backend"],
+                images["backend"],
+                values,
+                name=_name("backend"),
+                scratch=scratch,
+                platform_env=platform,
+                files={TEST_CA: pg.ca_file},
             )
             running.append(backend)
             frontend = run_as_task(specs["frontend"], images["frontend"], {}, name=_name("frontend"), scratch=scratch)
@@ -364,7 +381,7 @@ def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path
             for key, value in healthy_after.items():
                 TIMINGS[f"healthy {key}"] = value
             assert sm.calls >= 1, "the backend never read its credentials from the secret"
-            yield Stack(pg, backend, frontend, secrets.token_hex(16), healthy_after, (values, platform))
+            yield Stack(pg, backend, frontend, secrets.token_hex(16), healthy_after, (values, platform), {TEST_CA: pg.ca_file})
     finally:
         for r in running:
             r.remove()
@@ -393,9 +410,18 @@ def test_the_backend_serves_at_the_smallest_task_size_a_profile_gives(
     within the health check's budget and serves a burst of list requests without being killed for memory."""
     size = smallest_backend_size()
     small = dataclasses.replace(specs["backend"], cpu_units=size.cpu, memory_mib=size.memory_mib)
-    assert (small.cpu_units, small.memory_mib) < (specs["backend"].cpu_units, specs["backend"].memory_mib)
+    # Not larger than the template's (equal when the template is lean already, as for a pr<N> suffix).
+    assert (small.cpu_units, small.memory_mib) <= (specs["backend"].cpu_units, specs["backend"].memory_mib)
     values, platform = stack.backend_env
-    running = run_as_task(small, images["backend"], values, name=_name("backend-small"), scratch=scratch, platform_env=platform)
+    running = run_as_task(
+        small,
+        images["backend"],
+        values,
+        name=_name("backend-small"),
+        scratch=scratch,
+        platform_env=platform,
+        files=stack.backend_files,
+    )
     try:
         healthy_after = running.wait_healthy()
         TIMINGS["healthy backend at the smallest size"] = healthy_after
@@ -409,6 +435,39 @@ def test_the_backend_serves_at_the_smallest_task_size_a_profile_gives(
         assert state.get("Running") and not state.get("OOMKilled"), running.logs()
         used = podman("stats", "--no-stream", "--format", "{{.MemPerc}}", running.name).stdout.strip()
         TIMINGS["backend memory at the smallest size (% of its limit, after the burst)"] = float(used.rstrip("%"))
+    finally:
+        running.remove()
+
+
+def test_the_backend_reaches_the_database_over_verified_tls_only(stack: Stack, specs: dict[str, TaskContainer]) -> None:
+    """Aurora refuses plain connections (rds.force_ssl=1); so does this server for the containers. The task's own
+    DB_SSLMODE (require, with a root certificate: libpq then verifies the server's chain) gets every connection
+    of the healthy backend encrypted."""
+    assert specs["backend"].environment["DB_SSLMODE"] == "require"
+    assert _get(stack.backend.url() + "/api/health")[0] == 200
+    with stack.pg.superuser_conn(stack.pg.dbname) as conn:
+        rows = conn.execute(
+            "SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = 'catalog-api'"
+        ).fetchall()
+    assert rows and all(ssl for (ssl,) in rows), rows
+
+
+def test_the_backend_refuses_a_database_certificate_its_bundle_does_not_sign(
+    stack: Stack, specs: dict[str, TaskContainer], images: dict[str, str], scratch: Path
+) -> None:
+    """Negative control: with the image's own DB_SSLROOTCERT (Aurora's bundle) the throwaway server's certificate fails
+    verification, so the bundle in the image is the one used, and a wrong one shows in the log at once."""
+    values, platform = stack.backend_env
+    shipped = {k: v for k, v in platform.items() if k != "DB_SSLROOTCERT"}
+    running = run_as_task(
+        specs["backend"], images["backend"], values, name=_name("backend-rds-ca"), scratch=scratch, platform_env=shipped
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "certificate verify failed" not in (logs := running.logs()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "certificate verify failed" in logs, logs[-3000:]
+        assert "database not ready; retrying" in logs
     finally:
         running.remove()
 

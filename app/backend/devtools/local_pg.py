@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -58,6 +59,7 @@ class LocalPostgres:
         port: int | None = None,
         listen_addresses: str | None = None,
         extra_hba: tuple[str, ...] = (),
+        tls_hosts: tuple[str, ...] = (),
     ) -> None:
         bindir = find_bindir()
         if bindir is None:
@@ -76,6 +78,10 @@ class LocalPostgres:
         # address: listen there too ("*") and allow their subnet in extra_hba.
         self.listen_addresses = listen_addresses or self.host
         self.extra_hba = extra_hba
+        # With host names, the server also speaks TLS, with a certificate for them signed by a
+        # throwaway CA (``ca_file``, what a client verifies against); ``hostssl`` lines in
+        # extra_hba then refuse plain TCP.
+        self.tls_hosts = tls_hosts
         self._as_postgres = os.geteuid() == 0
         # As root the server runs as ``postgres``, which must be able to reach
         # the directory: a private TMPDIR (0700) would not do, /tmp does.
@@ -84,6 +90,7 @@ class LocalPostgres:
         self.datadir = self.root / "data"
         self.sockdir = self.root / "sock"
         self.logfile = self.root / "server.log"
+        self.ca_file = self.root / "tls" / "ca.pem"
         self._initialised = False
 
     # -- process helpers ------------------------------------------------------
@@ -119,10 +126,72 @@ class LocalPostgres:
             "--no-sync",
         )  # fmt: skip
         pwfile.unlink()
+        if self.tls_hosts:
+            self._write_certificates()
         if self.extra_hba:
             with (self.datadir / "pg_hba.conf").open("a") as hba:
                 hba.write("".join(f"{line}\n" for line in self.extra_hba))
         self._initialised = True
+
+    def _write_certificates(self) -> None:
+        """A throwaway CA and a server certificate it signs for ``tls_hosts`` (names, addresses)."""
+        import datetime
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        def name(text: str) -> x509.Name:
+            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+        def builder(subject: str, issuer: x509.Name, key: ec.EllipticCurvePrivateKey) -> Any:
+            now = datetime.datetime.now(datetime.UTC)
+            return x509.CertificateBuilder(
+                subject_name=name(subject),
+                issuer_name=issuer,
+                public_key=key.public_key(),
+                serial_number=x509.random_serial_number(),
+                not_valid_before=now - datetime.timedelta(minutes=5),
+                not_valid_after=now + datetime.timedelta(days=1),
+            )
+
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = name("catalog throwaway test CA")
+        ca = (
+            builder("catalog throwaway test CA", ca_name, ca_key)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )
+        sans: list[x509.GeneralName] = []
+        for host in self.tls_hosts:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                sans.append(x509.DNSName(host))
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            builder(self.tls_hosts[0], ca_name, key)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        tls = self.ca_file.parent
+        tls.mkdir()
+        self.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        (tls / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        server_key = tls / "server.key"
+        server_key.touch(mode=0o600)
+        server_key.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        if self._as_postgres:
+            for path in (tls, *tls.iterdir()):
+                shutil.chown(path, "postgres", "postgres")
 
     def start(self) -> LocalPostgres:
         """Start the server (initialising it the first time) and wait until it answers."""
@@ -134,6 +203,12 @@ class LocalPostgres:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200 -c shared_buffers=64MB"
         )
+        if self.tls_hosts:
+            tls = self.ca_file.parent
+            opts += (
+                f" -c ssl=on -c ssl_cert_file={tls / 'server.crt'}"
+                f" -c ssl_key_file={tls / 'server.key'}"
+            )
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile),
             "-o", opts, "-w", "-t", "30", "start",
