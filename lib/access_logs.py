@@ -34,10 +34,12 @@ class AccessLogs(Construct):
         CloudFront's standard logs are written through the bucket ACL, not its policy, and
         may arrive late (up to 24 hours, CloudFront Developer Guide, "Standard logging
         reference"). On stack deletion the auto-delete custom resource denies writes in the
-        bucket policy and empties the bucket; the policy (and its deny) goes next, and the
-        bucket waits for the distribution, which takes minutes to delete. A log file landing
-        in that gap failed the deletion with BucketNotEmpty (aws/aws-cdk#16332). Deleting the
-        distribution first leaves only the seconds between the policy and the bucket.
+        bucket policy and empties the bucket; once the policy (and its deny) is deleted, a
+        log file written through the ACL before the bucket's own deletion fails it with
+        BucketNotEmpty (aws/aws-cdk#16332). The policy must therefore outlive the
+        distribution. That held only through an implicit chain (the ALB waits for the
+        policy, the distribution for the ALB); this makes the order explicit. What stays
+        open is the seconds between the policy's deletion and the bucket's.
         """
         emptier = self.bucket.node.find_child("AutoDeleteObjectsCustomResource")
         assert isinstance(emptier, CustomResource)
