@@ -16,7 +16,6 @@ import pytest
 from tests.integration.harness import AwsClients, Http, Outputs, absent_outputs_reason, outputs_path, resolve_region
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-INTEGRATION_DIR = Path(__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
