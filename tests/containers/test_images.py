@@ -353,6 +353,7 @@ def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path
             # Task-definition names, local values. The database credentials come the
             # production way: DB_SECRET_ARN, read through boto3 from "Secrets Manager".
             host = DB_HOST
+            files = {TEST_CA: pg.ca_file}
             values = backend_values(DB_WRITER_HOST=host, DB_READER_HOST=host, DB_NAME=pg.dbname, DB_PORT=str(pg.port))
             platform = {
                 **_secrets_platform_env(gateway, sm),
@@ -370,7 +371,7 @@ def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path
                 name=_name("backend"),
                 scratch=scratch,
                 platform_env=platform,
-                files={TEST_CA: pg.ca_file},
+                files=files,
             )
             running.append(backend)
             frontend = run_as_task(specs["frontend"], images["frontend"], {}, name=_name("frontend"), scratch=scratch)
@@ -381,7 +382,7 @@ def stack(images: dict[str, str], specs: dict[str, TaskContainer], scratch: Path
             for key, value in healthy_after.items():
                 TIMINGS[f"healthy {key}"] = value
             assert sm.calls >= 1, "the backend never read its credentials from the secret"
-            yield Stack(pg, backend, frontend, secrets.token_hex(16), healthy_after, (values, platform), {TEST_CA: pg.ca_file})
+            yield Stack(pg, backend, frontend, secrets.token_hex(16), healthy_after, (values, platform), files)
     finally:
         for r in running:
             r.remove()

@@ -31,12 +31,16 @@ def test_reference_walk_follows_ref_getatt_sub_and_depends_on() -> None:
     assert waits_for(resources, "A") == {"B", "C", "D", "E"}
 
 
+def policies_of(stack: Synthesized, role: str) -> set[str]:
+    return {k for k, v in stack.of_type("AWS::IAM::Policy").items() if {"Ref": role} in v["Properties"]["Roles"]}
+
+
 @pytest.mark.parametrize("name", ["frontend", "backend"])
 def test_service_waits_for_its_traffic_shift_role_and_every_policy_of_that_role(stack: Synthesized, name: str) -> None:
     key = service(stack, name)
     (load_balancer,) = [lb for lb in stack.resources[key]["Properties"]["LoadBalancers"] if "AdvancedConfiguration" in lb]
     role = load_balancer["AdvancedConfiguration"]["RoleArn"]["Fn::GetAtt"][0]
-    policies = {k for k, v in stack.of_type("AWS::IAM::Policy").items() if {"Ref": role} in v["Properties"]["Roles"]}
+    policies = policies_of(stack, role)
     assert policies, f"the traffic-shift role {role} has no policy"
     before = waits_for(stack.resources, key)
     assert role in before
@@ -61,10 +65,6 @@ def test_backend_service_waits_for_every_aurora_instance(stack: Synthesized) -> 
     # The endpoints exist with the cluster, but nothing answers until the
     # instances are available (about ten minutes): tasks would crash-loop.
     assert not missing, f"backend service can start before the Aurora instances {sorted(missing)}"
-
-
-def policies_of(stack: Synthesized, role: str) -> set[str]:
-    return {k for k, v in stack.of_type("AWS::IAM::Policy").items() if {"Ref": role} in v["Properties"]["Roles"]}
 
 
 @pytest.mark.parametrize("name", ["frontend", "backend"])
@@ -110,9 +110,7 @@ def test_every_acl_log_writer_is_deleted_before_its_bucket_is_emptied(stack: Syn
     exists, the bucket can get a log file after its policy (and the emptier's write deny) is gone, and its deletion
     fails with BucketNotEmpty. So the distribution is deleted first: it waits for the emptier at creation."""
     emptiers = {
-        references_of["BucketName"]["Ref"]: key
-        for key, resource in stack.of_type("Custom::S3AutoDeleteObjects").items()
-        for references_of in [resource["Properties"]]
+        resource["Properties"]["BucketName"]["Ref"]: key for key, resource in stack.of_type("Custom::S3AutoDeleteObjects").items()
     }
     writers = [
         (key, distribution["Properties"]["DistributionConfig"]["Logging"]["Bucket"]["Fn::GetAtt"][0])
